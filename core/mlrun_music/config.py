@@ -1,0 +1,243 @@
+"""Task configuration: attrs classes whose fields are the command-line options.
+
+Every field carries its help, its allowed values and optional aliases in metadata. The same validation runs for
+command-line flags, config files (TOML or JSON) and the Python API, and names the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from .errors import UserError
+
+_MISSING = object()
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: Iterable[Any] | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    aliases: Iterable[str] = (),
+    run_control: bool = False,
+) -> Any:
+    """Declare a config field that becomes ``--kebab-case`` on the command line.
+
+    ``run_control`` marks fields that steer one invocation (resume, restart, ...) rather than describe the run;
+    they are not compared when resuming.
+    """
+    meta = {
+        "help": help,
+        "choices": tuple(choices) if choices is not None else None,
+        "min": min,
+        "max": max,
+        "aliases": tuple(aliases),
+        "run_control": run_control,
+    }
+    return attrs.field(default=default, metadata=meta)
+
+
+@attrs.define(kw_only=True)
+class TrainConfig:
+    """Settings every task has: the generic trainer's knobs. Tasks subclass it and change defaults or add fields."""
+
+    # Where and what
+    output_dir: str = option("runs", "Folder that holds run folders.")
+    tag: str = option("default", "Name of this run; the run folder is <output-dir>/<task>/<tag> by default.")
+    run_layout: str = option("{task}/{tag}", "Run folder under --output-dir; {task} and {tag} are filled in.")
+    model: str = option("", "Model to train (see `mlrun info TASK`); empty = the task's first model.")
+    dataset: str = option("", "Dataset to train on (see `mlrun info TASK`); empty = the embedded default.")
+    loss: str = option("default", "Loss to use, by name (plugins may register more).")
+    # Reproducibility and device
+    seed: int = option(0, "Random seed for data order, splits, initialisation and augmentation.")
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
+    precision: str = option("fp32", "fp32, or mixed precision on CUDA: bf16, fp16 (with a grad scaler).",
+                            choices=("fp32", "bf16", "fp16"))
+    # Optimisation
+    epochs: int = option(10, "Number of epochs.", min=1, max=100000)
+    batch_size: int = option(32, "Batch size per process.", min=1, max=1 << 20)
+    learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
+    optimizer: str = option("adam", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    weight_decay: float = option(0.0, "Weight decay.", min=0.0, max=1.0)
+    grad_clip: float = option(0.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
+    grad_accum_steps: int = option(1, "Accumulate gradients over this many batches.", min=1, max=4096)
+    lr_scheduler: str = option("none", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_decay: float = option(0.95, "Decay factor for exponential and step schedules, per epoch or step size.",
+                             min=0.0, max=1.0)
+    lr_step_size: int = option(10, "Epochs between decays of the step schedule.", min=1)
+    lr_plateau_patience: int = option(5, "Epochs without improvement before reduce_on_plateau lowers the rate.",
+                                      min=0)
+    lr_plateau_factor: float = option(0.5, "Factor applied by reduce_on_plateau.", min=0.0, max=1.0)
+    # Validation and stopping
+    val_fraction: float = option(0.2, "Share of the data held out for validation when the dataset has no split.",
+                                 min=0.0, max=0.9)
+    monitor: str = option("val_loss", "Metric that picks the best checkpoint and drives early stopping.")
+    monitor_mode: str = option("min", "Whether the monitored metric should go down or up.", choices=("min", "max"))
+    early_stopping_patience: int = option(0, "Stop after this many epochs without improvement (0 = off).", min=0)
+    min_delta: float = option(0.0, "Smallest change of the monitored metric that counts as improvement.", min=0.0)
+    # Checkpoints
+    checkpoint_dir: str = option("checkpoints", "Folder for checkpoints, relative to the run folder.")
+    latest_name: str = option("latest.pt", "File name of the latest checkpoint (resume point).")
+    best_name: str = option("best.pt", "File name of best checkpoints; {epoch}, {metric}, {model} are filled in.")
+    keep_best: int = option(1, "How many best checkpoints to keep.", min=0, max=1000)
+    periodic_name: str = option("epoch_{epoch}.pt", "File name of periodic checkpoints.")
+    checkpoint_every: int = option(0, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
+    checkpoint_every_steps: int = option(0, "Also refresh the latest checkpoint every N steps (0 = epoch ends).",
+                                         min=0)
+    final_name: str = option("final.pt", "File name of the final checkpoint.")
+    # Data loading and output
+    num_workers: int = option(0, "Data-loader worker processes.", min=0, max=64)
+    history: bool = option(True, "Write history JSON and CSV.")
+    plots: bool = option(True, "Write learning-curve PNGs.")
+    tensorboard: bool = option(False, "Also write TensorBoard event files (needs the tensorboard package).")
+    onnx: bool = option(False, "Export to ONNX at the end of training (verified with onnxruntime).")
+    # Run control: not part of what a run *is*
+    resume: str = option("", "Resume from this checkpoint file.", run_control=True)
+    continue_from: int = option(-1, "Resume from the periodic checkpoint of this epoch.", min=-1, run_control=True)
+    restart: bool = option(False, "Ignore existing checkpoints in the run folder and start over.", run_control=True)
+    nproc_per_node: int = option(1, "Processes (GPUs) per node: >1 relaunches under torchrun with DDP.",
+                                 min=1, max=1024, run_control=True)
+    max_steps: int = option(0, "Stop after this many optimizer steps in total (0 = no limit; for smoke tests).",
+                            min=0, run_control=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Field introspection
+
+
+def fields_of(cls: type) -> list[attrs.Attribute]:
+    """The fields of a config class with their types resolved to real classes."""
+    attrs.resolve_types(cls)
+    return list(attrs.fields(cls))
+
+
+def base_type(annotation: Any) -> type:
+    """``int``, ``float``, ``str`` or ``bool`` for a field annotation (``X | None`` gives ``X``)."""
+    if annotation in (int, float, str, bool):
+        return annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and args[0] in (int, float, str, bool):
+        return args[0]
+    raise TypeError(f"unsupported config field type {annotation!r}")
+
+
+def is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A plain dict of the config's fields."""
+    return attrs.asdict(config, recurse=False)
+
+
+def describe_allowed(field: attrs.Attribute) -> str:
+    meta = field.metadata
+    typ = base_type(field.type).__name__
+    if meta.get("choices"):
+        return "one of " + ", ".join(map(str, meta["choices"]))
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None:
+        return f"{typ} in [{lo}, {hi}]"
+    if lo is not None:
+        return f"{typ} >= {lo}"
+    if hi is not None:
+        return f"{typ} <= {hi}"
+    return typ
+
+
+def _check_value(field: attrs.Attribute, value: Any, where: str) -> Any:
+    typ = base_type(field.type)
+    name = field.name
+    if value is None and is_optional(field.type):
+        return None
+    ok = (
+        (typ is bool and isinstance(value, bool))
+        or (typ is int and isinstance(value, int) and not isinstance(value, bool))
+        or (typ is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (typ is str and isinstance(value, str))
+    )
+    if not ok:
+        raise UserError(f"{where}'{name}' must be {describe_allowed(field)}, got {value!r}")
+    if typ is float:
+        value = float(value)
+        if value != value:
+            raise UserError(f"{where}'{name}' must be a number, got NaN")
+    meta = field.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        raise UserError(f"{where}'{name}' must be {describe_allowed(field)}, got {value!r}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise UserError(f"{where}'{name}' must be {describe_allowed(field)}, got {value!r}")
+    return value
+
+
+def build_config(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
+    """Validate ``values`` against ``cls`` and return an instance; unknown keys and bad values are UserErrors.
+
+    ``where`` prefixes messages, e.g. ``"run.toml: "``.
+    """
+    by_name = {f.name: f for f in fields_of(cls)}
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in by_name:
+            hint = difflib.get_close_matches(name, list(by_name), n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise UserError(f"{where}unknown option '{key}'{extra}")
+        clean[name] = _check_value(by_name[name], value, where)
+    config = cls(**clean)
+    check = getattr(config, "validate", None)
+    if callable(check):
+        check()  # cross-field rules, raising UserError
+    return config
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML or JSON config file into a dict (its top-level table)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(raw.decode("utf-8"))
+        else:
+            data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
+                        f"{str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"config file {path} must hold a table of options at the top level")
+    return data
+
+
+def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
+    """Human-readable differences ``key: old -> new`` between two config dicts."""
+    skip = set(ignore)
+    out = []
+    for key in sorted(set(old) | set(new)):
+        if key in skip:
+            continue
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if a != b:
+            fa = "(absent)" if a is _MISSING else repr(a)
+            fb = "(absent)" if b is _MISSING else repr(b)
+            out.append(f"{key}: {fa} -> {fb}")
+    return out
+
+
+def run_control_fields(cls: type) -> list[str]:
+    """Names of fields that steer one invocation rather than define the run."""
+    return [f.name for f in fields_of(cls) if f.metadata.get("run_control")]

@@ -1,0 +1,235 @@
+"""Loading plugins from entry points, each on its own, and collecting what they register.
+
+A plugin that fails to import, or raises in a hook, is recorded as broken (one line) and everything else keeps
+working. ``MLRUN_MUSIC_PLUGINS`` restricts loading: unset = all, empty = none, ``a,b`` = only those
+(entry-point names or distribution names).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import sys
+from typing import Any, Callable, Iterable
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .errors import UserError, one_line
+from .task import DatasetSpec, ModelSpec, Task
+
+ENTRY_POINT_GROUP = "mlrun_music"
+ENV_PLUGINS = "MLRUN_MUSIC_PLUGINS"
+
+#: Tasks that this project ships, and the distribution that provides each (for a helpful "not installed").
+FIRST_PARTY = {
+    "phase": ("mlrun-music-phase", "plugins/phase"),
+    "emopia": ("mlrun-music-emopia", "plugins/emopia"),
+    "chromasonic": ("mlrun-music-chromasonic", "plugins/chromasonic"),
+    "beatsight": ("mlrun-music-beatsight", "plugins/beatsight"),
+    "kelly": ("mlrun-music-kelly", "plugins/kelly"),
+}
+
+
+@attrs.define
+class Source:
+    """Where a registration came from."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+
+@attrs.define
+class Broken:
+    """A plugin that could not be loaded or whose hook raised."""
+
+    plugin: str
+    distribution: str
+    error: str
+
+
+@attrs.define
+class Registered:
+    """A task with everything registered for it, and where each piece came from."""
+
+    task: Task
+    source: Source
+    models: dict[str, tuple[ModelSpec, Source]] = attrs.field(factory=dict)
+    datasets: dict[str, tuple[DatasetSpec, Source]] = attrs.field(factory=dict)
+    losses: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
+    exporters: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
+    evaluators: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.task.name
+
+    def export_formats(self) -> list[str]:
+        return sorted(set(self.task.export_formats) | set(self.exporters))
+
+
+@attrs.define
+class Registry:
+    """Everything the installed plugins registered."""
+
+    tasks: dict[str, Registered] = attrs.field(factory=dict)
+    broken: list[Broken] = attrs.field(factory=list)
+    plugin_manager: pluggy.PluginManager | None = None
+
+    def get(self, name: str) -> Registered:
+        """The task called ``name``, or a UserError that lists what is installed and how to get it."""
+        if name in self.tasks:
+            return self.tasks[name]
+        installed = ", ".join(sorted(self.tasks)) or "none"
+        for b in self.broken:
+            if b.plugin == name:
+                raise UserError(f"task '{name}' is broken: {b.error}")
+        if name in FIRST_PARTY:
+            dist, path = FIRST_PARTY[name]
+            raise UserError(
+                f"task '{name}' is not installed; it is provided by {dist}: "
+                f"pip install ./{path} (from the mlrun checkout); installed tasks: {installed}"
+            )
+        raise UserError(f"unknown task '{name}'; installed tasks: {installed}")
+
+
+def _entry_points() -> list[md.EntryPoint]:
+    eps = list(md.entry_points(group=ENTRY_POINT_GROUP))
+    allowed = os.environ.get(ENV_PLUGINS)
+    if allowed is None:
+        return eps
+    wanted = {w.strip() for w in allowed.split(",") if w.strip()}
+    return [ep for ep in eps if ep.name in wanted or (ep.dist is not None and ep.dist.name in wanted)]
+
+
+def _source_of(ep: md.EntryPoint | None, name: str) -> Source:
+    if ep is None or ep.dist is None:
+        return Source(name, name, "")
+    return Source(ep.name, ep.dist.name, ep.dist.version)
+
+
+def load_registry(extra_plugins: Iterable[tuple[str, Any]] = ()) -> Registry:
+    """Load every allowed entry point on its own, call its hooks, and return the registry.
+
+    ``extra_plugins`` are ``(name, object)`` pairs registered as if they came from entry points (tests, notebooks).
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(plugin_manager=pm)
+    loaded: list[tuple[Any, Source]] = []
+
+    for ep in _entry_points():
+        source = _source_of(ep, ep.name)
+        try:
+            plugin = ep.load()
+            if pm.is_registered(plugin):
+                continue
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is reported, not raised
+            registry.broken.append(Broken(ep.name, source.distribution, one_line(exc)))
+            continue
+        loaded.append((plugin, source))
+    for name, plugin in extra_plugins:
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=name)
+            loaded.append((plugin, Source(name, name, "")))
+
+    # Tasks first, then additions to them, so a plugin may extend a task registered by another.
+    for hook in ("register_tasks", "register_models", "register_datasets", "register_losses",
+                 "register_exporters", "register_evaluators"):
+        for plugin, source in loaded:
+            if any(b.plugin == source.plugin for b in registry.broken):
+                continue
+            _call_hook(registry, plugin, source, hook)
+    return registry
+
+
+def _call_hook(registry: Registry, plugin: Any, source: Source, hook: str) -> None:
+    impls = [i for i in getattr(registry.plugin_manager.hook, hook).get_hookimpls() if i.plugin is plugin]
+    if not impls:
+        return
+    register = _make_register(registry, source, hook)
+    try:
+        for impl in impls:
+            # Pass only the arguments the plugin asks for, so hooks can grow without breaking it.
+            impl.function(**{name: register for name in impl.argnames if name == "register"})
+    except Exception as exc:  # noqa: BLE001
+        registry.broken.append(Broken(source.plugin, source.distribution, f"{hook}: {one_line(exc)}"))
+        # Anything this plugin registered is withdrawn, so a half-registered plugin never half-works.
+        for name in [n for n, r in registry.tasks.items() if r.source.plugin == source.plugin]:
+            del registry.tasks[name]
+        for reg in registry.tasks.values():
+            for table in (reg.models, reg.datasets, reg.losses, reg.exporters, reg.evaluators):
+                for key in [k for k, (_, s) in table.items() if s.plugin == source.plugin]:
+                    del table[key]
+
+
+class _Conflict(Exception):
+    pass
+
+
+def _make_register(registry: Registry, source: Source, hook: str) -> Callable[..., None]:
+    def add(table: dict, key: str, obj: Any, what: str) -> None:
+        if key in table:
+            old, old_source = table[key]
+            if old is obj or old == obj:
+                return  # registering the same object twice is harmless
+            raise _Conflict(
+                f"{what} '{key}' is registered by both {old_source.distribution} and {source.distribution}"
+            )
+        table[key] = (obj, source)
+
+    def task_of(task_name: str) -> Registered:
+        if task_name not in registry.tasks:
+            raise UserError(f"cannot extend unknown task '{task_name}'")
+        return registry.tasks[task_name]
+
+    def register_task(task: Task) -> None:
+        if not isinstance(task, Task):
+            raise TypeError(f"register_tasks expects Task, got {type(task).__name__}")
+        existing = registry.tasks.get(task.name)
+        if existing is not None:
+            if existing.task is task or existing.task == task:
+                return
+            raise _Conflict(
+                f"task '{task.name}' is registered by both {existing.source.distribution} and {source.distribution}"
+            )
+        reg = Registered(task, source)
+        for spec in task.models:
+            add(reg.models, spec.name, spec, "model")
+        for spec in task.datasets:
+            add(reg.datasets, spec.name, spec, "dataset")
+        if task.loss is not None:
+            add(reg.losses, "default", task.loss, "loss")
+        if task.evaluate is not None:
+            add(reg.evaluators, "default", task.evaluate, "evaluator")
+        for fmt, fn in task.exports.items():
+            add(reg.exporters, fmt, fn, "export format")
+        registry.tasks[task.name] = reg
+
+    if hook == "register_tasks":
+        return register_task
+    if hook == "register_models":
+        return lambda task_name, spec: add(task_of(task_name).models, spec.name, spec, "model")
+    if hook == "register_datasets":
+        return lambda task_name, spec: add(task_of(task_name).datasets, spec.name, spec, "dataset")
+    table = {"register_losses": "losses", "register_exporters": "exporters", "register_evaluators": "evaluators"}[hook]
+    return lambda task_name, name, fn: add(getattr(task_of(task_name), table), name, fn, table[:-1])
+
+
+_CACHE: Registry | None = None
+
+
+def get_registry(refresh: bool = False) -> Registry:
+    """The process-wide registry, loaded once."""
+    global _CACHE
+    if _CACHE is None or refresh:
+        _CACHE = load_registry()
+    return _CACHE
+
+
+def torch_imported() -> bool:
+    """Whether torch has been imported in this process (start-up tests use it)."""
+    return "torch" in sys.modules
