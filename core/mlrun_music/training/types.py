@@ -26,6 +26,9 @@ class DataSplits:
     collate_fn: Callable[[list[Any]], Any] | None = None
     info: dict[str, Any] = attrs.field(factory=dict)
     report: dict[str, Any] = attrs.field(factory=dict)
+    #: Give each item its own seed from (seed, epoch, index): set it when items use randomness (augmentation), so
+    #: resumed runs match uninterrupted ones exactly with any number of data-loader workers.
+    seeded_items: bool = False
 
 
 @attrs.define

@@ -1,0 +1,324 @@
+"""The ``mlrun`` command line: list, info, train, evaluate, export, plus commands plugins add.
+
+Errors are one line on stderr with a non-zero exit; ``--debug`` or ``MLRUN_MUSIC_DEBUG=1`` shows tracebacks.
+Nothing here imports torch at import time, so ``mlrun --help``, ``list`` and ``info`` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import base_type, build_config, describe_allowed, fields_of, read_config_file
+from .errors import UserError, one_line
+from .plugins import get_registry
+
+ENV_DEBUG = "MLRUN_MUSIC_DEBUG"
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Options from attrs config classes
+
+
+def config_options(cls: type, aliases: dict[str, tuple[str, ...]] | None = None) -> list[click.Option]:
+    """One click option per config field; defaults stay None so we can tell which flags were given."""
+    options = []
+    for f in fields_of(cls):
+        typ = base_type(f.type)
+        kebab = "--" + f.name.replace("_", "-")
+        names = [kebab, *f.metadata.get("aliases", ()), *(aliases or {}).get(f.name, ())]
+        help_text = f"{f.metadata.get('help', '')} [{describe_allowed(f)}; default: {f.default!r}]"
+        if typ is bool:
+            negs = ["--no-" + n[2:] for n in names]
+            decl = [f"{n}/{m}" for n, m in zip(names, negs)]
+            options.append(click.Option(decl, f.name, default=None, help=help_text))
+        else:
+            ctype = {int: click.INT, float: click.FLOAT, str: click.STRING}[typ]
+            options.append(click.Option(names, f.name, type=ctype, default=None, help=help_text,
+                                        metavar=typ.__name__.upper()))
+    return options
+
+
+def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: Any = None) -> Any:
+    """Field defaults < config file < command-line flags, validated (UserError names the key)."""
+    values: dict[str, Any] = {}
+    where = ""
+    if file:
+        data = read_config_file(file)
+        if adapter is not None:
+            from .task import resolve
+
+            data = resolve(adapter)(data)
+        values.update(data)
+        where = f"{file}: "
+        build_config(cls, values, where=where)  # report file errors with the file's name
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return build_config(cls, values, where="")
+
+
+class TaskCommands(click.Group):
+    """A group whose subcommands are the installed tasks, built on demand from each task's config class."""
+
+    def __init__(self, *args: Any, make: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._make = make
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(get_registry().tasks)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        registered = get_registry().get(name)  # UserError for unknown / not installed / broken tasks
+        return self._make(registered)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, r.task.description) for n, r in sorted(get_registry().tasks.items())]
+        if rows:
+            with formatter.section("Tasks"):
+                formatter.write_dl(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="mlrun-music", prog_name="mlrun")
+def cli(debug: bool) -> None:
+    """mlrun: train, evaluate, export and run music machine-learning tasks (installed as plugins)."""
+    if debug:
+        os.environ[ENV_DEBUG] = "1"
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(as_json: bool) -> None:
+    """Installed tasks, their models and datasets, and broken plugins."""
+    from . import api
+
+    tasks, broken = api.list_tasks(), api.broken_plugins()
+    if as_json:
+        _echo_json({"tasks": tasks, "broken": broken})
+        return
+    if not tasks:
+        click.echo("no tasks installed (pip install ./plugins/<name> from the mlrun checkout)")
+    for t in tasks:
+        click.echo(f"{t['name']}  ({t['distribution']} {t['version']})  {t['description']}")
+        for kind in ("models", "datasets"):
+            items = []
+            for item in t[kind]:
+                label = item["name"] + (" [default]" if item.get("embedded") else "")
+                if "source" in item:
+                    label += f" [from {item['source']}]"
+                items.append(label)
+            click.echo(f"    {kind}: {', '.join(items) or '-'}")
+        click.echo(f"    exports: {', '.join(t['exports']) or '-'}")
+    for b in broken:
+        click.echo(f"BROKEN {b['plugin']} ({b['distribution']}): {b['error']}")
+
+
+@cli.command("info")
+@click.argument("task_name", metavar="TASK")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(task_name: str, as_json: bool) -> None:
+    """Everything about one task: models, datasets, exports and every config option."""
+    from . import api
+
+    r = api.task(task_name)
+    entry = next(t for t in api.list_tasks() if t["name"] == task_name)
+    entry["options"] = api.describe_config(r.task.config_class)
+    if r.task.evaluate_config is not None:
+        entry["evaluate_options"] = api.describe_config(r.task.evaluate_config)
+    if as_json:
+        _echo_json(entry)
+        return
+    click.echo(f"{entry['name']}: {entry['description']}")
+    click.echo(f"distribution: {entry['distribution']} {entry['version']}")
+    for kind in ("models", "datasets"):
+        click.echo(f"{kind}:")
+        for item in entry[kind]:
+            extra = " [default]" if item.get("embedded") else ""
+            extra += f" [from {item['source']}]" if "source" in item else ""
+            click.echo(f"  {item['name']}{extra}: {item['description']}")
+    click.echo(f"exports: {', '.join(entry['exports']) or '-'}")
+    for section in ("options", "evaluate_options"):
+        if section in entry:
+            click.echo(f"{section.replace('_', ' ')}:")
+            for o in entry[section]:
+                click.echo(f"  {o['option']} ({o['allowed']}, default {o['default']!r}): {o['help']}")
+
+
+def _make_train_command(registered: Any) -> click.Command:
+    task = registered.task
+
+    def run(config_file: str | None, **flags: Any) -> None:
+        from .training.distributed import ENV_CHILD, launched_by_torchrun, relaunch_under_torchrun
+
+        config = merge_config(task.config_class, config_file, flags, task.config_file_adapter)
+        if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
+            argv = _strip_option(sys.argv[1:], "--nproc-per-node")
+            code = relaunch_under_torchrun(config.nproc_per_node, argv)
+            if code:
+                raise UserError(f"distributed training failed (torchrun exit code {code})", exit_code=code)
+            return
+        from . import api
+
+        summary = api.train(task.name, config)
+        _print_summary(summary)
+
+    params = [click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
+                           help="TOML or JSON file setting any option; command-line flags win.")]
+    params += config_options(task.config_class, dict(task.option_aliases))
+    return click.Command(task.name, callback=run, params=params, help=f"Train {task.name}: {task.description}",
+                         short_help=task.description)
+
+
+def _strip_option(argv: list[str], name: str) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == name:
+            skip = True
+            continue
+        if a.startswith(name + "="):
+            continue
+        out.append(a)
+    return out
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    if os.environ.get("RANK", "0") != "0":
+        return
+    click.echo(f"run folder: {summary.get('run_dir')}")
+    for key in ("best", "final", "latest", "onnx"):
+        if summary.get(key):
+            value = summary[key]
+            click.echo(f"  {key}: {', '.join(value) if isinstance(value, list) else value}")
+
+
+@cli.group("train", cls=TaskCommands, make=_make_train_command)
+def train_group() -> None:
+    """Train a task: mlrun train TASK [options] (mlrun train TASK --help lists them)."""
+
+
+def _make_evaluate_command(registered: Any) -> click.Command:
+    task = registered.task
+
+    def run(checkpoint: str, split: str, data: str | None, output: str | None, device: str, evaluator: str,
+            **flags: Any) -> None:
+        from . import api
+
+        options = {k: v for k, v in flags.items() if v is not None}
+        result = api.evaluate(task.name, checkpoint, split=split, data=data, output=output, device=device,
+                              evaluator=evaluator, options=options)
+        click.echo(json.dumps(result["metrics"], indent=2, default=str))
+        click.echo(f"metrics written to {Path(output) if output else 'the run folder'}")
+
+    params: list[click.Parameter] = [
+        click.Argument(["checkpoint"]),
+        click.Option(["--split"], default="test", show_default=True, help="Which split to evaluate."),
+        click.Option(["--data"], default=None, help="Evaluate on this data folder instead of the training data."),
+        click.Option(["--output"], default=None, help="Folder for metrics.json and plots (default: run folder)."),
+        click.Option(["--device"], default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
+        click.Option(["--evaluator"], default="default", show_default=True, help="Which registered evaluation."),
+    ]
+    if task.evaluate_config is not None:
+        params += config_options(task.evaluate_config)
+    return click.Command(task.name, callback=run, params=params, help=f"Evaluate a {task.name} checkpoint.",
+                         short_help=task.description)
+
+
+@cli.group("evaluate", cls=TaskCommands, make=_make_evaluate_command)
+def evaluate_group() -> None:
+    """Evaluate a checkpoint: mlrun evaluate TASK CHECKPOINT [--split test] [--data DIR]."""
+
+
+@cli.command("export")
+@click.argument("task_name", metavar="TASK")
+@click.argument("checkpoint")
+@click.option("--format", "fmt", default="onnx", show_default=True, help="onnx or a task-specific format.")
+@click.option("--output", default=None, help="Output file (default: <run folder>/exports/<model>.<format>).")
+def export_cmd(task_name: str, checkpoint: str, fmt: str, output: str | None) -> None:
+    """Export a checkpoint: mlrun export TASK CHECKPOINT --format F."""
+    from . import api
+
+    result = api.export(task_name, checkpoint, fmt, output)
+    line = f"exported {result['path']}"
+    if "max_abs_diff" in result:
+        line += f" (onnxruntime vs PyTorch max abs difference {result['max_abs_diff']:.2e})"
+    click.echo(line)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Plugin commands and the entry point
+
+
+_commands_added = False
+
+
+def add_plugin_commands() -> None:
+    """Let each loaded plugin add commands; a plugin whose hook raises is reported, others still load."""
+    global _commands_added
+    if _commands_added:
+        return
+    _commands_added = True
+    from .plugins import Broken
+
+    registry = get_registry()
+    pm = registry.plugin_manager
+    if pm is None:
+        return
+    for impl in pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(**{n: cli for n in impl.argnames if n == "cli"})
+        except Exception as exc:  # noqa: BLE001
+            name = pm.get_name(impl.plugin) or "?"
+            registry.broken.append(Broken(name, name, f"register_commands: {one_line(exc)}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the CLI and turn errors into one line plus an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get(ENV_DEBUG) == "1"
+    try:
+        add_plugin_commands()
+        cli.main(args=args, prog_name="mlrun", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.UsageError as exc:
+        hint = f" (see mlrun {exc.ctx.command_path.split(' ', 1)[1] if exc.ctx and ' ' in exc.ctx.command_path else ''} --help)".replace("  ", " ")
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug or an unexpected failure: one line unless debugging
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {one_line(exc)} (run with --debug for the traceback)", err=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Exporting trained models: the shared ONNX helper (verified with onnxruntime)."""

@@ -1,0 +1,61 @@
+"""Checkpoint files: written atomically, loaded with ``torch.load(weights_only=True)`` only."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import UserError
+from ..fileio import atomic_path
+
+FORMAT = "mlrun-music-checkpoint/1"
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file, fsync, rename): a kill never leaves it corrupt."""
+    path = Path(path)
+    state = {"format": FORMAT, **state}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
+    return path
+
+
+def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint safely.
+
+    Refuses, with a one-line :class:`UserError` naming the file: missing or truncated files, pickles that would
+    run code or build arbitrary objects, files that are not mlrun-music checkpoints, and checkpoints of another task.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        if "Weights only load failed" in str(exc):
+            found = re.search(r"(Unsupported global: GLOBAL [\w.]+|Unsupported operand \d+|[\w ]+not supported)",
+                              str(exc))
+            detail = found.group(1) if found else "unsupported content"
+            raise UserError(f"refusing to load {path}: it holds objects a safe load does not allow "
+                            f"({detail}); it may run code when unpickled") from None
+        raise UserError(f"refusing to load {path}: {first}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError,
+            io.UnsupportedOperation) as exc:
+        msg = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"checkpoint {path} is corrupt or truncated ({msg})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise UserError(f"{path} is not an mlrun-music checkpoint")
+    if task is not None and state.get("task") != task:
+        raise UserError(f"checkpoint {path} belongs to task '{state.get('task')}', not '{task}'")
+    return state

@@ -1,0 +1,486 @@
+"""The training loop: one function, used by every task.
+
+``fit`` trains one model on one dataset with the config's settings: seeded order, gradient accumulation and
+clipping, mixed precision on CUDA, schedules, validation, early stopping, best-k/periodic/latest/final checkpoints,
+exact resume, DDP under torchrun, history, plots and progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import attrs
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from ..config import diff_configs, run_control_fields, to_dict
+from ..errors import UserError
+from . import distributed
+from .checkpoint import load_checkpoint, save_checkpoint
+from .early_stopping import EarlyStopping
+from .history import plot_curves, write_history
+from .optim import build_optimizer, build_scheduler
+from .sampler import EpochSampler, KeyedDataset
+from .seeding import derive_seed, rng_state, seed_everything, set_rng_state
+from .types import DataSplits, RunContext, StepOutput
+
+#: Config fields that may change when a run is resumed (they do not change what the run computes).
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "tensorboard", "onnx", "plots", "history",
+                     "checkpoint_every", "early_stopping_patience", "max_steps"}
+
+
+class NonFiniteLoss(UserError):
+    """The loss became NaN or infinite; training stopped and the last good checkpoint is intact."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=3)
+
+
+@attrs.define
+class RunLayout:
+    """Where ``fit`` writes. ``prefix`` is prepended to file names (several models in one run folder)."""
+
+    checkpoint_dir: Path
+    history_json: Path
+    history_csv: Path
+    curves_png: Path
+    tensorboard_dir: Path
+    prefix: str = ""
+
+    @classmethod
+    def default(cls, run_dir: Path, config: Any, prefix: str = "") -> "RunLayout":
+        return cls(
+            checkpoint_dir=(run_dir / config.checkpoint_dir).resolve(),
+            history_json=run_dir / f"{prefix}history.json",
+            history_csv=run_dir / f"{prefix}history.csv",
+            curves_png=run_dir / f"{prefix}curves.png",
+            tensorboard_dir=run_dir / "tensorboard" / (prefix.rstrip("_") or "main"),
+            prefix=prefix,
+        )
+
+    def checkpoint(self, template: str, **fields: Any) -> Path:
+        return self.checkpoint_dir / (self.prefix + template.format(**fields))
+
+
+@attrs.define
+class FitResult:
+    """What training produced."""
+
+    latest_path: Path
+    final_path: Path | None
+    best_paths: list[Path]
+    history: list[dict[str, Any]]
+    best_metric: float | None
+    stopped_early: bool
+    resumed_from: Path | None
+    epochs_run: int
+
+    @property
+    def best_path(self) -> Path | None:
+        return self.best_paths[0] if self.best_paths else None
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move tensors inside nested tuples, lists and dicts to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        moved = [to_device(v, device) for v in batch]
+        return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
+    return batch
+
+
+def _as_output(out: Any, batch: Any) -> StepOutput:
+    if isinstance(out, StepOutput):
+        return out
+    return StepOutput(loss=out)
+
+
+def _batch_count(batch: Any) -> int:
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, dict):
+        return _batch_count(next(iter(batch.values())))
+    if isinstance(batch, (list, tuple)) and batch:
+        return _batch_count(batch[0])
+    return 1
+
+
+def _worker_init(worker_id: int) -> None:
+    # Seed NumPy and Python in workers from torch's per-worker seed (itself from the loader's seeded generator).
+    import random
+
+    import numpy as np
+
+    seed = torch.initial_seed() % (2**32)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class _Metrics:
+    """Weighted sums of loss and metrics over an epoch, reduced over ranks at the end."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, out: StepOutput, loss_value: float, n: int) -> None:
+        self.count += n
+        self.sums["loss"] = self.sums.get("loss", 0.0) + loss_value * n
+        for k, v in out.metrics.items():
+            v = float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+            self.sums[k] = self.sums.get(k, 0.0) + v * n
+
+    def means(self, names: list[str]) -> dict[str, float]:
+        vec = torch.tensor([self.sums.get(k, 0.0) for k in names] + [float(self.count)], dtype=torch.float64)
+        vec = distributed.all_reduce_sum(vec)
+        total = vec[-1].item()
+        return {k: (vec[i].item() / total if total else float("nan")) for i, k in enumerate(names)}
+
+
+def _autocast(config: Any, device: torch.device) -> contextlib.AbstractContextManager:
+    if config.precision == "fp32":
+        return contextlib.nullcontext()
+    if device.type != "cuda":
+        if config.precision == "fp16":
+            raise UserError("--precision fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+    dtype = torch.bfloat16 if config.precision == "bf16" else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def _split_validation(data: DataSplits, config: Any) -> tuple[Any, Any]:
+    if data.val is not None or config.val_fraction <= 0:
+        return data.train, data.val
+    n = len(data.train)
+    n_val = max(1, int(round(n * config.val_fraction)))
+    if n - n_val < 1:
+        raise UserError(f"the dataset has {n} samples: too few to hold out --val-fraction {config.val_fraction}")
+    g = torch.Generator().manual_seed(derive_seed(config.seed, 0x5A11))
+    perm = torch.randperm(n, generator=g).tolist()
+    return Subset(data.train, sorted(perm[n_val:])), Subset(data.train, sorted(perm[:n_val]))
+
+
+def _find_resume(config: Any, layout: RunLayout, ctx: RunContext) -> Path | None:
+    if config.restart:
+        return None
+    if config.resume:
+        path = Path(config.resume)
+        if not path.is_file():
+            raise UserError(f"--resume: checkpoint {path} does not exist")
+        return path
+    if config.continue_from >= 0:
+        path = layout.checkpoint(config.periodic_name, epoch=config.continue_from, model="", metric=0.0)
+        if not path.is_file():
+            raise UserError(f"--continue-from {config.continue_from}: no checkpoint {path} "
+                            f"(periodic checkpoints need --checkpoint-every)")
+        return path
+    latest = layout.checkpoint(config.latest_name)
+    return latest if latest.is_file() else None
+
+
+def fit(
+    *,
+    config: Any,
+    model: torch.nn.Module,
+    data: DataSplits,
+    loss_fn: Callable[[Any, Any, Any], Any],
+    ctx: RunContext,
+    model_name: str,
+    model_info: dict[str, Any] | None = None,
+    layout: RunLayout | None = None,
+    seeded_items: bool | None = None,
+) -> FitResult:
+    """Train ``model`` on ``data`` with ``loss_fn(model, batch, config)``.
+
+    ``seeded_items``: give every dataset item its own seed from (seed, epoch, index), making random augmentation
+    exactly reproducible on resume whatever the worker count. Resumes automatically from the latest checkpoint in
+    the run (unless ``config.restart``). Only rank 0 writes files.
+    """
+    layout = layout or RunLayout.default(ctx.run_dir, config)
+    seeded_items = data.seeded_items if seeded_items is None else seeded_items
+    device = ctx.device
+    log = ctx.log
+    model_info = dict(model_info or data.info or {})
+    train_set, val_set = _split_validation(data, config)
+    if len(train_set) == 0:
+        raise UserError("the training set is empty")
+
+    model.to(device)
+    optimizer = build_optimizer(config, model.parameters())
+    scheduler = build_scheduler(config, optimizer)
+    use_scaler = config.precision == "fp16" and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+    stopper = EarlyStopping(mode=config.monitor_mode, patience=config.early_stopping_patience,
+                            min_delta=config.min_delta)
+    history: list[dict[str, Any]] = []
+    best: list[tuple[float, int, str]] = []  # (metric, epoch, file name), best first
+    start_epoch, start_step, global_step = 0, 0, 0
+    resumed_from = None
+    config_dict = to_dict(config)
+
+    resume_path = _find_resume(config, layout, ctx)
+    if resume_path is not None:
+        state = load_checkpoint(resume_path, task=ctx.task)
+        if state.get("model_name") != model_name:
+            raise UserError(f"checkpoint {resume_path} holds model '{state.get('model_name')}', not '{model_name}'")
+        ignore = set(run_control_fields(type(config))) | RESUMABLE_CHANGES
+        diffs = diff_configs(state.get("config", {}), config_dict, ignore=ignore)
+        if diffs:
+            raise UserError(f"cannot resume from {resume_path}: the config differs ({'; '.join(diffs)}); "
+                            f"use --restart to start over or a new --tag")
+        _load_model_state(model, state, resume_path)
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
+        trainer = state["trainer"]
+        start_epoch, start_step, global_step = trainer["epoch"], trainer["step_in_epoch"], trainer["global_step"]
+        history = list(trainer["history"])
+        best = [tuple(b) for b in trainer["best"]]
+        stopper.load_state_dict(state["early_stopping"])
+        set_rng_state(state["rng"])
+        resumed_from = resume_path
+        if ctx.is_main:
+            where = f"epoch {start_epoch + 1}" + (f", step {start_step}" if start_step else "")
+            log.info("resuming from %s at %s", resume_path, where)
+        if trainer.get("stopped_early"):
+            start_epoch = config.epochs
+
+    wrapped: torch.nn.Module = model
+    if ctx.world_size > 1:
+        wrapped = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    train_sampler = EpochSampler(len(train_set), config.seed, True, ctx.rank, ctx.world_size)
+    val_sampler = EpochSampler(len(val_set), config.seed, False, ctx.rank, ctx.world_size) if val_set else None
+    keyed_train = KeyedDataset(train_set, seeded_items)
+    keyed_val = KeyedDataset(val_set, seeded_items) if val_set else None
+    metric_names: list[str] = []
+    writer = _tensorboard(config, layout) if ctx.is_main else None
+    show_bar = ctx.is_main and sys.stderr.isatty()
+    stopped_early = bool(resume_path and state["trainer"].get("stopped_early"))
+    epochs_run = 0
+
+    def make_loader(dataset: Any, sampler: EpochSampler, epoch: int) -> DataLoader:
+        g = torch.Generator().manual_seed(derive_seed(config.seed, epoch, 0xD47A))
+        return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=data.collate_fn,
+                          num_workers=config.num_workers, worker_init_fn=_worker_init if config.num_workers else None,
+                          generator=g, pin_memory=device.type == "cuda")
+
+    def checkpoint_state(epoch: int, step_in_epoch: int) -> dict[str, Any]:
+        return {
+            "task": ctx.task, "plugin": ctx.plugin, "plugin_version": ctx.plugin_version,
+            "model_name": model_name, "config": config_dict, "model_info": model_info,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "trainer": {"epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": global_step,
+                        "history": history, "best": [list(b) for b in best], "stopped_early": stopped_early},
+            "early_stopping": stopper.state_dict(), "rng": rng_state(), "versions": _versions(),
+        }
+
+    def save(path: Path, epoch: int, step_in_epoch: int) -> None:
+        if ctx.is_main:
+            save_checkpoint(path, checkpoint_state(epoch, step_in_epoch))
+
+    latest = layout.checkpoint(config.latest_name)
+    limit_reached = False
+    for epoch in range(start_epoch, config.epochs):
+        epoch_start = time.perf_counter()
+        skip = start_step * config.batch_size if epoch == start_epoch else 0
+        train_sampler.set_epoch(epoch, skip)
+        loader = make_loader(keyed_train, train_sampler, epoch)
+        wrapped.train()
+        train_metrics = _Metrics()
+        first_step = start_step if epoch == start_epoch else 0
+        steps_total = first_step + len(loader)
+        bar = _progress(show_bar, steps_total, first_step, f"epoch {epoch + 1}/{config.epochs}")
+        optimizer.zero_grad(set_to_none=True)
+        step = first_step
+        for step, batch in enumerate(loader, start=first_step):
+            batch = to_device(batch, device)
+            with _autocast(config, device):
+                out = _as_output(loss_fn(wrapped, batch, config), batch)
+            loss = out.loss
+            loss_value = float(loss.detach())
+            finite = math.isfinite(loss_value)
+            if ctx.world_size > 1:
+                finite = bool(distributed.all_reduce_sum(torch.tensor([0.0 if finite else 1.0]))[0] == 0)
+            if not finite:
+                good = f"; last good checkpoint: {latest}" if latest.is_file() else ""
+                raise NonFiniteLoss(f"non-finite loss ({loss_value}) at epoch {epoch + 1}, step {step + 1}; "
+                                    f"training stopped{good}")
+            scaled = loss / config.grad_accum_steps
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()
+            n = out.count if out.count is not None else _batch_count(batch)
+            train_metrics.add(out, loss_value, n)
+            for k in out.metrics:
+                if k not in metric_names:
+                    metric_names.append(k)
+            if (step + 1) % config.grad_accum_steps == 0 or step + 1 == steps_total:
+                if scaler is not None:
+                    scaler.unscale_(optimizer)
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                global_step += 1
+                if config.checkpoint_every_steps and global_step % config.checkpoint_every_steps == 0 \
+                        and step + 1 < steps_total:
+                    save(latest, epoch, step + 1)
+                if config.max_steps and global_step >= config.max_steps:
+                    limit_reached = True
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+                bar.update(1)
+            if limit_reached:
+                break
+        if bar is not None:
+            bar.close()
+        train_time = time.perf_counter() - epoch_start
+        steps_done = step + 1 - first_step
+
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        names = ["loss"] + metric_names
+        for k, v in train_metrics.means(names).items():
+            row[f"train_{k}"] = v
+        if keyed_val is not None:
+            val_sampler.set_epoch(0)
+            row.update(_validate(wrapped, make_loader(keyed_val, val_sampler, 0), loss_fn, config, device, names))
+        row["lr"] = optimizer.param_groups[0]["lr"]
+        row["time_s"] = time.perf_counter() - epoch_start
+        row["steps_per_s"] = steps_done / train_time if train_time > 0 else None
+        monitor = config.monitor if config.monitor in row else ("val_loss" if "val_loss" in row else "train_loss")
+        value = row.get(monitor)
+        history.append(row)
+        epochs_run += 1
+
+        if scheduler is not None:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(value if value is not None and math.isfinite(value) else float("inf"))
+            else:
+                scheduler.step()
+
+        # Best-k checkpoints by the monitored metric.
+        if config.keep_best > 0 and value is not None and math.isfinite(value):
+            sign = 1 if config.monitor_mode == "min" else -1
+            ranked = sorted(best + [(value, epoch + 1, "")], key=lambda b: (sign * b[0], b[1]))
+            if (value, epoch + 1, "") in ranked[: config.keep_best]:
+                path = layout.checkpoint(config.best_name, epoch=epoch + 1, metric=value, model=model_name)
+                best = [b for b in best if b[2] != path.name]
+                save(path, epoch + 1, 0)
+                best = sorted(best + [(value, epoch + 1, path.name)], key=lambda b: (sign * b[0], b[1]))
+                for _, _, old in best[config.keep_best:]:
+                    if ctx.is_main and old != path.name:
+                        (layout.checkpoint_dir / old).unlink(missing_ok=True)
+                best = best[: config.keep_best]
+        should_stop = stopper.update(value) if value is not None else False
+        stopped_early = should_stop
+        if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
+            save(layout.checkpoint(config.periodic_name, epoch=epoch + 1, model=model_name, metric=value or 0.0),
+                 epoch + 1, 0)
+        save(latest, epoch + 1, 0)
+        if ctx.is_main:
+            _log_epoch(log, row, config.epochs, monitor)
+            if writer is not None:
+                for k, v in row.items():
+                    if isinstance(v, (int, float)) and k != "epoch":
+                        writer.add_scalar(k, v, epoch + 1)
+                writer.flush()
+            if config.history:
+                write_history(history, layout.history_json, layout.history_csv)
+        distributed.barrier()
+        if should_stop:
+            if ctx.is_main:
+                log.info("early stopping: %s did not improve by %g for %d epochs", monitor, config.min_delta,
+                         config.early_stopping_patience)
+            break
+        if limit_reached:
+            break
+
+    final_path = layout.checkpoint(config.final_name, model=model_name, epoch=len(history), metric=0.0)
+    save(final_path, len(history), 0)
+    if ctx.is_main:
+        if config.history:
+            write_history(history, layout.history_json, layout.history_csv)
+        if config.plots:
+            plot_curves(history, layout.curves_png, title=f"{ctx.task} / {model_name}")
+    if writer is not None:
+        writer.close()
+    distributed.barrier()
+    return FitResult(latest, final_path, [layout.checkpoint_dir / b[2] for b in best], history,
+                     stopper.best, stopped_early, resumed_from, epochs_run)
+
+
+def _load_model_state(model: torch.nn.Module, state: dict[str, Any], path: Path) -> None:
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        raise UserError(f"checkpoint {path} does not match the model: {' '.join(lines[1:3])[:300]}") from None
+
+
+@torch.no_grad()
+def _validate(model: torch.nn.Module, loader: DataLoader, loss_fn: Callable, config: Any, device: torch.device,
+              names: list[str]) -> dict[str, float]:
+    model.eval()
+    metrics = _Metrics()
+    for batch in loader:
+        batch = to_device(batch, device)
+        with _autocast(config, device):
+            out = _as_output(loss_fn(model, batch, config), batch)
+        n = out.count if out.count is not None else _batch_count(batch)
+        metrics.add(out, float(out.loss.detach()), n)
+        for k in out.metrics:
+            if k not in names:
+                names.append(k)
+    model.train()
+    return {f"val_{k}": v for k, v in metrics.means(names).items()}
+
+
+def _progress(enabled: bool, total: int, initial: int, desc: str) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", leave=False, dynamic_ncols=True)
+
+
+def _log_epoch(log: Any, row: dict[str, Any], epochs: int, monitor: str) -> None:
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    for k, v in row.items():
+        if k in ("epoch",) or v is None:
+            continue
+        parts.append(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}")
+    log.info("  ".join(parts))
+
+
+def _tensorboard(config: Any, layout: RunLayout) -> Any:
+    if not config.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:
+        raise UserError("--tensorboard needs the tensorboard package: pip install tensorboard") from exc
+    return SummaryWriter(log_dir=str(layout.tensorboard_dir))
+
+
+def _versions() -> dict[str, str]:
+    import platform
+
+    import numpy
+
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": str(numpy.__version__)}

@@ -1,0 +1,193 @@
+"""Setting up a run: run folder, logging, device, seeding, resolved config; and the default train of a task."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import to_dict
+from ..errors import UserError
+from ..fileio import write_json
+from ..task import resolve
+from . import distributed
+from .fit import FitResult, fit
+from .seeding import seed_everything
+from .types import DataSplits, RunContext
+
+LOGGER_NAME = "mlrun_music"
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` = cuda, then mps, then cpu; otherwise the named device, checked to exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device: unknown device '{name}' (use auto, cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("--device mps: MPS is not available here (use --device cpu or auto)")
+    return device
+
+
+def run_dir_of(config: Any, task: str) -> Path:
+    """The run folder: ``<output_dir>/<run_layout>`` with {task} and {tag} filled in."""
+    rel = config.run_layout.format(task=task, tag=config.tag)
+    return Path(config.output_dir) / rel
+
+
+def setup_logging(run_dir: Path | None, is_main: bool) -> logging.Logger:
+    """Log to stderr (main process) and to ``<run_dir>/train.log``."""
+    log = logging.getLogger(LOGGER_NAME)
+    log.setLevel(logging.INFO)
+    for h in list(log.handlers):
+        if getattr(h, "_mlrun_music", False):
+            log.removeHandler(h)
+            h.close()
+    log.propagate = False
+    if not is_main:
+        return log
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    console._mlrun_music = True  # type: ignore[attr-defined]
+    log.addHandler(console)
+    if run_dir is not None:
+        fh = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        fh._mlrun_music = True  # type: ignore[attr-defined]
+        log.addHandler(fh)
+    return log
+
+
+def package_versions(*names: str) -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for name in ("mlrun-music", "torch", "numpy", *names):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def make_context(registered: Any, config: Any) -> RunContext:
+    """Create the run folder, logging and device for ``config``; joins DDP when launched by torchrun."""
+    task = registered.task.name
+    run_dir = run_dir_of(config, task)
+    device = pick_device(config.device)
+    rank, world, device = distributed.init(device)
+    if rank == 0:
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe = run_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(f"cannot write to output folder {run_dir}: {exc.strerror or exc}") from None
+    log = setup_logging(run_dir, rank == 0)
+    return RunContext(task=task, plugin=registered.source.distribution, plugin_version=registered.source.version,
+                      run_dir=run_dir, device=device, rank=rank, world_size=world, log=log)
+
+
+def write_resolved_config(ctx: RunContext, config: Any) -> None:
+    if ctx.is_main:
+        write_json(ctx.run_dir / "config.json", {
+            "task": ctx.task, "plugin": ctx.plugin, "plugin_version": ctx.plugin_version,
+            "config": to_dict(config), "versions": package_versions(ctx.plugin),
+            "world_size": ctx.world_size, "device": str(ctx.device),
+        })
+
+
+def build_data(registered: Any, config: Any, ctx: RunContext) -> DataSplits:
+    """Call the chosen dataset's factory (the embedded default when ``--dataset`` is empty)."""
+    datasets = registered.datasets
+    name = config.dataset
+    if not name:
+        embedded = [n for n, (spec, _) in datasets.items() if spec.embedded]
+        if not embedded:
+            raise UserError(f"task '{ctx.task}' has no embedded dataset; choose one with --dataset "
+                            f"({', '.join(sorted(datasets))})")
+        name = embedded[0]
+    if name not in datasets:
+        raise UserError(f"--dataset: unknown dataset '{name}' for task '{ctx.task}'; "
+                        f"available: {', '.join(sorted(datasets))}")
+    spec, source = datasets[name]
+    if ctx.is_main and source.distribution != ctx.plugin:
+        ctx.log.info("dataset '%s' from %s", name, source.distribution)
+    data = resolve(spec.factory)(config, ctx)
+    if not isinstance(data, DataSplits):
+        raise TypeError(f"dataset '{name}' returned {type(data).__name__}, expected DataSplits")
+    if ctx.is_main and data.report:
+        write_json(ctx.run_dir / "data_report.json", data.report)
+    return data
+
+
+def model_spec(registered: Any, name: str) -> Any:
+    models = registered.models
+    if not name:
+        if not models:
+            raise UserError(f"task '{registered.task.name}' registers no models")
+        name = next(iter(models))
+    if name not in models:
+        raise UserError(f"--model: unknown model '{name}' for task '{registered.task.name}'; "
+                        f"available: {', '.join(models)}")
+    return models[name][0]
+
+
+def loss_of(registered: Any, name: str) -> Any:
+    if name not in registered.losses:
+        raise UserError(f"--loss: unknown loss '{name}'; available: {', '.join(sorted(registered.losses))}")
+    return resolve(registered.losses[name][0])
+
+
+def default_train(registered: Any, config: Any, ctx: RunContext) -> dict[str, Any]:
+    """One dataset, one model, one fit: what most tasks need."""
+    data = build_data(registered, config, ctx)
+    spec = model_spec(registered, config.model)
+    seed_everything(config.seed)  # the same initial weights on every rank and every run
+    model = resolve(spec.factory)(config, data.info)
+    result = fit(config=config, model=model, data=data, loss_fn=loss_of(registered, config.loss), ctx=ctx,
+                 model_name=spec.name, model_info=data.info)
+    return summarize(result)
+
+
+def summarize(result: FitResult) -> dict[str, Any]:
+    last = result.history[-1] if result.history else {}
+    return {
+        "latest": str(result.latest_path), "final": str(result.final_path) if result.final_path else None,
+        "best": [str(p) for p in result.best_paths], "best_metric": result.best_metric,
+        "epochs": len(result.history), "stopped_early": result.stopped_early,
+        "resumed_from": str(result.resumed_from) if result.resumed_from else None,
+        "last_epoch": last,
+    }
+
+
+def train_task(registered: Any, config: Any) -> dict[str, Any]:
+    """Train a task with ``config``: the task's own ``train`` orchestration if it has one, else the default."""
+    ctx = make_context(registered, config)
+    seed_everything(config.seed)
+    write_resolved_config(ctx, config)
+    try:
+        if registered.task.train is not None:
+            summary = resolve(registered.task.train)(config, ctx)
+        else:
+            summary = default_train(registered, config, ctx)
+        summary = dict(summary or {})
+        summary["run_dir"] = str(ctx.run_dir)
+        if ctx.is_main:
+            write_json(ctx.run_dir / "summary.json", summary)
+        return summary
+    finally:
+        distributed.shutdown()

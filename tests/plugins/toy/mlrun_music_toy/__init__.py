@@ -1,0 +1,1 @@
+"""A tiny task for testing the trainer: learn y = W x + noise."""

@@ -1,0 +1,72 @@
+"""Toy task implementation (imports torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlrun_music.training import DataSplits, OnnxSpec, StepOutput
+
+
+class ToyData(torch.utils.data.Dataset):
+    def __init__(self, x: np.ndarray, y: np.ndarray, augment: float) -> None:
+        self.x, self.y, self.augment = torch.tensor(x), torch.tensor(y), augment
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        x = self.x[i]
+        if self.augment:
+            x = x + self.augment * torch.randn_like(x)
+        return x, self.y[i]
+
+
+def load_data(config, ctx) -> DataSplits:
+    rng = np.random.default_rng(1234)
+    w = rng.normal(size=(8, 2)).astype(np.float32)
+    x = rng.normal(size=(config.samples, 8)).astype(np.float32)
+    y = (x @ w + config.noise * rng.normal(size=(config.samples, 2))).astype(np.float32)
+    xt = rng.normal(size=(64, 8)).astype(np.float32)
+    yt = (xt @ w).astype(np.float32)
+    return DataSplits(train=ToyData(x, y, config.augment), test=ToyData(xt, yt, 0.0),
+                      info={"inputs": 8, "outputs": 2}, seeded_items=config.augment > 0)
+
+
+def build_model(config, info) -> nn.Module:
+    return nn.Sequential(nn.Linear(info["inputs"], config.hidden), nn.Tanh(), nn.Linear(config.hidden, info["outputs"]))
+
+
+def build_linear(config, info) -> nn.Module:
+    return nn.Linear(info["inputs"], info["outputs"])
+
+
+_STEPS = {"n": 0}
+
+
+def loss(model, batch, config) -> StepOutput:
+    x, y = batch
+    pred = model(x)
+    value = nn.functional.mse_loss(pred, y)
+    if model.training:
+        _STEPS["n"] += 1
+        if config.nan_at_step >= 0 and _STEPS["n"] > config.nan_at_step:
+            value = value * float("nan")
+    mae = (pred - y).abs().mean()
+    return StepOutput(value, {"mae": mae})
+
+
+def evaluate(ctx) -> dict:
+    data = load_data(ctx.config, None)
+    ds = data.test if ctx.split == "test" else data.train
+    with torch.no_grad():
+        x, y = ds.x.to(ctx.device), ds.y.to(ctx.device)
+        mse = float(nn.functional.mse_loss(ctx.model(x), y))
+        base = float(nn.functional.mse_loss(torch.zeros_like(y), y))
+    return {"mse": mse, "baseline_zero_mse": base, "n": len(ds)}
+
+
+def onnx_spec(model, config, info) -> OnnxSpec:
+    return OnnxSpec(args=(torch.randn(3, info["inputs"]),), input_names=["x"], output_names=["y"],
+                    dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})

@@ -1,0 +1,38 @@
+"""Declares the toy task (torch-free, like every plugin's entry module)."""
+
+from __future__ import annotations
+
+import attrs
+
+from mlrun_music.config import TrainConfig, option
+from mlrun_music.hookspecs import hookimpl
+from mlrun_music.task import DatasetSpec, ModelSpec, Task
+
+
+@attrs.define(kw_only=True)
+class ToyConfig(TrainConfig):
+    samples: int = option(256, "Number of synthetic samples.", min=8, max=1_000_000)
+    hidden: int = option(16, "Hidden width of the MLP.", min=1, max=4096)
+    noise: float = option(0.05, "Noise added to targets.", min=0.0, max=10.0)
+    augment: float = option(0.0, "Random input jitter during training (tests seeded items).", min=0.0, max=1.0)
+    nan_at_step: int = option(-1, "Make the loss NaN at this global step (tests).", min=-1)
+    epochs: int = option(5, "Number of epochs.", min=1, max=100000)
+    batch_size: int = option(16, "Batch size per process.", min=1, max=1 << 20)
+
+
+TOY = Task(
+    name="toy",
+    description="Tiny regression task for trainer tests.",
+    config_class=ToyConfig,
+    models=[ModelSpec("mlp", "mlrun_music_toy.impl:build_model", "Two-layer MLP."),
+            ModelSpec("linear", "mlrun_music_toy.impl:build_linear", "A single linear layer.")],
+    datasets=[DatasetSpec("synthetic", "mlrun_music_toy.impl:load_data", "Random linear data.", embedded=True)],
+    loss="mlrun_music_toy.impl:loss",
+    evaluate="mlrun_music_toy.impl:evaluate",
+    onnx="mlrun_music_toy.impl:onnx_spec",
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(TOY)
