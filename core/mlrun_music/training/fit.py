@@ -411,6 +411,12 @@ def fit(
         if limit_reached:
             break
 
+    if ctx.world_size > 1:
+        # Every rank must hold the same weights; measure it instead of assuming it.
+        drift = _max_rank_drift(model)
+        if ctx.is_main:
+            log.info("DDP: %d ranks, max weight difference from rank 0: %.3g", ctx.world_size, drift)
+            history[-1]["ddp_max_weight_diff"] = drift if history else None
     final_path = layout.checkpoint(config.final_name, model=model_name, epoch=len(history), metric=0.0)
     save(final_path, len(history), 0)
     if ctx.is_main:
@@ -423,6 +429,20 @@ def fit(
     distributed.barrier()
     return FitResult(latest, final_path, [layout.checkpoint_dir / b[2] for b in best], history,
                      stopper.best, stopped_early, resumed_from, epochs_run)
+
+
+def _max_rank_drift(model: torch.nn.Module) -> float:
+    import torch.distributed as dist
+
+    drift = torch.zeros(1, dtype=torch.float64)
+    for p in model.state_dict().values():
+        if not torch.is_floating_point(p):
+            continue
+        ref = p.detach().clone()
+        dist.broadcast(ref, src=0)
+        drift = torch.maximum(drift, (p.detach() - ref).abs().max().double().reshape(1).cpu())
+    dist.all_reduce(drift, op=dist.ReduceOp.MAX)
+    return float(drift[0])
 
 
 def _load_model_state(model: torch.nn.Module, state: dict[str, Any], path: Path) -> None:

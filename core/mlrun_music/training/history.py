@@ -53,7 +53,9 @@ def plot_curves(rows: list[dict[str, Any]], png_path: Path, title: str = "") -> 
         ax.legend(fontsize=7)
     ax = axes[1][0]
     ax.plot(epochs, [r.get("lr") for r in rows], marker="o", color="tab:green")
-    ax.set_title("learning rate"); ax.set_xlabel("epoch"); ax.set_yscale("log")
+    ax.set_title("learning rate"); ax.set_xlabel("epoch")
+    if all((r.get("lr") or 0) > 0 for r in rows):
+        ax.set_yscale("log")
     ax = axes[1][1]
     gap = [(r["val_loss"] - r["train_loss"]) if r.get("val_loss") is not None and r.get("train_loss") is not None
            else None for r in rows]

@@ -34,15 +34,16 @@ def load_data(config, ctx) -> DataSplits:
                       info={"inputs": 8, "outputs": 2}, seeded_items=config.augment > 0)
 
 
+_STEPS = {"n": 0}
+
+
 def build_model(config, info) -> nn.Module:
+    _STEPS["n"] = 0  # steps are counted per training run (tests run several in one process)
     return nn.Sequential(nn.Linear(info["inputs"], config.hidden), nn.Tanh(), nn.Linear(config.hidden, info["outputs"]))
 
 
 def build_linear(config, info) -> nn.Module:
     return nn.Linear(info["inputs"], info["outputs"])
-
-
-_STEPS = {"n": 0}
 
 
 def loss(model, batch, config) -> StepOutput:
@@ -53,6 +54,11 @@ def loss(model, batch, config) -> StepOutput:
         _STEPS["n"] += 1
         if config.nan_at_step >= 0 and _STEPS["n"] > config.nan_at_step:
             value = value * float("nan")
+        if config.kill_at_step >= 0 and _STEPS["n"] > config.kill_at_step:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)  # a real, uncatchable kill in the middle of an epoch
     mae = (pred - y).abs().mean()
     return StepOutput(value, {"mae": mae})
 

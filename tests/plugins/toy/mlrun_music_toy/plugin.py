@@ -15,7 +15,9 @@ class ToyConfig(TrainConfig):
     hidden: int = option(16, "Hidden width of the MLP.", min=1, max=4096)
     noise: float = option(0.05, "Noise added to targets.", min=0.0, max=10.0)
     augment: float = option(0.0, "Random input jitter during training (tests seeded items).", min=0.0, max=1.0)
-    nan_at_step: int = option(-1, "Make the loss NaN at this global step (tests).", min=-1)
+    nan_at_step: int = option(-1, "Make the loss NaN after this many training steps (tests).", min=-1)
+    kill_at_step: int = option(-1, "SIGKILL this process after this many training steps (resume tests).", min=-1,
+                               run_control=True)
     epochs: int = option(5, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(16, "Batch size per process.", min=1, max=1 << 20)
 
