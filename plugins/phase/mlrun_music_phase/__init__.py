@@ -1,0 +1,1 @@
+"""Bar-phase estimation with anticipation (mlrun plugin ``phase``)."""

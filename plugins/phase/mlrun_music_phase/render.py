@@ -1,0 +1,236 @@
+"""Rendering a MIDI corpus to audio with bar and drum-event labels (the guide's render_midi.py).
+
+Per song: ``<out>/<artist>/<song>/{events.csv, bars.csv, <soundfont>.ogg|flac, render.json}``; ``render.json`` is
+written last and marks the song finished, so a re-run skips it (``--overwrite`` redoes it). Skipped songs are
+counted by reason in ``<out>/render_report.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path, write_json, write_text
+
+from .midi_analysis import SkipSong, jitter_drums, read_song
+from .plugin import SAMPLE_RATE
+
+DONE_MARKER = "render.json"
+REPORT = "render_report.json"
+AUDIO_FORMATS = ("ogg", "flac")
+
+
+@attrs.frozen
+class RenderJob:
+    midi: str
+    out_dir: str
+    soundfont: str
+    renderer: str
+    jitter: float
+    seed: int
+    audio_format: str
+    overwrite: bool
+
+
+def pick_renderer(renderer: str, soundfont: Path) -> str:
+    """``auto`` = timidity for .sf2, fluidsynth for .sf3 (timidity cannot decode compressed SF3 samples)."""
+    if renderer == "auto":
+        return "fluidsynth" if soundfont.suffix.lower() == ".sf3" else "timidity"
+    if renderer == "timidity" and soundfont.suffix.lower() == ".sf3":
+        raise UserError(f"timidity cannot read the compressed SF3 soundfont {soundfont}; "
+                        f"use --renderer fluidsynth or auto")
+    return renderer
+
+
+def song_seed(seed: int, key: str) -> int:
+    """A per-song seed from the run seed and the song's relative path: independent of order and processes."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def normalise(audio: np.ndarray, target_rms_db: float = -20.0) -> np.ndarray:
+    """Loudness-normalise to an RMS level, then limit peaks to -0.1 dBFS (gain, no clipping)."""
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    if rms > 0:
+        audio = audio * (10 ** (target_rms_db / 20) / rms)
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 0.989:
+        audio = audio * (0.989 / peak)
+    return audio.astype(np.float32)
+
+
+def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """Atomically write mono audio; the format follows the suffix (.ogg = Vorbis, .flac, .wav)."""
+    import soundfile as sf
+
+    fmt = {".ogg": ("OGG", "VORBIS"), ".flac": ("FLAC", "PCM_16"), ".wav": ("WAV", "PCM_16")}[path.suffix.lower()]
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        sf.write(str(tmp), audio, sample_rate, format=fmt[0], subtype=fmt[1])
+
+
+def render_song(job: RenderJob) -> dict[str, Any]:
+    """Render one song; returns ``{"status": "done"|"skipped"|"exists", ...}``. Never raises for bad input."""
+    from mlrun_music.audio.render import RenderError, render_midi
+
+    out_dir = Path(job.out_dir)
+    if (out_dir / DONE_MARKER).is_file() and not job.overwrite:
+        return {"status": "exists", "midi": job.midi}
+    rng = np.random.default_rng(job.seed)
+    try:
+        song = read_song(job.midi)
+        bars = song.bar_seconds()
+        if len(bars) < 3:
+            raise SkipSong("too few bars", f"{len(bars)} bar bounds after the first drum note")
+        jitter_drums(song, job.jitter, rng)
+        soundfont = Path(job.soundfont)
+        with tempfile.TemporaryDirectory(prefix="mlrun-phase-") as tmp:
+            midi_path = Path(tmp) / "song.mid"
+            song.midi.save(str(midi_path))
+            start = time.perf_counter()
+            try:
+                audio = render_midi(midi_path, soundfont, SAMPLE_RATE, job.renderer)
+            except RenderError as exc:
+                raise SkipSong("renderer failure", str(exc).split(": ", 1)[-1][:200]) from None
+            render_s = time.perf_counter() - start
+        if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-5:
+            raise SkipSong("renderer failure", "the rendered audio is silent")
+    except SkipSong as skip:
+        return {"status": "skipped", "midi": job.midi, "reason": skip.reason, "detail": skip.detail}
+    audio = normalise(audio)
+    name = f"{soundfont.stem}.{job.audio_format}"
+    write_audio(out_dir / name, audio)
+    tm = song.tempo_map
+    events = "".join(f"{tm.to_seconds(e.tick):.6f},{e.note},{e.volume:.6f}\n" for e in song.drums)
+    write_text(out_dir / "events.csv", events)
+    write_text(out_dir / "bars.csv", "".join(f"{b:.6f}\n" for b in bars))
+    seconds = len(audio) / SAMPLE_RATE
+    info = {"midi": job.midi, "audio": name, "soundfont": str(soundfont), "renderer": job.renderer,
+            "sample_rate": SAMPLE_RATE, "seconds": seconds, "render_seconds": render_s,
+            "jitter_max_seconds": job.jitter, "seed": job.seed, "meters": song.meters,
+            "bars": len(bars) - 1, "drum_events": len(song.drums)}
+    write_json(out_dir / DONE_MARKER, info)
+    return {"status": "done", **info}
+
+
+def find_midi(midi_path: Path) -> list[Path]:
+    """MIDI files of a Lakh-style tree (any depth), sorted."""
+    if not midi_path.is_dir():
+        raise UserError(f"--midi-path: {midi_path} is not a folder")
+    files = sorted(p for p in midi_path.rglob("*") if p.is_file() and p.suffix.lower() in (".mid", ".midi"))
+    if not files:
+        raise UserError(f"--midi-path: no .mid files under {midi_path}")
+    return files
+
+
+def find_soundfonts(soundfont_path: str | None, single_soundfont: str | None) -> list[Path]:
+    """The soundfonts to spread songs over, each checked to be a real SoundFont."""
+    from mlrun_music.audio.render import DEFAULT_SOUNDFONT, check_soundfont
+
+    if soundfont_path and single_soundfont:
+        raise UserError("give either --soundfont-path or --single-soundfont, not both")
+    if single_soundfont:
+        return [check_soundfont(single_soundfont)]
+    if soundfont_path:
+        folder = Path(soundfont_path)
+        if not folder.is_dir():
+            raise UserError(f"--soundfont-path: {folder} is not a folder")
+        fonts = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".sf2", ".sf3"))
+        if not fonts:
+            raise UserError(f"--soundfont-path: no .sf2/.sf3 files in {folder}")
+        return [check_soundfont(p) for p in fonts]
+    return [check_soundfont(DEFAULT_SOUNDFONT)]
+
+
+def render_corpus(*, out_path: str | Path, midi_path: str | Path | None = None, single_file: str | Path | None = None,
+                  soundfonts: list[Path], renderer: str = "auto", jitter: float = 0.0, max_processes: int = 1,
+                  overwrite: bool = False, seed: int = 0, audio_format: str = "ogg",
+                  progress: bool = True, log: Any = None) -> dict[str, Any]:
+    """Render a tree (``midi_path``) or one file (``single_file``, written into ``out_path`` itself)."""
+    from mlrun_music.audio.render import check_renderer
+
+    if audio_format not in AUDIO_FORMATS:
+        raise UserError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}")
+    if jitter < 0:
+        raise UserError("--midi-jitter-max-seconds must be >= 0")
+    if (midi_path is None) == (single_file is None):
+        raise UserError("give exactly one of --midi-path or --single-file")
+    out = Path(out_path)
+    renderers = [pick_renderer(renderer, sf) for sf in soundfonts]
+    for r in sorted(set(renderers)):
+        check_renderer(r)
+    jobs = []
+    if single_file is not None:
+        f = Path(single_file)
+        if not f.is_file():
+            raise UserError(f"--single-file: {f} does not exist")
+        jobs.append(RenderJob(str(f), str(out), str(soundfonts[0]), renderers[0], jitter,
+                              song_seed(seed, f.name), audio_format, overwrite))
+        report_dir = out
+    else:
+        root = Path(midi_path)  # type: ignore[arg-type]
+        for i, f in enumerate(find_midi(root)):
+            rel = f.relative_to(root).with_suffix("")
+            k = i % len(soundfonts)
+            jobs.append(RenderJob(str(f), str(out / rel), str(soundfonts[k]), renderers[k], jitter,
+                                  song_seed(seed, rel.as_posix()), audio_format, overwrite))
+        report_dir = out
+    results = _run_parallel(render_song, jobs, max_processes, progress, "render")
+    counts = {"done": 0, "exists": 0, "skipped": 0}
+    reasons: dict[str, int] = {}
+    skipped = []
+    audio_s = render_s = 0.0
+    for r in results:
+        counts[r["status"]] += 1
+        if r["status"] == "skipped":
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+            skipped.append({"midi": r["midi"], "reason": r["reason"], "detail": r.get("detail", "")})
+        elif r["status"] == "done":
+            audio_s += r["seconds"]
+            render_s += r["render_seconds"]
+    total = len(jobs)
+    report = {"songs": total, "rendered": counts["done"], "already_done": counts["exists"],
+              "skipped": counts["skipped"], "skipped_ratio": counts["skipped"] / total if total else 0.0,
+              "skipped_by_reason": dict(sorted(reasons.items())), "skipped_files": skipped,
+              "audio_seconds": audio_s, "renderer_seconds": render_s,
+              "audio_seconds_per_renderer_second": audio_s / render_s if render_s else None}
+    write_json(report_dir / REPORT, report)
+    return report
+
+
+def _run_parallel(fn: Any, jobs: list[Any], max_processes: int, progress: bool, desc: str) -> list[Any]:
+    """``fn`` over ``jobs`` in up to ``max_processes`` processes, with a progress bar on a terminal."""
+    from tqdm import tqdm
+
+    show = progress and sys.stderr.isatty()
+    bar = tqdm(total=len(jobs), desc=desc, unit="song", disable=not show, leave=False)
+    results = []
+    try:
+        if max_processes <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                results.append(fn(job))
+                bar.update(1)
+        else:
+            workers = min(max_processes, len(jobs))
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for r in pool.map(fn, jobs, chunksize=1):
+                    results.append(r)
+                    bar.update(1)
+    finally:
+        bar.close()
+    return results
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    """The closing one-line summary of a render run."""
+    reasons = ", ".join(f"{k}: {v}" for k, v in report["skipped_by_reason"].items()) or "none"
+    return (f"rendered {report['rendered']}, already done {report['already_done']}, skipped {report['skipped']} of "
+            f"{report['songs']} songs (skipped ratio {report['skipped_ratio']:.1%}; reasons: {reasons})")
