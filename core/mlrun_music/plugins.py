@@ -76,6 +76,8 @@ class Registry:
 
     tasks: dict[str, Registered] = attrs.field(factory=dict)
     broken: list[Broken] = attrs.field(factory=list)
+    #: Task names claimed by two distributions: withdrawn, so the wrong code never runs under a name.
+    conflicts: dict[str, str] = attrs.field(factory=dict)
     plugin_manager: pluggy.PluginManager | None = None
 
     def get(self, name: str) -> Registered:
@@ -83,6 +85,8 @@ class Registry:
         if name in self.tasks:
             return self.tasks[name]
         installed = ", ".join(sorted(self.tasks)) or "none"
+        if name in self.conflicts:
+            raise UserError(f"{self.conflicts[name]}; uninstall one of them")
         for b in self.broken:
             if b.plugin == name:
                 raise UserError(f"task '{name}' is broken: {b.error}")
@@ -96,7 +100,9 @@ class Registry:
 
 
 def _entry_points() -> list[md.EntryPoint]:
-    eps = list(md.entry_points(group=ENTRY_POINT_GROUP))
+    # Sorted, so which of two clashing plugins is reported does not depend on sys.path order.
+    eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP),
+                 key=lambda ep: (ep.dist.name if ep.dist is not None else "", ep.name))
     allowed = os.environ.get(ENV_PLUGINS)
     if allowed is None:
         return eps
@@ -193,9 +199,13 @@ def _make_register(registry: Registry, source: Source, hook: str) -> Callable[..
         if existing is not None:
             if existing.task is task or existing.task == task:
                 return
-            raise _Conflict(
-                f"task '{task.name}' is registered by both {existing.source.distribution} and {source.distribution}"
-            )
+            message = (f"task '{task.name}' is registered by both {existing.source.distribution} "
+                       f"and {source.distribution}")
+            registry.conflicts[task.name] = message
+            del registry.tasks[task.name]
+            raise _Conflict(message)
+        if task.name in registry.conflicts:
+            return
         reg = Registered(task, source)
         for spec in task.models:
             add(reg.models, spec.name, spec, "model")

@@ -1,0 +1,1 @@
+"""Misbehaving plugins for host tests."""
