@@ -1,0 +1,76 @@
+"""The main job: a short training run of every installed first-party task on its embedded default data, then an
+evaluation and an ONNX export of the result, ending with where each output is.
+
+Each plugin ships ``plugins/<task>/demo.toml`` with settings that keep its run to seconds or a few minutes on
+2 CPU cores. Run it with ``.venv/bin/python scripts/demo.py [TASK ...]``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = ("phase", "emopia", "chromasonic", "beatsight", "kelly")
+MLRUN = str(Path(sys.executable).with_name("mlrun"))
+
+
+def installed() -> list[str]:
+    out = subprocess.run([MLRUN, "list", "--json"], capture_output=True, text=True, check=True).stdout
+    return [t["name"] for t in json.loads(out)["tasks"]]
+
+
+def checkpoint_of(run_dir: Path, task: str) -> Path | None:
+    """The demo checkpoint: the one the plugin names in demo.toml's comment, else best, else final."""
+    hint = REPO / "plugins" / task / "demo-checkpoint.txt"
+    if hint.is_file():
+        path = run_dir / hint.read_text().strip()
+        return path if path.is_file() else None
+    for name in ("checkpoints/best.pt", "checkpoints/final.pt"):
+        if (run_dir / name).is_file():
+            return run_dir / name
+    found = sorted(run_dir.rglob("*.pt"))
+    return found[0] if found else None
+
+
+def step(label: str, args: list[str]) -> bool:
+    print(f"\n== {label}: mlrun {' '.join(args)}", flush=True)
+    t0 = time.perf_counter()
+    code = subprocess.call([MLRUN, *args])
+    print(f"-- {label}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.perf_counter() - t0:.1f} s")
+    return code == 0
+
+
+def main(argv: list[str]) -> int:
+    wanted = argv or [t for t in TASKS if t in installed()]
+    out_root = REPO / "runs" / "demo"
+    results = {}
+    for task in wanted:
+        demo = REPO / "plugins" / task / "demo.toml"
+        args = ["train", task, "--output-dir", str(out_root), "--tag", "demo"]
+        if demo.is_file():
+            args += ["--config", str(demo)]
+        ok = step(f"{task} train", args)
+        summary_file = next(iter(sorted(out_root.rglob("summary.json"), key=lambda p: p.stat().st_mtime,
+                                        reverse=True)), None) if ok else None
+        run_dir = Path(json.loads(summary_file.read_text())["run_dir"]) if summary_file else None
+        ckpt = checkpoint_of(run_dir, task) if run_dir else None
+        entry = {"train": ok, "run_dir": str(run_dir) if run_dir else None, "checkpoint": str(ckpt) if ckpt else None}
+        if ckpt is not None:
+            entry["evaluate"] = step(f"{task} evaluate", ["evaluate", task, str(ckpt)])
+            entry["export"] = step(f"{task} export", ["export", task, str(ckpt), "--format", "onnx"])
+        results[task] = entry
+    print("\n== summary")
+    for task, e in results.items():
+        status = "ok" if e["train"] and e.get("evaluate") and e.get("export") else "FAILED"
+        print(f"{task:12s} {status:7s} run folder: {e['run_dir']}")
+        if e["checkpoint"]:
+            print(f"{'':21s}checkpoint: {e['checkpoint']}")
+    return 0 if all(e["train"] and e.get("evaluate") and e.get("export") for e in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
