@@ -1,0 +1,1 @@
+"""beatsight: drum-hit classification, beatmap data collection and drum transcription for mlrun."""

@@ -1,0 +1,99 @@
+"""Entry-point module of the beatsight plugin: config, task declaration and CLI hook. Torch- and numpy-free."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+
+from mlrun_music.config import TrainConfig, option
+from mlrun_music.errors import UserError
+from mlrun_music.hookspecs import hookimpl
+from mlrun_music.task import DatasetSpec, ModelSpec, Task
+
+#: Datasets this plugin registers; any other ``--dataset`` value that looks like a path is an exported folder.
+OWN_DATASETS = ("default", "folder")
+
+
+@attrs.define(kw_only=True)
+class BeatsightConfig(TrainConfig):
+    """Options of ``mlrun train beatsight``: the guide's defaults (Adam 1e-3, batch 32, 50 epochs, plateau)."""
+
+    data_dir: str = option("", "Exported dataset folder (`mlrun beatsight collect export`). `--dataset DIR` "
+                               "sets it too; empty = the embedded default rendered from General MIDI drums.")
+    epochs: int = option(50, "Number of epochs.", min=1, max=100000)
+    batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
+    learning_rate: float = option(1e-3, "Learning rate (Adam).", min=0.0, max=10.0)
+    lr_scheduler: str = option("reduce_on_plateau", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    monitor: str = option("val_accuracy", "Metric that picks the best checkpoint (and drives the plateau schedule).")
+    monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
+    dropout: float = option(0.3, "Dropout before the last linear layer.", min=0.0, max=0.95)
+    augment: bool = option(True, "On-the-fly augmentation of training hits (gain, noise, EQ, speed, mixing).")
+    mix_probability: float = option(0.5, "Chance of mixing non-drum audio into a training hit.", min=0.0, max=1.0)
+    class_weighting: bool = option(True, "Weight the loss by inverse class frequency (rare classes count more).")
+    default_velocities: int = option(8, "Embedded default: velocity levels per drum note and renderer.",
+                                     min=1, max=64)
+    default_grooves: int = option(12, "Embedded default: rendered training grooves (4 bars each).", min=0, max=500)
+    default_renderers: str = option("timidity,fluidsynth", "Embedded default: renderers, comma-separated.")
+    soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
+    test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
+                                 "Embedded default: a second kit, never trained on, for the test split "
+                                 "(rendered with fluidsynth; timidity cannot read .sf3).")
+    cache_dir: str = option("", "Where rendered audio is cached; empty = $MLRUN_MUSIC_CACHE/beatsight or "
+                                "~/.cache/mlrun_music/beatsight.")
+
+    def validate(self) -> None:
+        """``--dataset DIR`` (the guide's option) means an exported folder: move it to ``data_dir``."""
+        if self.dataset and self.dataset not in OWN_DATASETS and (
+                os.sep in self.dataset or "/" in self.dataset or Path(self.dataset).is_dir()):
+            if self.data_dir and self.data_dir != self.dataset:
+                raise UserError(f"--dataset {self.dataset} and --data-dir {self.data_dir} disagree; give one")
+            self.data_dir, self.dataset = self.dataset, "folder"
+        elif self.data_dir and not self.dataset:
+            self.dataset = "folder"
+        if self.dataset == "folder" and not self.data_dir:
+            raise UserError("--dataset folder needs --data-dir DIR (an exported dataset folder)")
+        renderers = [r.strip() for r in self.default_renderers.split(",") if r.strip()]
+        if not renderers or any(r not in ("timidity", "fluidsynth") for r in renderers):
+            raise UserError(f"--default-renderers must list timidity and/or fluidsynth, got {self.default_renderers!r}")
+
+
+@attrs.define(kw_only=True)
+class BeatsightEvalConfig:
+    """Options of ``mlrun evaluate beatsight``."""
+
+    heuristic_baseline: bool = option(True, "Also score the heuristic classifier on the same hits (baseline).")
+
+
+BEATSIGHT = Task(
+    name="beatsight",
+    description="Drum-hit classification (12 classes) for beatmap transcription.",
+    config_class=BeatsightConfig,
+    models=[ModelSpec("cnn", "mlrun_music_beatsight.model:build",
+                      "The guide's CNN (4 conv blocks 1-32-64-128-256, 391,884 parameters) on a 128x128 log-mel "
+                      "window (25 ms before to 100 ms after the onset).")],
+    datasets=[DatasetSpec("default", "mlrun_music_beatsight.data:load_default",
+                          "General MIDI drum hits and grooves rendered with the Debian soundfont (cached); test "
+                          "split = a second, unseen soundfont.", embedded=True),
+              DatasetSpec("folder", "mlrun_music_beatsight.data:load_folder",
+                          "A folder written by `mlrun beatsight collect export` (--dataset DIR).")],
+    loss="mlrun_music_beatsight.model:loss",
+    evaluate="mlrun_music_beatsight.evaluate:evaluate",
+    onnx="mlrun_music_beatsight.model:onnx_spec",
+    evaluate_config=BeatsightEvalConfig,
+    option_aliases={"learning_rate": ("--lr",)},
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(BEATSIGHT)
+
+
+@hookimpl
+def register_commands(cli):
+    from .commands import beatsight
+
+    cli.add_command(beatsight)

@@ -1,0 +1,189 @@
+"""Rendering General MIDI drums: one-shots of every class, grooves with ground-truth onsets, and non-drum
+accompaniment (for mixing augmentation and for transcription tests). Uses mlrun_music.audio.render.render_midi."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import numpy as np
+
+from .classes import COMPONENTS, GM_NOTES, NOTE_TO_COMPONENT
+
+SAMPLE_RATE = 44100
+TICKS = 480
+TRAIN_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+TEST_SOUNDFONT = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3"
+
+
+@attrs.frozen
+class Hit:
+    """A drum hit: onset in seconds, GM note, MIDI velocity and its component."""
+
+    time: float
+    note: int
+    velocity: int
+
+    @property
+    def component(self) -> str:
+        return NOTE_TO_COMPONENT[self.note]
+
+
+def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
+               notes: Sequence[tuple[float, float, int, int, int, int]] = (), tail: float = 1.5) -> Path:
+    """A type-1 MIDI file: ``hits`` on channel 10 (index 9), pitched ``notes`` as
+    ``(start, end, pitch, velocity, channel, program)``; ``tail`` seconds of silence after the last event."""
+    import mido
+
+    sec_per_tick = 60.0 / tempo_bpm / TICKS
+    mid = mido.MidiFile(ticks_per_beat=TICKS, type=1)
+    meta = mido.MidiTrack()
+    meta.append(mido.MetaMessage("set_tempo", tempo=int(round(60e6 / tempo_bpm)), time=0))
+    mid.tracks.append(meta)
+    events: list[tuple[int, int, Any]] = []  # (tick, order, message)
+    for h in hits:
+        on = int(round(h.time / sec_per_tick))
+        events.append((on, 1, mido.Message("note_on", channel=9, note=h.note, velocity=int(h.velocity))))
+        events.append((on + TICKS // 8, 0, mido.Message("note_off", channel=9, note=h.note, velocity=0)))
+    programs = {}
+    for start, end, pitch, vel, ch, prog in notes:
+        programs.setdefault(ch, prog)
+        events.append((int(round(start / sec_per_tick)), 1,
+                       mido.Message("note_on", channel=ch, note=pitch, velocity=vel)))
+        events.append((int(round(end / sec_per_tick)), 0, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+    last = max((e[0] for e in events), default=0)
+    track = mido.MidiTrack()
+    for ch, prog in sorted(programs.items()):
+        track.append(mido.Message("program_change", channel=ch, program=prog, time=0))
+    tick = 0
+    for t, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=t - tick))
+        tick = t
+    end_tick = last + int(round(tail / sec_per_tick))
+    track.append(mido.MetaMessage("end_of_track", time=end_tick - tick))
+    mid.tracks.append(track)
+    mid.save(str(path))
+    return Path(path)
+
+
+def render(hits: Sequence[Hit], soundfont: str | Path, renderer: str, tempo_bpm: float = 120.0,
+           notes: Sequence[tuple] = (), sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Render hits (and pitched notes) to mono float32 audio at ``sample_rate``."""
+    from mlrun_music.audio.render import render_midi
+
+    with tempfile.TemporaryDirectory(prefix="beatsight-") as tmp:
+        mid = write_midi(Path(tmp) / "hits.mid", hits, tempo_bpm, notes)
+        return render_midi(mid, soundfont, sample_rate, renderer=renderer)
+
+
+def one_shots(velocity_levels: int, seed: int, spacing: float = 0.6) -> list[Hit]:
+    """Every GM note of every component at ``velocity_levels`` velocities (seeded jitter), ``spacing`` s apart,
+    in a seeded order so no class always follows another."""
+    rng = np.random.default_rng(seed)
+    hits = []
+    for comp in COMPONENTS:
+        for note in GM_NOTES[comp]:
+            base = np.linspace(35, 127, velocity_levels) if velocity_levels > 1 else np.array([100.0])
+            for v in base:
+                hits.append((note, int(np.clip(v + rng.integers(-6, 7), 1, 127))))
+    order = rng.permutation(len(hits))
+    return [Hit(0.5 + i * spacing, hits[j][0], hits[j][1]) for i, j in enumerate(order)]
+
+
+def groove(rng: np.random.Generator, bars: int = 4) -> tuple[float, list[Hit]]:
+    """A random drum groove on a sixteenth grid: (tempo, hits). Styles mix hi-hat/ride/bell time-keeping, kick and
+    snare patterns, tom fills and crash/china/splash accents, so all 12 classes occur."""
+    tempo = float(rng.uniform(80, 150))
+    six = 60.0 / tempo / 4
+    start = 0.5
+    hits: list[Hit] = []
+
+    def add(step: int, note: int, vel: float) -> None:
+        jitter = rng.normal(0, 0.003)
+        hits.append(Hit(max(0.0, start + step * six + jitter), note,
+                        int(np.clip(vel + rng.normal(0, 8), 20, 127))))
+
+    keeper = str(rng.choice(["hihat8", "hihat16", "ride", "bell", "openhat"]))
+    patterns = [[0, 8], [0, 6, 8], [0, 10], [0, 3, 8, 11], [0, 8, 10]]
+    kick_pattern = patterns[int(rng.integers(len(patterns)))]
+    for bar in range(bars):
+        base = bar * 16
+        fill = bar == bars - 1 and rng.random() < 0.7
+        for s in range(16):
+            if fill and s >= 8:
+                continue
+            if keeper == "hihat8" and s % 2 == 0:
+                add(base + s, 42 if rng.random() > 0.1 else 44, 80 if s % 4 == 0 else 60)
+            elif keeper == "hihat16":
+                add(base + s, 42, 85 if s % 4 == 0 else 55)
+            elif keeper == "ride" and s % 2 == 0:
+                add(base + s, 51, 80 if s % 4 == 0 else 65)
+            elif keeper == "bell" and s % 4 == 0:
+                add(base + s, 53, 90)
+            elif keeper == "openhat" and s % 2 == 0:
+                add(base + s, 46 if s % 4 == 2 else 42, 75)
+        for s in kick_pattern:
+            if not (fill and s >= 8):
+                add(base + s, 36 if rng.random() > 0.3 else 35, 100)
+        for s in (4, 12):
+            if not (fill and s >= 8):
+                add(base + s, 38 if rng.random() > 0.2 else 40, 105)
+        if bar == 0 or rng.random() < 0.3:
+            add(base, int(rng.choice([49, 57, 52])), 110)
+        if rng.random() < 0.3:
+            add(base + 14, 46, 80)
+        if fill:
+            toms = [50, 48, 47, 45, 43, 41]
+            for k, s in enumerate(range(8, 16)):
+                add(base + s, toms[min(len(toms) - 1, k * len(toms) // 8)], 95)
+    # A closing accent on the next downbeat.
+    add(bars * 16, int(rng.choice([49, 57, 52])), 115)
+    add(bars * 16, 36, 110)
+    hits.sort(key=lambda h: h.time)
+    return tempo, hits
+
+
+def accompaniment(rng: np.random.Generator, tempo: float, seconds: float) -> list[tuple]:
+    """Non-drum parts for ``seconds``: a chord instrument, a bass line and a melody, random GM programs."""
+    beat = 60.0 / tempo
+    chord_prog = int(rng.choice([0, 4, 16, 24, 48, 61]))
+    bass_prog = int(rng.choice([32, 33, 34, 38]))
+    lead_prog = int(rng.choice([56, 65, 73, 80, 11]))
+    roots = rng.choice([48, 50, 53, 55, 57], size=max(1, int(seconds / (4 * beat)) + 1))
+    notes = []
+    t, i = 0.5, 0
+    while t < seconds:
+        root = int(roots[i % len(roots)])
+        third = 3 if rng.random() < 0.5 else 4
+        for p in (root, root + third, root + 7):
+            notes.append((t, t + 4 * beat * 0.95, p + 12, 60, 0, chord_prog))
+        for b in range(4):
+            notes.append((t + b * beat, t + (b + 0.9) * beat, root - 12 + (7 if b == 2 else 0), 80, 1, bass_prog))
+        for b in range(8):
+            if rng.random() < 0.6:
+                p = root + 24 + int(rng.choice([0, 2, 4, 5, 7, 9]))
+                notes.append((t + b * beat / 2, t + (b + 0.9) * beat / 2, p, 70, 2, lead_prog))
+        t += 4 * beat
+        i += 1
+    return notes
+
+
+def ground_truth_from_midi(path: str | Path) -> list[tuple[float, str]]:
+    """(time in s, component) of every channel-10 note-on of a MIDI file whose note has a component."""
+    import mido
+
+    from mlrun_music.errors import UserError
+
+    try:
+        mid = mido.MidiFile(str(path))
+    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
+        raise UserError(f"{path}: not a readable MIDI file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    out = []
+    t = 0.0
+    for msg in mid:  # iterating a MidiFile yields messages with time in seconds
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0 and msg.channel == 9 and msg.note in NOTE_TO_COMPONENT:
+            out.append((t, NOTE_TO_COMPONENT[msg.note]))
+    return out
