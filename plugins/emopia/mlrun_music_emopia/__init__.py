@@ -1,0 +1,1 @@
+"""mlrun plugin `emopia`: emotion-conditioned piano generation with duration control."""

@@ -1,0 +1,44 @@
+"""`mlrun emopia ...` commands (torch-free module: heavy imports happen inside the commands)."""
+
+from __future__ import annotations
+
+import click
+
+from mlrun_music.errors import UserError
+
+from .emotions import ALIASES
+
+
+@click.group("emopia")
+def group() -> None:
+    """Emotion-conditioned piano generation (EMOPIA)."""
+
+
+@group.command("generate")
+@click.argument("checkpoint")
+@click.option("--emotion", required=True, help="happy/joy/Q1, tense/anger/Q2, sad/sadness/Q3, calm/Q4.")
+@click.option("--duration", type=float, default=30.0, show_default=True, help="Seconds per piece (2 to 600).")
+@click.option("--num-samples", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option("--top-k", type=click.IntRange(0, 100000), default=20, show_default=True, help="0 = no limit.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", default=None, help="Output folder (default: <run folder>/generated).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Recompute the whole context per token (slow; for comparison).")
+def generate_cmd(checkpoint: str, emotion: str, duration: float, num_samples: int, temperature: float,
+                 top_k: int, seed: int, out_dir: str | None, device: str, no_cache: bool) -> None:
+    """Generate MIDI pieces of an emotion lasting --duration seconds from a trained CHECKPOINT."""
+    from .emotions import parse_emotion
+    from .generate import check_duration
+
+    # Cheap checks first: a wrong option should not wait for torch and the checkpoint.
+    if ALIASES.get(emotion.strip().lower()) is None:
+        parse_emotion(emotion)  # raises: unknown, or an emotion no EMOPIA data has
+    check_duration(duration)
+    if not temperature > 0:
+        raise UserError(f"--temperature must be > 0, got {temperature:g}")
+    from .run_generate import run
+
+    for line in run(checkpoint, emotion, duration, num_samples, temperature, top_k, seed, out_dir, device,
+                    not no_cache):
+        click.echo(line)
