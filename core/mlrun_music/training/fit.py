@@ -260,8 +260,9 @@ def fit(
         wrapped = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    train_sampler = EpochSampler(len(train_set), config.seed, True, ctx.rank, ctx.world_size)
-    val_sampler = EpochSampler(len(val_set), config.seed, False, ctx.rank, ctx.world_size) if val_set else None
+    train_sampler = EpochSampler(len(train_set), config.seed, True, ctx.rank, ctx.world_size, seeded_items)
+    val_sampler = (EpochSampler(len(val_set), config.seed, False, ctx.rank, ctx.world_size, seeded_items)
+                   if val_set else None)
     keyed_train = KeyedDataset(train_set, seeded_items)
     keyed_val = KeyedDataset(val_set, seeded_items) if val_set else None
     metric_names: list[str] = []

@@ -20,8 +20,9 @@ class EpochSampler(Sampler):
     the union of one step's batches over ranks is then exactly the single-process batch of the same global size.
     """
 
-    def __init__(self, size: int, seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
-        self.size, self.seed, self.shuffle = size, seed, shuffle
+    def __init__(self, size: int, seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1,
+                 item_seeds: bool = True) -> None:
+        self.size, self.seed, self.shuffle, self.item_seeds = size, seed, shuffle, item_seeds
         self.rank, self.world_size = rank, world_size
         self.epoch, self.start = 0, 0
 
@@ -44,8 +45,13 @@ class EpochSampler(Sampler):
         return max(0, -(-self.size // self.world_size) - self.start)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        if not self.item_seeds:  # nobody reads the seeds: skip hashing (it costs ~1 us per sample)
+            for index in self._order()[self.start :]:
+                yield index, 0
+            return
+        epoch = self.epoch if self.shuffle else -1
         for index in self._order()[self.start :]:
-            yield index, derive_seed(self.seed, self.epoch, index) if self.shuffle else derive_seed(self.seed, index)
+            yield index, derive_seed(self.seed, epoch, index)
 
 
 class KeyedDataset(Dataset):
