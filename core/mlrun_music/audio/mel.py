@@ -61,18 +61,21 @@ class LogMel(nn.Module):
         self.register_buffer("filters", mel_filterbank(n_fft, n_mels, sample_rate, fmin, fmax), persistent=False)
 
     def frames(self, audio: torch.Tensor) -> torch.Tensor:
-        """Cut ``[batch, samples]`` into ``[batch, frames, n_fft]``."""
-        if self.hop == self.n_fft:
-            n = audio.shape[-1] // self.n_fft
-            return audio[..., : n * self.n_fft].reshape(audio.shape[0], n, self.n_fft)
+        """Cut ``[batch, samples]`` into ``[batch, frames, n_fft]`` (for inspection and frame-by-frame use)."""
         return audio.unfold(-1, self.n_fft, self.hop)
 
     def forward_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """Log-mel of already framed audio ``[..., n_fft] -> [..., n_mels]``."""
+        """Log-mel of already framed audio ``[..., n_fft] -> [..., n_mels]`` (streaming: one frame at a time)."""
         real = frames @ self.cos_basis
         imag = frames @ self.sin_basis
         power = real * real + imag * imag
         return torch.log(power @ self.filters + self.eps)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.forward_frames(self.frames(audio))
+        # Strided convolutions with the windowed DFT basis as kernels: the frame count follows the input length,
+        # so the ONNX export keeps a dynamic time axis (Tensor.unfold does not export usably).
+        x = audio.unsqueeze(1)
+        real = torch.nn.functional.conv1d(x, self.cos_basis.t().unsqueeze(1), stride=self.hop)
+        imag = torch.nn.functional.conv1d(x, self.sin_basis.t().unsqueeze(1), stride=self.hop)
+        power = (real * real + imag * imag).transpose(1, 2)
+        return torch.log(power @ self.filters + self.eps)

@@ -120,6 +120,12 @@ def build_data(registered: Any, config: Any, ctx: RunContext) -> DataSplits:
             raise UserError(f"task '{ctx.task}' has no embedded dataset; choose one with --dataset "
                             f"({', '.join(sorted(datasets))})")
         name = embedded[0]
+    if name not in datasets and (os.sep in name or Path(name).exists()):
+        by_path = [n for n, (spec, _) in datasets.items() if spec.accepts_path]
+        if by_path:
+            if not Path(name).exists():
+                raise UserError(f"--dataset: {name} does not exist")
+            name = by_path[0]
     if name not in datasets:
         raise UserError(f"--dataset: unknown dataset '{name}' for task '{ctx.task}'; "
                         f"available: {', '.join(sorted(datasets))}")

@@ -1,0 +1,83 @@
+"""The shared audio helpers: reading/resampling, the log-mel front end (and its ONNX export), MIDI rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from mlrun_music.audio import LogMel, load_audio
+from mlrun_music.audio.render import DEFAULT_SOUNDFONT, render_midi
+from mlrun_music.errors import UserError
+from mlrun_music.export.onnx import export_onnx
+from mlrun_music.training.types import OnnxSpec
+
+
+def test_load_audio_resamples_and_mixes_down(tmp_path):
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], axis=1) * 0.5
+    sf.write(tmp_path / "a.flac", stereo, 44100)
+    audio = load_audio(tmp_path / "a.flac", 16000)
+    assert audio.dtype == np.float32 and abs(len(audio) - 16000) <= 1
+    spectrum = np.abs(np.fft.rfft(audio))
+    assert abs(np.argmax(spectrum) * 16000 / len(audio) - 440) < 2
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "the audio file is empty|not a readable audio file"),
+    (b"this is not audio at all" * 10, "not a readable audio file"),
+])
+def test_load_audio_rejects_bad_files(tmp_path, content, message):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=message) as err:
+        load_audio(path, 16000)
+    assert str(path) in str(err.value)
+
+
+def test_load_audio_rejects_silent_and_short(tmp_path):
+    sf.write(tmp_path / "silent.wav", np.zeros(16000), 16000)
+    with pytest.raises(UserError, match="silent"):
+        load_audio(tmp_path / "silent.wav", 16000)
+    sf.write(tmp_path / "short.wav", np.ones(800) * 0.1, 16000)
+    with pytest.raises(UserError, match="shorter than the 1 s needed"):
+        load_audio(tmp_path / "short.wav", 16000, min_seconds=1.0)
+
+
+@pytest.mark.parametrize("n_fft,hop", [(320, 320), (1024, 256)])
+def test_logmel_framewise_matches_whole_and_exports_with_dynamic_time(tmp_path, n_fft, hop):
+    mel = LogMel(16000, n_fft, hop, 64, fmin=27.5, fmax=8000)
+    audio = torch.randn(2, 16000) * 0.1
+    whole = mel(audio)
+    assert whole.shape == (2, (16000 - n_fft) // hop + 1, 64)
+    torch.testing.assert_close(mel.forward_frames(mel.frames(audio)), whole, atol=1e-4, rtol=1e-4)
+    report = export_onnx(mel, OnnxSpec(args=(audio,), input_names=["audio"], output_names=["mel"],
+                                       dynamic_axes={"audio": {0: "batch", 1: "samples"},
+                                                     "mel": {0: "batch", 1: "frames"}}), tmp_path / "mel.onnx")
+    assert report["max_abs_diff"] < 1e-4
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "mel.onnx"))
+    longer = torch.randn(1, 24000) * 0.1
+    np.testing.assert_allclose(sess.run(None, {"audio": longer.numpy()})[0], mel(longer).numpy(), atol=1e-3)
+
+
+def test_render_midi_with_both_renderers(tmp_path):
+    import mido
+
+    mid = mido.MidiFile()
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    for i in range(8):
+        track.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0 if i == 0 else 240))
+        track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=0))
+    mid.save(tmp_path / "beat.mid")
+    for renderer in ("timidity", "fluidsynth"):
+        audio = render_midi(tmp_path / "beat.mid", DEFAULT_SOUNDFONT, 16000, renderer=renderer)
+        assert 1.5 < len(audio) / 16000 < 6 and np.abs(audio).max() > 0.01
+    (tmp_path / "bad.sf2").write_bytes(b"not a soundfont")
+    with pytest.raises(UserError, match="is not a SoundFont"):
+        render_midi(tmp_path / "beat.mid", tmp_path / "bad.sf2")
+    with pytest.raises(UserError, match="--renderer must be one of timidity, fluidsynth"):
+        render_midi(tmp_path / "beat.mid", DEFAULT_SOUNDFONT, renderer="sox")
