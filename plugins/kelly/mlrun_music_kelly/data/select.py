@@ -1,0 +1,120 @@
+"""Which data each model trains on: its real dataset when present, else its synthetic one (always announced)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from mlrun_music.errors import UserError
+from mlrun_music.training import DataSplits
+
+from ..specs import BY_NAME, MODEL_NAMES
+from . import synthetic
+
+DEFAULT_PLACES = {"deam": "deam", "lakh": "lakh_midi", "maestro": "maestro", "groove": "groove_midi",
+                  "chords": "chords/chord_progressions.json"}
+PATH_FIELDS = {"deam": "deam_path", "lakh": "lakh_path", "maestro": "maestro_path", "groove": "groove_path",
+               "chords": "chords_path"}
+
+
+def dataset_location(config: Any, dataset: str) -> Path | None:
+    """Where ``dataset`` should be: its own option, else ``<datasets-dir>/<default place>``; None if unset."""
+    explicit = getattr(config, PATH_FIELDS[dataset])
+    if explicit:
+        return Path(explicit)
+    if config.datasets_dir:
+        return Path(config.datasets_dir) / DEFAULT_PLACES[dataset]
+    return None
+
+
+def load_real(name: str, dataset: str, location: Path, config: Any) -> tuple[Any, dict[str, Any]]:
+    """Load the real ``dataset`` for model ``name`` from ``location`` (UserError when unusable)."""
+    from . import chords, deam, midi
+
+    if dataset == "deam":
+        return deam.load(location, config)
+    if dataset == "lakh":
+        return midi.load_lakh(location, config)
+    if dataset == "maestro":
+        return midi.load_maestro(location, config)
+    if dataset == "groove":
+        return midi.load_groove(location, config)
+    if dataset == "chords":
+        return chords.load(location, config)
+    raise ValueError(dataset)
+
+
+def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_synthetic: bool = False
+               ) -> DataSplits:
+    """The data for model ``name``: real when present (and not forced synthetic), else synthetic, announced."""
+    log = log or logging.getLogger("mlrun_music")
+    spec = BY_NAME[name]
+    test = synthetic.held_out(name)
+    base_info = {"model": name, "input_size": spec.input_size, "output_size": spec.output_size}
+    if force_synthetic or config.use_synthetic or config.dataset == "synthetic":
+        log.info("%s: training on synthetic data (requested)", name)
+        return _synthetic(name, config, test, base_info, "requested")
+    location = dataset_location(config, spec.dataset)
+    if location is None or not location.exists():
+        why = (f"no {spec.dataset} dataset at {location}" if location is not None
+               else "no --datasets-dir given")
+        log.info("%s: %s; falling back to synthetic data", name, why)
+        return _synthetic(name, config, test, base_info, why)
+    data, report = load_real(name, spec.dataset, location, config)
+    log.info("%s: %d samples from %s dataset at %s (%s)", name, len(data), spec.dataset, location,
+             "; ".join(f"{n} {r}" for r, n in report.get("skipped", {}).items()) or "nothing skipped")
+    unknown = report.get("unknown_chord_count")
+    if unknown:
+        log.info("%s: %d unknown chord name(s) left out: %s", name, unknown,
+                 ", ".join(list(report["unknown_chords"])[:10]))
+    info = {**base_info, "source": spec.dataset, "location": str(location), "samples": len(data)}
+    return DataSplits(train=data, test=test, info=info,
+                      report={"model": name, "source": spec.dataset, "location": str(location), **report})
+
+
+def _synthetic(name: str, config: Any, test: Any, base_info: dict[str, Any], why: str) -> DataSplits:
+    data = synthetic.make(name, config.synthetic_samples, config.seed)
+    info = {**base_info, "source": "synthetic", "samples": len(data)}
+    return DataSplits(train=data, test=test, info=info,
+                      report={"model": name, "source": "synthetic", "reason": why, "samples": len(data)})
+
+
+def _model_for(config: Any, default: str) -> str:
+    from ..specs import find
+
+    spec = find(config.model) if config.model else None
+    return spec.name if spec else default
+
+
+# DatasetSpec factories (Python API: resolve(spec.factory)(config, ctx)); training uses splits_for per model.
+def synthetic_splits(config: Any, ctx: Any) -> DataSplits:
+    return splits_for(_model_for(config, MODEL_NAMES[0]), config, getattr(ctx, "log", None), force_synthetic=True)
+
+
+def _real(dataset: str, config: Any, ctx: Any) -> DataSplits:
+    name = next(m for m in MODEL_NAMES if BY_NAME[m].dataset == dataset)
+    location = dataset_location(config, dataset)
+    if location is None or not location.exists():
+        raise UserError(f"the {dataset} dataset is not at {location or '(no --datasets-dir)'}")
+    return splits_for(name, config, getattr(ctx, "log", None))
+
+
+def deam_splits(config: Any, ctx: Any) -> DataSplits:
+    return _real("deam", config, ctx)
+
+
+def lakh_splits(config: Any, ctx: Any) -> DataSplits:
+    return _real("lakh", config, ctx)
+
+
+def chords_splits(config: Any, ctx: Any) -> DataSplits:
+    return _real("chords", config, ctx)
+
+
+def maestro_splits(config: Any, ctx: Any) -> DataSplits:
+    return _real("maestro", config, ctx)
+
+
+def groove_splits(config: Any, ctx: Any) -> DataSplits:
+    return _real("groove", config, ctx)

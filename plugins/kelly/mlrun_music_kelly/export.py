@@ -1,0 +1,146 @@
+"""Export to RTNeural's own JSON format (what ``RTNeural::json_parser::parseJson`` reads) and to ONNX.
+
+RTNeural JSON: ``{"in_shape": [null, null, N], "layers": [...]}``; each layer has ``type``, ``activation``,
+``shape`` ([null, null, outputs]) and ``weights``. Dense weights are ``[kernel [in][out], bias [out]]`` (Keras
+layout: PyTorch's ``[out][in]`` transposed). LSTM weights are ``[kernel [in][4H], recurrent [H][4H], bias [4H]]``
+with PyTorch's gate order i, f, c(g), o, which is RTNeural's too, and the bias ``b_ih + b_hh``. The parser applies
+a layer's activation after dense layers only, so an LSTM carries ``""``. A ``metadata`` block is added for the
+plugin's log and for ``mlrun kelly validate``; RTNeural ignores keys it does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import write_text
+from mlrun_music.training import OnnxSpec
+
+from .specs import BY_NAME, KellyModelSpec
+
+EXPORT_VERSION = "2.0"
+
+
+def _model_spec(model: torch.nn.Module) -> KellyModelSpec:
+    name = getattr(model, "model_name", None)
+    if name not in BY_NAME:
+        raise UserError(f"not a kelly model: {type(model).__name__}")
+    return BY_NAME[name]
+
+
+def to_rtneural(model: torch.nn.Module, source_checkpoint: str | None = None) -> dict[str, Any]:
+    """The RTNeural JSON document of a kelly model (weights as float32 NumPy arrays, serialised later)."""
+    spec = _model_spec(model)
+    layers = []
+    for layer, block in zip(spec.layers, model.layers):
+        if layer.kind == "dense":
+            weights = [block.weight.detach().cpu().numpy().T, block.bias.detach().cpu().numpy()]
+        else:
+            weights = [block.weight_ih_l0.detach().cpu().numpy().T, block.weight_hh_l0.detach().cpu().numpy().T,
+                       (block.bias_ih_l0 + block.bias_hh_l0).detach().cpu().numpy()]
+        layers.append({"type": layer.kind, "activation": layer.activation if layer.kind == "dense" else "",
+                       "shape": [None, None, layer.outputs],
+                       "weights": [np.ascontiguousarray(w, dtype=np.float32) for w in weights]})
+    count = sum(p.numel() for p in model.parameters())
+    meta = {"model_name": spec.name, "framework": "PyTorch", "export_version": EXPORT_VERSION,
+            "parameter_count": count, "memory_bytes": count * 4, "input_size": spec.input_size,
+            "output_size": spec.output_size, "layer_count": len(spec.layers), "weights_sha256": fingerprint(model)}
+    if source_checkpoint:
+        meta["source_checkpoint"] = source_checkpoint
+    return {"in_shape": [None, None, spec.input_size], "layers": layers, "metadata": meta}
+
+
+def _fmt(value: Any, indent: str = "") -> str:
+    """Compact JSON with float32 weights written to 9 significant digits (exact for float32, half the size)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 1:
+            return "[" + ",".join(f"{v:.9g}" for v in value.tolist()) + "]"
+        return "[" + ",".join(_fmt(row) for row in value) + "]"
+    if isinstance(value, dict):
+        inner = indent + "  "
+        items = [f'\n{inner}"{k}": {_fmt(v, inner)}' for k, v in value.items()]
+        return "{" + ",".join(items) + "\n" + indent + "}"
+    if isinstance(value, list):
+        if value and isinstance(value[0], (dict, np.ndarray)):
+            inner = indent + "  "
+            return "[" + ",".join(f"\n{inner}{_fmt(v, inner)}" for v in value) + "\n" + indent + "]"
+        import json
+
+        return json.dumps(value)
+    import json
+
+    return json.dumps(value)
+
+
+def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | None = None) -> Path:
+    """Write the JSON (atomically), then check it with the NumPy runner against PyTorch (UserError if off)."""
+    source = None
+    if checkpoint is not None:
+        try:
+            source = os.path.relpath(Path(checkpoint).resolve(), Path(out_path).resolve().parent)
+        except ValueError:  # another drive on Windows
+            source = str(Path(checkpoint).resolve())
+    doc = to_rtneural(model, source)
+    write_text(out_path, _fmt(doc) + "\n")
+    from .validate import numeric_difference
+
+    diff = numeric_difference(Path(out_path), model)
+    if not diff <= 1e-5:
+        out_path.unlink(missing_ok=True)
+        raise UserError(f"RTNeural export {out_path} does not match PyTorch (max abs difference {diff:.3g})")
+    return Path(out_path)
+
+
+def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path) -> Path:
+    """``mlrun export kelly CKPT --format rtneural``: ``<lower-case model name>.json`` unless a .json is given."""
+    spec = _model_spec(model)
+    out_path = Path(out_path)
+    if out_path.suffix.lower() != ".json":
+        out_path = out_path.with_name(f"{spec.file_stem}.json")
+    # The exporter hook is not told the checkpoint's path (CORE_REQUESTS.md); the weights' fingerprint in the
+    # metadata lets `mlrun kelly validate` find the matching checkpoint anyway.
+    return write_rtneural(model, out_path, None)
+
+
+def fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's parameters (names and float32 bytes): identifies the checkpoint a JSON came from."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def onnx_spec(model: torch.nn.Module, config: Any, info: dict[str, Any]) -> OnnxSpec:
+    """One frame per row (``[batch, inputs]``), batch axis dynamic; each LSTM starts from zero state."""
+    spec = _model_spec(model)
+    g = torch.Generator().manual_seed(0)
+    return OnnxSpec(args=(torch.randn(3, spec.input_size, generator=g),), input_names=["input"],
+                    output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                    tolerance=1e-5)
+
+
+def export_all_formats(config: Any, checkpoint: Path, models_dir: Path, log: logging.Logger) -> dict[str, Any]:
+    """After training: RTNeural JSON of one checkpoint into ``models_dir`` (with ``--rtneural``, the default).
+
+    ONNX needs nothing here: the core exports every model's best checkpoint with ``--onnx`` (on by default for
+    kelly) into ``<run>/exports/<Model>.onnx``, verified with onnxruntime.
+    """
+    from mlrun_music.api import load_model
+
+    loaded = load_model("kelly", checkpoint)
+    spec = _model_spec(loaded.model)
+    out: dict[str, Any] = {"checkpoint": str(checkpoint)}
+    if config.rtneural:
+        path = write_rtneural(loaded.model, models_dir / f"{spec.file_stem}.json", checkpoint)
+        out["rtneural"] = str(path)
+        log.info("%s: RTNeural JSON %s (NumPy runner matches PyTorch)", spec.name, path)
+    return out

@@ -1,0 +1,101 @@
+"""The five networks in PyTorch, built from the spec table, and their losses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from mlrun_music.errors import UserError
+from mlrun_music.training import StepOutput
+
+from .specs import BY_NAME, KellyModelSpec
+
+_ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
+                "softmax": lambda x: torch.softmax(x, dim=-1), "": lambda x: x}
+
+
+class KellyNet(nn.Module):
+    """A stack of dense and one-layer LSTM blocks, as the spec lists them.
+
+    ``forward`` takes ``[batch, features]`` (one frame: each LSTM starts from a zero state, as the original fed a
+    sequence of length 1) or ``[batch, time, features]`` (a sequence: dense layers act per step and each LSTM keeps
+    its state across steps, which is what RTNeural does when fed frame after frame).
+    """
+
+    def __init__(self, spec: KellyModelSpec) -> None:
+        super().__init__()
+        self.model_name = spec.name
+        self.activations = [layer.activation for layer in spec.layers]
+        blocks: list[nn.Module] = []
+        for layer in spec.layers:
+            if layer.kind == "dense":
+                blocks.append(nn.Linear(layer.inputs, layer.outputs))
+            else:
+                blocks.append(nn.LSTM(layer.inputs, layer.outputs, num_layers=1, batch_first=True))
+        self.layers = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        single = x.dim() == 2
+        if single:
+            x = x.unsqueeze(1)
+        for block, act in zip(self.layers, self.activations):
+            if isinstance(block, nn.LSTM):
+                x, _ = block(x)
+            else:
+                x = _ACTIVATIONS[act](block(x))
+        return x[:, 0] if single else x
+
+
+def build(name: str) -> KellyNet:
+    """A fresh network for the model called ``name``."""
+    return KellyNet(BY_NAME[name])
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ModelSpec factories: ``factory(config, info)``; the architecture is fixed, so config and info are not needed.
+def build_emotion_recognizer(config: Any = None, info: Any = None) -> KellyNet:
+    return build("EmotionRecognizer")
+
+
+def build_melody_transformer(config: Any = None, info: Any = None) -> KellyNet:
+    return build("MelodyTransformer")
+
+
+def build_harmony_predictor(config: Any = None, info: Any = None) -> KellyNet:
+    return build("HarmonyPredictor")
+
+
+def build_dynamics_engine(config: Any = None, info: Any = None) -> KellyNet:
+    return build("DynamicsEngine")
+
+
+def build_groove_predictor(config: Any = None, info: Any = None) -> KellyNet:
+    return build("GroovePredictor")
+
+
+def loss_value(kind: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The reference's loss for ``kind``: mse, bce (on sigmoid outputs) or kl_div (batchmean, softmax outputs)."""
+    if kind == "mse":
+        return nn.functional.mse_loss(pred, target)
+    if kind == "bce":
+        return nn.functional.binary_cross_entropy(pred.clamp(1e-7, 1 - 1e-7), target)
+    if kind == "kl_div":
+        return nn.functional.kl_div(torch.log(pred.clamp_min(1e-8)), target, reduction="batchmean")
+    raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:
+    """Task loss: picks the reference loss from the model's name; reports MAE as a metric too."""
+    x, y = batch
+    net = model.module if hasattr(model, "module") else model
+    name = getattr(net, "model_name", None)
+    if name not in BY_NAME:
+        raise UserError(f"the kelly loss does not know model {name!r}")
+    pred = model(x)
+    value = loss_value(BY_NAME[name].loss, pred, y)
+    return StepOutput(value, {"mae": (pred - y).abs().mean().detach()})
