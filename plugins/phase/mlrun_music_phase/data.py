@@ -1,0 +1,185 @@
+"""Training data: chunk folders (audio + .phase) decoded once into a cache, and the trainer's dataset factory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path, write_json
+from mlrun_music.training import DataSplits
+
+from .labels import read_phase_file
+from .plugin import FPS, HOP, SAMPLE_RATE
+
+AUDIO_SUFFIXES = (".ogg", ".flac", ".wav")
+CACHE_DIR = ".mlrun-cache"
+
+
+@attrs.define
+class ChunkSet:
+    """Decoded chunks: int16 audio ``[N, samples]`` and labels ``[N, label_frames]`` (memory-mapped when cached)."""
+
+    names: list[str]
+    audio: np.ndarray
+    labels: np.ndarray
+    report: dict[str, Any]
+
+
+def scan_chunks(folder: Path, label_frames_needed: int) -> tuple[list[tuple[Path, Path]], dict[str, Any]]:
+    """Pairs (audio, .phase) in ``folder``; missing, unreadable or short labels are skipped and counted."""
+    if not folder.is_dir():
+        raise UserError(f"--chunks-path: {folder} is not a folder")
+    audio_files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    skipped: dict[str, list[str]] = {}
+    pairs = []
+    for a in audio_files:
+        label = a.with_suffix(".phase")
+        if not label.is_file():
+            skipped.setdefault("missing .phase file", []).append(a.name)
+            continue
+        pairs.append((a, label))
+    if not pairs:
+        raise UserError(f"--chunks-path: no chunks (audio with a .phase file) in {folder}")
+    return pairs, {"skipped": skipped}
+
+
+def _cache_key(pairs: list[tuple[Path, Path]], frames: int, label_frames: int) -> str:
+    h = hashlib.sha256(f"v1:{frames}:{label_frames}".encode())
+    for a, l in pairs:
+        for p in (a, l):
+            st = p.stat()
+            h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def load_chunks(folder: str | Path, anticipation_max: float, use_cache: bool = True, log: Any = None) -> ChunkSet:
+    """Decode every chunk of ``folder`` once; later runs read the memory-mapped cache."""
+    import soundfile as sf
+
+    folder = Path(folder)
+    need_extra = int(np.ceil(anticipation_max * FPS - 1e-9))
+    pairs, report = scan_chunks(folder, need_extra)
+    # All chunks of one folder share a length; the shortest audio sets it.
+    lengths = []
+    good = []
+    for a, l in pairs:
+        try:
+            lengths.append(sf.info(str(a)).frames)
+            good.append((a, l))
+        except Exception:  # soundfile raises various errors for non-audio
+            report["skipped"].setdefault("unreadable audio", []).append(a.name)
+    if not good:
+        raise UserError(f"--chunks-path: no readable chunk audio in {folder}")
+    frames = min(lengths) // HOP
+    label_frames = frames + need_extra
+    key = _cache_key(good, frames, label_frames)
+    cache = folder / CACHE_DIR / f"chunks-{key}"
+    if use_cache and (cache / "meta.json").is_file():
+        meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+        if log:
+            log.info("phase: using decoded chunk cache %s (%d chunks)", cache, len(meta["names"]))
+        return ChunkSet(meta["names"], np.load(cache / "audio.npy", mmap_mode="r"),
+                        np.load(cache / "labels.npy", mmap_mode="r"), meta["report"])
+    names, audio_rows, label_rows = [], [], []
+    for a, l in good:
+        try:
+            labels = read_phase_file(l)
+        except UserError:
+            report["skipped"].setdefault("unreadable .phase file", []).append(l.name)
+            continue
+        if len(labels) < label_frames:
+            report["skipped"].setdefault(f"short .phase file (< {label_frames} values)", []).append(l.name)
+            continue
+        try:
+            data, rate = sf.read(str(a), dtype="float32", always_2d=True)
+        except Exception:
+            report["skipped"].setdefault("unreadable audio", []).append(a.name)
+            continue
+        mono = data.mean(axis=1)
+        if rate != SAMPLE_RATE:
+            from mlrun_music.audio import resample
+
+            mono = resample(mono, rate, SAMPLE_RATE)
+        if len(mono) < frames * HOP:
+            report["skipped"].setdefault("short audio", []).append(a.name)
+            continue
+        names.append(a.stem)
+        audio_rows.append(np.clip(np.round(mono[: frames * HOP] * 32767), -32768, 32767).astype(np.int16))
+        label_rows.append(labels[:label_frames].astype(np.float32))
+    if not names:
+        reasons = "; ".join(f"{k}: {len(v)}" for k, v in report["skipped"].items())
+        raise UserError(f"--chunks-path: no usable chunk in {folder} ({reasons})")
+    report = {"chunks": len(names), "frames_per_chunk": frames, "label_frames": label_frames,
+              "skipped_by_reason": {k: len(v) for k, v in report["skipped"].items()},
+              "skipped_files": report["skipped"], "folder": str(folder)}
+    audio = np.stack(audio_rows)
+    labels = np.stack(label_rows)
+    if use_cache:
+        try:
+            for name, arr in (("audio.npy", audio), ("labels.npy", labels)):
+                with atomic_path(cache / name, suffix=".npy") as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, arr)
+            write_json(cache / "meta.json", {"names": names, "report": report})
+        except (UserError, OSError) as exc:
+            if log:
+                log.warning("phase: cannot write the chunk cache in %s (%s); decoding again next time", folder, exc)
+    return ChunkSet(names, audio, labels, report)
+
+
+class ChunkDataset(torch.utils.data.Dataset):
+    """Items ``(audio float32 [samples], labels [label_frames], anticipation [])``; one anticipation per item."""
+
+    def __init__(self, chunks: ChunkSet, indices: list[int], a_min: float, a_max: float,
+                 fixed_anticipation: float | None = None) -> None:
+        self.chunks, self.indices = chunks, list(indices)
+        self.a_min, self.a_max, self.fixed = a_min, a_max, fixed_anticipation
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        k = self.indices[i]
+        audio = torch.from_numpy(np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0)
+        labels = torch.from_numpy(np.array(self.chunks.labels[k], dtype=np.float32))
+        if self.fixed is not None:
+            a = self.fixed
+        else:  # seeded per item by the trainer (seeded_items), so resumed runs draw the same values
+            a = self.a_min + (self.a_max - self.a_min) * float(torch.rand(()))
+        return audio, labels, torch.tensor(a, dtype=torch.float32)
+
+
+def check_warmup(config: Any, frames: int) -> None:
+    if config.warmup_seconds * FPS >= frames:
+        raise UserError(f"--warmup-seconds {config.warmup_seconds:g} leaves no frame to learn from: the chunks "
+                        f"are {frames / FPS:g} s long")
+
+
+def load_dataset(config: Any, ctx: Any) -> DataSplits:
+    """The dataset factory: ``--chunks-path`` when given, else the embedded default (prepared once, cached)."""
+    log = ctx.log if ctx is not None else None
+    test = None
+    source: dict[str, Any]
+    if config.chunks_path:
+        chunks = load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log)
+        source = {"chunks_path": str(config.chunks_path)}
+    else:
+        from .default_data import prepare_default
+
+        prepared = prepare_default(config, log)
+        chunks = load_chunks(prepared.train_chunks, config.anticipation_max, config.feature_cache, log)
+        test_chunks = load_chunks(prepared.test_chunks, config.anticipation_max, config.feature_cache, log)
+        test = ChunkDataset(test_chunks, list(range(len(test_chunks.names))), config.anticipation_min,
+                            config.anticipation_max)
+        source = {"embedded_default": str(prepared.root), "held_out_songs": str(prepared.test_songs)}
+    check_warmup(config, chunks.audio.shape[1] // HOP)
+    train = ChunkDataset(chunks, list(range(len(chunks.names))), config.anticipation_min, config.anticipation_max)
+    info = {"sample_rate": SAMPLE_RATE, "hop": HOP, "fps": FPS, "frames_per_chunk": int(chunks.audio.shape[1] // HOP)}
+    return DataSplits(train=train, test=test, info=info, report={**source, **chunks.report}, seeded_items=True)

@@ -1,0 +1,25 @@
+"""``mlrun train phase``: the core's one-model training, with the guide's --continue-from semantics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+def train(config: Any, ctx: Any) -> dict[str, Any]:
+    """Train phase_tcn_mel through :func:`mlrun_music.training.run.default_train` (one ``fit``).
+
+    The guide continues a 30-epoch run with ``--continue-from 30 --num-epochs 20``, meaning 20 more epochs; the
+    core counts epochs in total, so a ``--num-epochs`` not above ``--continue-from`` is taken as additional epochs.
+    """
+    from mlrun_music import api
+    from mlrun_music.training.run import default_train
+
+    if config.continue_from >= 0 and config.epochs <= config.continue_from:
+        total = config.continue_from + config.epochs
+        if ctx.is_main:
+            ctx.log.info("phase: --continue-from %d with --num-epochs %d: training %d more epochs (to epoch %d)",
+                         config.continue_from, config.epochs, config.epochs, total)
+        config = attrs.evolve(config, epochs=total)
+    return default_train(api.task("phase"), config, ctx)
