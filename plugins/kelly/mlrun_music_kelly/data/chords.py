@@ -75,6 +75,7 @@ def load(path: Path, config: Any = None) -> tuple[Pairs, dict[str, Any]]:
         raise UserError(f"{path}: not a readable JSON file ({exc})") from None
     report = SkipReport()
     unknown: dict[str, int] = {}
+    outside: dict[str, int] = {}
     xs, ys = [], []
     for k, item in enumerate(_items(data, path)):
         if isinstance(item, list):
@@ -96,10 +97,14 @@ def load(path: Path, config: Any = None) -> tuple[Pairs, dict[str, Any]]:
             continue
         hist = np.zeros(len(VOCAB), np.float32)
         for name in chords:
-            idx = chord_index(name) if isinstance(name, str) else None
-            if idx is None:
+            canon = canonical(name) if isinstance(name, str) else None
+            if canon is None:
                 unknown[str(name)] = unknown.get(str(name), 0) + 1
                 continue
+            if canon not in INDEX:  # a real chord, but beyond the 64 the model predicts
+                outside[canon] = outside.get(canon, 0) + 1
+                continue
+            idx = INDEX[canon]
             hist[idx] += 1
         if hist.sum() == 0:
             report.skip("items without any known chord", f"item {k}")
@@ -108,6 +113,8 @@ def load(path: Path, config: Any = None) -> tuple[Pairs, dict[str, Any]]:
         ys.append(hist / hist.sum())
     report.notes["unknown_chords"] = dict(sorted(unknown.items()))
     report.notes["unknown_chord_count"] = sum(unknown.values())
+    report.notes["outside_vocabulary"] = dict(sorted(outside.items()))
+    report.notes["outside_vocabulary_count"] = sum(outside.values())
     if not xs:
         raise UserError(f"{path}: no usable chord progressions ({report.summary()})")
     return Pairs(np.stack(xs), np.stack(ys)), {"samples": len(xs), **report.as_dict()}

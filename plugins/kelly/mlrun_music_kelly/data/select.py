@@ -68,6 +68,10 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
     if unknown:
         log.info("%s: %d unknown chord name(s) left out: %s", name, unknown,
                  ", ".join(list(report["unknown_chords"])[:10]))
+    outside = report.get("outside_vocabulary_count")
+    if outside:
+        log.info("%s: %d chord(s) outside the 64-chord vocabulary left out: %s", name, outside,
+                 ", ".join(list(report["outside_vocabulary"])[:10]))
     info = {**base_info, "source": spec.dataset, "location": str(location), "samples": len(data)}
     return DataSplits(train=data, test=test, info=info,
                       report={"model": name, "source": spec.dataset, "location": str(location), **report})
