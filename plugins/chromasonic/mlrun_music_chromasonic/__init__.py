@@ -1,0 +1,1 @@
+"""chromasonic: melody models on folk tunes (an mlrun plugin)."""

@@ -1,0 +1,68 @@
+"""``mlrun chromasonic generate`` and ``mlrun chromasonic compare`` (torch-free; the work is imported on use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from mlrun_music.cli import config_options
+
+from .config import EvaluateConfig
+
+
+@click.group("chromasonic")
+def group() -> None:
+    """chromasonic: generate melodies from a checkpoint, compare trained models."""
+
+
+@group.command("generate")
+@click.argument("checkpoint")
+@click.option("--seed-notes", default=None, help="Opening notes, e.g. 'C4:1 D4:0.5 r:0.5 E4' (NOTE[:QUARTERS]).")
+@click.option("--seed-from", "seed_from", default=None,
+              help="Open with a tune: an ABC file (its first tune) or a title from the run's dataset.")
+@click.option("--seed-length", default=8, show_default=True, type=click.IntRange(1, 4096),
+              help="Notes taken from --seed-from (or a held-out tune when no seed is given).")
+@click.option("--length", default=64, show_default=True, type=click.IntRange(1, 100_000),
+              help="Notes to generate after the opening.")
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(0.01, 100.0))
+@click.option("--top-k", default=0, show_default=True, type=click.IntRange(0, 100_000),
+              help="Sample among the k likeliest events only (0 = all).")
+@click.option("--seed", "random_seed", default=0, show_default=True, type=int, help="Random seed for sampling.")
+@click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(10, 1000), help="MIDI tempo.")
+@click.option("--out", "out", default="melody.mid", show_default=True, help="MIDI file to write.")
+@click.option("--abc", "abc_out", default=None, help="Also write the melody as ABC text to this file.")
+@click.option("--device", default="cpu", show_default=True)
+def generate_cmd(checkpoint: str, **kwargs: Any) -> None:
+    """Generate a melody from CHECKPOINT (lstm, transformer or markov) and write a playable MIDI file."""
+    from .generate_cli import run_generate
+
+    result = run_generate(checkpoint, **kwargs)
+    click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
+               f"{result['generated']} generated), {result['seconds']:.1f} s at {kwargs['bpm']:g} bpm"
+               + (f"; ABC: {result['abc']}" if result.get("abc") else ""))
+
+
+def _compare_params() -> list[click.Parameter]:
+    return config_options(EvaluateConfig)
+
+
+@click.command("compare", params=_compare_params())
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--output", default=None, help="Folder for the table and charts (default: <first run>/"
+                                             "comparison_results).")
+@click.option("--split", default="test", show_default=True, help="Held-out split: test or val.")
+@click.option("--device", default="cpu", show_default=True)
+def compare_cmd(runs: tuple[str, ...], output: str | None, split: str, device: str, **flags: Any) -> None:
+    """Compare models on held-out tunes: RUN is a run folder (all its models) or a checkpoint file."""
+    from mlrun_music.config import build_config
+
+    from .compare import compare
+
+    options = build_config(EvaluateConfig, {k: v for k, v in flags.items() if v is not None})
+    result = compare(list(runs), options, output=output, split=split, device=device)
+    click.echo(result["markdown"])
+    click.echo(f"comparison written to {result['out_dir']}")
+
+
+group.add_command(compare_cmd)

@@ -1,0 +1,156 @@
+"""``mlrun chromasonic compare RUN...``: every model of the given runs on the same held-out tunes, as a table
+(JSON + Markdown), bar charts and a radar chart."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from mlrun_music.api import load_model
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path, write_json, write_text
+
+from .evaluate import evaluate_model, held_out_set
+
+BARS = ("accuracy", "perplexity_score", "diversity", "coherence", "musicality", "overall")
+RADAR = ("accuracy", "perplexity_score", "diversity", "coherence", "musicality")
+MODEL_ORDER = {"lstm": 0, "transformer": 1, "markov": 2}
+
+
+def checkpoints_of(run: str) -> list[Path]:
+    """A checkpoint file, or for a run folder each model's best checkpoint (final when there is no best)."""
+    path = Path(run)
+    if path.is_file():
+        return [path]
+    folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    if not folder.is_dir():
+        raise UserError(f"{run}: neither a checkpoint file nor a run folder")
+    found: dict[str, Path] = {}
+    for suffix in ("_final.pt", "_best.pt"):  # best wins
+        for f in sorted(folder.glob(f"*{suffix}")):
+            found[f.name[: -len(suffix)]] = f
+    if not found:
+        raise UserError(f"{run}: no <model>_best.pt or <model>_final.pt checkpoints in {folder}")
+    return [found[k] for k in sorted(found, key=lambda k: (MODEL_ORDER.get(k, 9), k))]
+
+
+def compare(runs: list[str], options: Any, output: str | None = None, split: str = "test",
+            device: str = "cpu") -> dict[str, Any]:
+    """Evaluate every model of ``runs`` and write the comparison; returns rows and the Markdown table."""
+    log = logging.getLogger("mlrun_music")
+    ckpts = [c for r in runs for c in checkpoints_of(r)]
+    first = Path(runs[0])
+    out_dir = Path(output) if output else ((first.parent.parent if first.is_file() and first.parent.name ==
+                                            "checkpoints" else first) / "comparison_results")
+    rows = []
+    labels_seen: dict[str, int] = {}
+    for ckpt in ckpts:
+        loaded = load_model("chromasonic", ckpt, device)
+        name = loaded.checkpoint.get("model_name", ckpt.stem)
+        label = name if name not in labels_seen else f"{name} ({ckpt.parent.parent.name})"
+        labels_seen[name] = labels_seen.get(name, 0) + 1
+        ds = held_out_set(loaded.config, loaded.info, split, None, log, out_dir, "chromasonic")
+        log.info("evaluating %s (%s) on %d held-out tunes", label, ckpt, len(ds.tunes))
+        row = evaluate_model(loaded.model, loaded.info, ds, options, device, None, label)
+        row["checkpoint"] = str(ckpt)
+        row["test_set"] = hashlib.sha1(repr([m.source + m.title for m in ds.melodies]).encode()).hexdigest()[:12]
+        rows.append(row)
+    same_set = len({r["test_set"] for r in rows}) == 1
+    same_vocab = len({r["vocab_size"] for r in rows}) == 1
+    markdown = table_markdown(rows, same_set and same_vocab)
+    result = {"split": split, "options": {k: getattr(options, k) for k in ("num_generated", "opening_length",
+              "generate_length", "temperature", "generation_seed")}, "comparable": same_set and same_vocab,
+              "models": rows}
+    write_json(out_dir / "model_comparison.json", result)
+    write_text(out_dir / "model_comparison.md", markdown + "\n")
+    bar_charts(rows, out_dir / "model_comparison.png")
+    radar_chart(rows, out_dir / "model_radar.png")
+    return {**result, "markdown": markdown, "out_dir": str(out_dir)}
+
+
+def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
+    head = ("| model | accuracy | perplexity | ppl score | diversity | coherence | musicality | overall |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines = [head]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['accuracy']:.3f} | {r['perplexity']:.2f} | {r['perplexity_score']:.3f} | "
+                     f"{r['diversity']:.3f} | {r['coherence']:.3f} | {r['musicality']:.3f} | {r['overall']:.3f} |")
+    if rows:
+        ref = rows[0]["reference"]
+        lines.append(f"| real held-out tunes | - | - | - | {ref['diversity']:.3f} | {ref['coherence']:.3f} | "
+                     f"{ref['musicality']:.3f} | - |")
+    base = next((r for r in rows if r["model"].startswith("markov")), None)
+    notes = []
+    if base is not None:
+        for r in rows:
+            if r is base:
+                continue
+            gain = 1 - r["perplexity"] / base["perplexity"]
+            notes.append(f"{r['model']}: perplexity {gain:+.1%} lower than markov, accuracy "
+                         f"{r['accuracy'] - base['accuracy']:+.3f}")
+    if not comparable:
+        notes.append("WARNING: the models were scored on different held-out sets or vocabularies; "
+                     "perplexities are not comparable")
+    held = rows[0]["held_out_tunes"] if rows else 0
+    notes.append(f"{held} held-out tunes, {rows[0]['scored_events'] if rows else 0} scored events; generated: "
+                 f"{rows[0]['generation']['melodies'] if rows else 0} melodies from held-out openings")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def bar_charts(rows: list[dict[str, Any]], path: Path) -> None:
+    """One bar group per metric ([0, 1] scores), plus perplexity on its own axis; the real tunes as a line."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(BARS) + 1, figsize=(3.0 * (len(BARS) + 1), 3.6))
+    names = [r["model"] for r in rows]
+    colors = [f"C{i}" for i in range(len(rows))]
+    for ax, metric in zip(axes, BARS):
+        ax.bar(range(len(rows)), [r[metric] for r in rows], color=colors)
+        ref = rows[0]["reference"].get(metric) if rows else None
+        if ref is not None:
+            ax.axhline(ref, color="black", ls="--", lw=1, label="real tunes")
+            ax.legend(fontsize=7)
+        ax.set_title(metric.replace("_", " "))
+        ax.set_ylim(0, 1)
+        ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
+    ax = axes[-1]
+    ax.bar(range(len(rows)), [r["perplexity"] for r in rows], color=colors)
+    ax.set_title("perplexity (lower is better)")
+    ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def radar_chart(rows: list[dict[str, Any]], path: Path) -> None:
+    import math
+
+    plt = _plt()
+    angles = [2 * math.pi * i / len(RADAR) for i in range(len(RADAR))] + [0.0]
+    fig = plt.figure(figsize=(5.5, 5.5))
+    ax = fig.add_subplot(111, polar=True)
+    for i, r in enumerate(rows):
+        values = [r[m] for m in RADAR] + [r[RADAR[0]]]
+        ax.plot(angles, values, color=f"C{i}", label=r["model"])
+        ax.fill(angles, values, color=f"C{i}", alpha=0.12)
+    ax.set_xticks(angles[:-1], [m.replace("_", " ") for m in RADAR])
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
+    ax.set_title("held-out comparison")
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> None:
+    plt = _plt()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)

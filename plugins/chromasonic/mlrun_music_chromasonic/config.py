@@ -1,0 +1,103 @@
+"""chromasonic's options (torch-free): the guide's defaults on top of the core trainer's fields."""
+
+from __future__ import annotations
+
+import attrs
+
+from mlrun_music.config import TrainConfig, option
+from mlrun_music.errors import UserError
+
+MODEL_GROUPS = {"both": ("lstm", "transformer"), "all": ("lstm", "transformer", "markov")}
+
+
+@attrs.define(kw_only=True)
+class ChromasonicConfig(TrainConfig):
+    """Data, model and training settings; every field is a ``--kebab-case`` option of ``mlrun train chromasonic``."""
+
+    # What to train (the core's --model / --dataset, with this task's meaning)
+    model: str = option("all", "lstm, transformer, markov, both (lstm + transformer), all, or a comma list.")
+    dataset: str = option("", "folk (default: O'Neill's / Ryan's Mammoth from music21's corpus), nottingham, "
+                              "synthetic, or a dataset another plugin adds.")
+    # Data
+    data_dir: str = option("", "Folder with the Nottingham Music Database's .abc files (default: download into "
+                               "the cache once).")
+    cache_dir: str = option("", "Cache for parsed melodies and downloads (default: $MLRUN_MUSIC_CACHE/chromasonic "
+                                "or ~/.cache/mlrun-music/chromasonic).")
+    folk_collections: str = option("oneills1850,ryansMammoth", "music21 corpus collections used by --dataset folk.")
+    nottingham_url: str = option("https://ifdo.ca/~seymour/nottingham/nottingham_database.zip",
+                                 "Where --dataset nottingham downloads the NMD zip from.")
+    nottingham_sha256: str = option("f79a4bffe78b16d630d4d69f9c62775a7aa246d0973c4d8714ab6c5139ff5a3b",
+                                    "Expected SHA-256 of the NMD zip; a mismatch is refused.")
+    max_tunes: int = option(0, "Use only the first N parsed tunes (0 = all; for quick runs).", min=0)
+    parse_workers: int = option(2, "Processes that parse ABC files not yet cached.", min=1, max=64)
+    num_sequences: int = option(1000, "Number of random-walk melodies for --dataset synthetic.", min=10,
+                                max=1_000_000)
+    synthetic_length: int = option(32, "Notes per random-walk melody.", min=4, max=10_000)
+    min_melody_length: int = option(16, "Drop tunes with fewer note events.", min=2)
+    max_melody_length: int = option(512, "Drop tunes with more note events.", min=2)
+    normalize_key: bool = option(True, "Transpose each tune so its key signature has no sharps or flats.")
+    max_duration: float = option(8.0, "Longer notes are clipped to this many quarter lengths.", min=0.1, max=64.0)
+    min_token_count: int = option(2, "Note events (pitch + duration) seen fewer times in training become <unk>.",
+                                  min=1)
+    sequence_length: int = option(64, "Context window in note events (training windows and model context).",
+                                  min=4, max=4096)
+    window_stride: int = option(0, "Step between training windows of a tune (0 = half the window).", min=0)
+    # Models
+    hidden_size: int = option(128, "LSTM hidden size and Transformer width.", min=4, max=8192)
+    embedding_size: int = option(64, "LSTM token embedding size.", min=2, max=8192)
+    num_layers: int = option(2, "LSTM / Transformer layers.", min=1, max=48)
+    num_heads: int = option(8, "Transformer attention heads (must divide --hidden-size).", min=1, max=128)
+    feedforward_size: int = option(512, "Transformer feed-forward size.", min=4, max=65536)
+    dropout: float = option(0.2, "Dropout.", min=0.0, max=0.9)
+    markov_order: int = option(2, "Markov baseline order (notes of context).", min=1, max=6)
+    markov_smoothing: str = option("witten_bell", "Markov smoothing: witten_bell (interpolated) or additive "
+                                                  "(add-alpha with back-off).", choices=("witten_bell", "additive"))
+    markov_alpha: float = option(0.1, "Additive smoothing constant of the Markov model.", min=1e-6, max=100.0)
+    # Training: the guide's defaults
+    epochs: int = option(100, "Number of epochs.", min=1, max=100000)
+    batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
+    learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
+    lr_scheduler: str = option("reduce_on_plateau", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    early_stopping_patience: int = option(15, "Stop after this many epochs without improvement (0 = off).",
+                                          min=0, aliases=("--patience",))
+    checkpoint_every: int = option(10, "Write <model>_epoch_N.pt every N epochs (0 = off).", min=0)
+    num_threads: int = option(0, "CPU threads for torch (0 = torch's default; 1 is fastest on a busy machine).",
+                              min=0, max=1024)
+    grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
+
+    def validate(self) -> None:
+        if self.min_melody_length > self.max_melody_length:
+            raise UserError(f"--min-melody-length {self.min_melody_length} is larger than --max-melody-length "
+                            f"{self.max_melody_length}")
+        if self.hidden_size % self.num_heads:
+            raise UserError(f"--num-heads {self.num_heads} must divide --hidden-size {self.hidden_size}")
+
+
+def model_names(spec: str, known: tuple[str, ...] = ("lstm", "transformer", "markov")) -> list[str]:
+    """``"both"`` -> lstm, transformer; ``"all"`` -> all three; ``"lstm,markov"`` -> both named. UserError otherwise."""
+    names: list[str] = []
+    for part in [p.strip() for p in (spec or "all").split(",") if p.strip()]:
+        group = MODEL_GROUPS.get(part, (part,))
+        for name in group:
+            if name not in known:
+                raise UserError(f"--model: unknown model '{part}'; choose {', '.join(known)}, both, all "
+                                f"or a comma list")
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise UserError("--model: no model named")
+    return names
+
+
+@attrs.define(kw_only=True)
+class EvaluateConfig:
+    """Options of ``mlrun evaluate chromasonic`` and ``mlrun chromasonic compare``."""
+
+    num_generated: int = option(100, "Melodies generated from held-out openings for diversity/coherence/"
+                                     "musicality.", min=1, max=100_000)
+    opening_length: int = option(8, "Notes of each held-out tune given as the opening.", min=1, max=4096)
+    generate_length: int = option(64, "Notes generated after each opening.", min=4, max=100_000)
+    temperature: float = option(1.0, "Sampling temperature.", min=0.01, max=100.0)
+    generation_seed: int = option(0, "Seed for sampling.")
+    batch_size: int = option(64, "Windows per batch when scoring.", min=1, max=1 << 16)

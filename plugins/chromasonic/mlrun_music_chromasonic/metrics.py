@@ -1,0 +1,96 @@
+"""Quality figures for melodies, each in [0, 1], computed the same way for generated melodies and for real tunes.
+
+The guide's definitions, with the original's defects fixed:
+- computed on the melodies a model GENERATES (the original scored the test data, whatever the model did);
+- diversity counts distinct pitches against the pitches the vocabulary holds (not a fixed 88);
+- musicality's "length divisible by 4 or 8" (meaningless once notes have durations) becomes metrical regularity:
+  at least 75 % of the onsets lie on the eighth-note grid;
+- the overall score averages only [0, 1] quantities: accuracy, a perplexity score (1 - ln(perplexity) / ln(V),
+  the share of the uniform guess's uncertainty the model removes), diversity, coherence and musicality.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Sequence
+
+Event = tuple  # (pitch or None, duration in quarter lengths)
+
+
+def intervals(melody: Sequence[Event]) -> list[int]:
+    """Semitone steps between consecutive pitched notes (rests are skipped)."""
+    pitches = [p for p, _ in melody if p is not None]
+    return [b - a for a, b in zip(pitches, pitches[1:])]
+
+
+def diversity(melodies: Sequence[Sequence[Event]], vocab_pitches: int) -> float:
+    """Mean of: distinct melodies / melodies, distinct pitches / pitches in the vocabulary,
+    min(1, distinct intervals / 20)."""
+    if not melodies:
+        return 0.0
+    unique_seq = len({tuple(m) for m in melodies}) / len(melodies)
+    pitches = {p for m in melodies for p, _ in m if p is not None}
+    unique_pitch = min(1.0, len(pitches) / max(1, vocab_pitches))
+    steps = {s for m in melodies for s in intervals(m)}
+    return (unique_seq + unique_pitch + min(1.0, len(steps) / 20)) / 3
+
+
+def coherence_of(melody: Sequence[Event]) -> float:
+    """0.5 * share of steps within 2 semitones + 0.3 * (1 - share of leaps over 5) + 0.2 * direction variety
+    (entropy of up / down / repeat, divided by its maximum ln 3)."""
+    steps = intervals(melody)
+    if not steps:
+        return 0.0
+    n = len(steps)
+    small = sum(1 for s in steps if abs(s) <= 2) / n
+    leaps = sum(1 for s in steps if abs(s) > 5) / n
+    dirs = Counter((s > 0) - (s < 0) for s in steps)
+    entropy = -sum((c / n) * math.log(c / n) for c in dirs.values())
+    return 0.5 * small + 0.3 * (1 - leaps) + 0.2 * (entropy / math.log(3))
+
+
+def musicality_of(melody: Sequence[Event]) -> float:
+    """0.2 for each of: >= 75 % of onsets on the eighth-note grid; first and second half mean pitches differ by
+    more than 2 semitones; the most frequent pitch holds 20-40 % of the notes; the range spans 7-14 semitones;
+    the last note is within 3 semitones of the first."""
+    pitches = [p for p, _ in melody if p is not None]
+    if len(pitches) < 2:
+        return 0.0
+    score = 0.0
+    onset, on_grid = 0.0, 0
+    for _, d in melody:
+        on_grid += abs(onset * 2 - round(onset * 2)) < 1e-6
+        onset += d
+    score += 0.2 * (on_grid / len(melody) >= 0.75)
+    half = len(pitches) // 2
+    first, second = pitches[:half] or pitches, pitches[half:]
+    score += 0.2 * (abs(sum(first) / len(first) - sum(second) / len(second)) > 2)
+    top = Counter(pitches).most_common(1)[0][1] / len(pitches)
+    score += 0.2 * (0.2 <= top <= 0.4)
+    score += 0.2 * (7 <= max(pitches) - min(pitches) <= 14)
+    score += 0.2 * (abs(pitches[-1] - pitches[0]) <= 3)
+    return score
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def melody_metrics(melodies: Sequence[Sequence[Event]], vocab_pitches: int) -> dict[str, float]:
+    """diversity, coherence and musicality of a set of melodies."""
+    return {"diversity": diversity(melodies, vocab_pitches),
+            "coherence": mean([coherence_of(m) for m in melodies]),
+            "musicality": mean([musicality_of(m) for m in melodies])}
+
+
+def perplexity_score(perplexity: float, vocab_size: int) -> float:
+    """1 - ln(perplexity) / ln(V): 1 for a certain model, 0 for a uniform guess (clipped to [0, 1])."""
+    if not math.isfinite(perplexity) or vocab_size < 2:
+        return 0.0
+    return min(1.0, max(0.0, 1 - math.log(max(perplexity, 1.0)) / math.log(vocab_size)))
+
+
+def overall(accuracy: float, ppl_score: float, div: float, coh: float, mus: float) -> float:
+    """Mean of five [0, 1] quantities (higher is better)."""
+    return (accuracy + ppl_score + div + coh + mus) / 5

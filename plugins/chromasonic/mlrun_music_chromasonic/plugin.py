@@ -1,0 +1,47 @@
+"""Declares the chromasonic task (entry-point module: torch-free; heavy code is named by strings)."""
+
+from __future__ import annotations
+
+from mlrun_music.hookspecs import hookimpl
+from mlrun_music.task import DatasetSpec, ModelSpec, Task
+
+from .config import ChromasonicConfig, EvaluateConfig
+
+_PKG = "mlrun_music_chromasonic"
+
+CHROMASONIC = Task(
+    name="chromasonic",
+    description="Melody models (LSTM, causal Transformer, Markov baseline) on folk tunes: pitch, rest and duration.",
+    config_class=ChromasonicConfig,
+    models=[
+        ModelSpec("lstm", f"{_PKG}.models:build_lstm", "Embedding -> 2-layer LSTM -> next event, every position."),
+        ModelSpec("transformer", f"{_PKG}.models:build_transformer",
+                  "Causal Transformer (learned positions, pre-norm blocks) -> next event."),
+        ModelSpec("markov", f"{_PKG}.models:build_markov",
+                  "Order-k Markov chain with Witten-Bell smoothing, fitted by counting (the baseline)."),
+    ],
+    datasets=[
+        DatasetSpec("folk", f"{_PKG}.data:load_folk",
+                    "O'Neill's 1850 + Ryan's Mammoth (ABC, shipped in music21's corpus; offline).", embedded=True),
+        DatasetSpec("nottingham", f"{_PKG}.data:load_nottingham",
+                    "Nottingham Music Database in ABC: --data-dir, or downloaded once (SHA-256 checked)."),
+        DatasetSpec("synthetic", f"{_PKG}.data:load_synthetic", "Random walks (the guide's synthetic data)."),
+    ],
+    loss=f"{_PKG}.models:loss",
+    evaluate=f"{_PKG}.evaluate:evaluate",
+    onnx=f"{_PKG}.models:onnx_spec",
+    train=f"{_PKG}.train:train",
+    evaluate_config=EvaluateConfig,
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register(CHROMASONIC)
+
+
+@hookimpl
+def register_commands(cli):
+    from .commands import group
+
+    cli.add_command(group)

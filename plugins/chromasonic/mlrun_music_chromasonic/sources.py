@@ -1,0 +1,168 @@
+"""Where melodies come from: the folk corpora inside music21, the Nottingham Music Database, random walks.
+
+- folk: O'Neill's 1850 and Ryan's Mammoth Collection, ABC files shipped in music21's corpus (offline).
+- nottingham: the Nottingham Music Database in ABC (Seymour Shlien's edition, a zip of ``*.abc`` files), read from
+  ``--data-dir`` or downloaded once into the cache with its SHA-256 checked.
+- synthetic: the guide's random walks, announced as synthetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path
+
+from .cache import cache_dir_of, load_abc_files
+from .melody import Melody
+
+#: Seymour Shlien's corrected edition of the NMD: 142,934 bytes, 16 members (14 ABC files).
+NOTTINGHAM_URL = "https://ifdo.ca/~seymour/nottingham/nottingham_database.zip"
+NOTTINGHAM_SHA256 = "f79a4bffe78b16d630d4d69f9c62775a7aa246d0973c4d8714ab6c5139ff5a3b"
+
+FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth")
+
+
+def abc_files_in(folder: Path) -> list[Path]:
+    """Every ``*.abc`` file below ``folder`` (any depth, sorted; ``.ABC`` too)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".abc")
+
+
+def folk_files(collections: str) -> list[tuple[Path, str]]:
+    """ABC files of the chosen music21 corpus collections, as ``(path, "collection/file")``."""
+    import music21
+
+    root = Path(music21.__file__).parent / "corpus"
+    names = [c.strip() for c in collections.split(",") if c.strip()]
+    out: list[tuple[Path, str]] = []
+    for name in names:
+        if name not in FOLK_COLLECTIONS:
+            raise UserError(f"--folk-collections: unknown collection '{name}'; "
+                            f"available: {', '.join(FOLK_COLLECTIONS)}")
+        folder = root / name
+        files = abc_files_in(folder) if folder.is_dir() else []
+        if not files:
+            raise UserError(f"--folk-collections: music21's corpus has no ABC files in {folder}; "
+                            f"reinstall music21 (pip install --force-reinstall music21)")
+        out += [(p, f"{name}/{p.name}") for p in files]
+    return out
+
+
+def load_folk(config: Any, log: Any) -> tuple[list[Melody], dict[str, Any]]:
+    files = folk_files(config.folk_collections)
+    melodies, report = load_abc_files(files, cache_dir_of(config), workers=config.parse_workers,
+                                      max_tunes=config.max_tunes, log=log)
+    report["collections"] = config.folk_collections
+    return melodies, report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Nottingham
+
+
+def nottingham_folder(config: Any, log: Any) -> Path:
+    """The folder holding the NMD's ABC files: ``--data-dir``, else the cache (downloading once)."""
+    if config.data_dir:
+        folder = Path(config.data_dir)
+        if not folder.is_dir():
+            raise UserError(f"--data-dir: {folder} is not a folder")
+        return folder
+    folder = cache_dir_of(config) / "nottingham"
+    if folder.is_dir() and abc_files_in(folder):
+        return folder
+    download_nottingham(config.nottingham_url, config.nottingham_sha256, folder, log)
+    return folder
+
+
+def _by_hand(folder: Path, url: str) -> str:
+    return (f"place the files by hand: download {url}, unzip it so that the .abc files lie in {folder} "
+            f"(any sub-folder), or pass --data-dir FOLDER with the NMD's .abc files")
+
+
+def download_nottingham(url: str, sha256: str, folder: Path, log: Any) -> None:
+    """Download the NMD zip, refuse it unless its SHA-256 matches, and extract its ABC files into ``folder``."""
+    if log is not None:
+        log.info("downloading the Nottingham Music Database from %s", url)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder.parent / "nottingham_database.zip") as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp, open(tmp, "wb") as fh:
+                shutil.copyfileobj(resp, fh)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise UserError(f"cannot download the Nottingham Music Database ({reason}); "
+                            f"{_by_hand(folder, url)}") from None
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        if sha256 and digest != sha256.lower():
+            raise UserError(f"refusing the Nottingham download from {url}: SHA-256 {digest} does not match the "
+                            f"expected {sha256}; {_by_hand(folder, url)}")
+        _extract_abc(tmp, folder, url)
+
+
+def _extract_abc(zip_path: Path, folder: Path, url: str) -> None:
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            members = [m for m in zf.infolist() if m.filename.lower().endswith(".abc") and not m.is_dir()]
+            if not members:
+                raise UserError(f"the Nottingham download from {url} holds no .abc files; {_by_hand(folder, url)}")
+            staging = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            for m in members:
+                name = PurePosixPath(m.filename).name  # flatten: no path from the archive is trusted
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
+                (staging / name).write_bytes(zf.read(m))
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)  # all files appear at once
+    except zipfile.BadZipFile:
+        raise UserError(f"the Nottingham download from {url} is not a zip file; {_by_hand(folder, url)}") from None
+
+
+def load_nottingham(config: Any, log: Any) -> tuple[list[Melody], dict[str, Any]]:
+    folder = nottingham_folder(config, log)
+    files = abc_files_in(folder)
+    if not files:
+        raise UserError(f"no .abc files in {folder}; {_by_hand(folder, config.nottingham_url)}")
+    melodies, report = load_abc_files([(p, str(p.relative_to(folder))) for p in files], cache_dir_of(config),
+                                      workers=config.parse_workers, max_tunes=config.max_tunes, log=log)
+    report["folder"] = str(folder)
+    if not melodies:
+        raise UserError(f"no tune in {folder} could be parsed ({report['skip_reasons']})")
+    return melodies, report
+
+
+def load_abc_folder(folder: Path, config: Any, log: Any) -> tuple[list[Melody], dict[str, Any]]:
+    """Every tune of every ABC file below ``folder`` (for ``mlrun evaluate --data``)."""
+    if not folder.is_dir():
+        raise UserError(f"--data: {folder} is not a folder")
+    files = abc_files_in(folder)
+    if not files:
+        raise UserError(f"--data: no .abc files in {folder}")
+    return load_abc_files([(p, str(p.relative_to(folder))) for p in files], cache_dir_of(config),
+                          workers=1, log=log)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Synthetic random walks
+
+
+def synthetic_melodies(num: int, length: int, seed: int) -> list[Melody]:
+    """The guide's random walks (steps -2..2, favouring small ones) between C4 and C6, with random durations."""
+    rng = random.Random(seed)
+    steps = [-2, -1, -1, 0, 0, 0, 1, 1, 2]
+    durations = [0.5, 0.5, 1.0, 1.0, 1.0, 2.0]
+    out = []
+    for i in range(num):
+        pitch = rng.randint(60, 84)
+        notes = []
+        for _ in range(length):
+            notes.append((pitch, rng.choice(durations)))
+            pitch = min(84, max(60, pitch + rng.choice(steps)))
+        out.append(Melody(notes=notes, title=f"random walk {i + 1}", source="synthetic", key_sharps=0))
+    return out
