@@ -34,3 +34,24 @@ def groove(tmp_path_factory):
 
 def load_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+TINY = ["--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--default-velocities", "1",
+        "--default-grooves", "1", "--default-renderers", "timidity", "--no-plots"]
+
+
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory):
+    """One render cache for the whole session (the first tiny train renders, later ones load)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, cache):
+    """A beatsight checkpoint trained for two steps on a tiny embedded default (shape, not quality)."""
+    from mlrun_music import cli
+
+    out = tmp_path_factory.mktemp("tinyrun")
+    code = cli.main(["train", "beatsight", *TINY, "--cache-dir", str(cache), "--output-dir", str(out)])
+    assert code == 0
+    return out / "beatsight" / "default" / "checkpoints" / "best.pt"

@@ -81,3 +81,57 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
 
     result = export(data_dir, out_dir, val_fraction, seed)
     click.echo(f"exported {result['train']} training and {result['val']} validation samples to {result['out_dir']}")
+
+
+@beatsight.command("process")
+@click.option("--input", "input_path", required=True, help="The song: any audio file soundfile reads.")
+@click.option("--output", required=True, help="The beatmap to write (.bsm).")
+@click.option("--ml-model", default=None, help="Classifier checkpoint (else $BEATSIGHT_ML_MODEL_PATH, else "
+                                               "models/best_drum_classifier.pt; heuristic when absent).")
+@click.option("--ml/--no-ml", "use_ml", default=None,
+              help="Use the ML classifier (default: $BEATSIGHT_USE_ML_CLASSIFIER, else on).")
+@click.option("--confidence", type=float, default=0.7, show_default=True,
+              help="Keep a hit when (onset confidence + class confidence) / 2 reaches this.")
+@click.option("--sensitivity", type=float, default=50.0, show_default=True,
+              help="Onset detection sensitivity, 0 (strong hits only) to 100 (everything).")
+@click.option("--second-hit", type=float, default=0.3, show_default=True,
+              help="ML only: also write a second/third class of the same onset when its probability reaches "
+                   "this (simultaneous hits such as kick + hi-hat).")
+@click.option("--quantize/--no-quantize", default=True, show_default=True,
+              help="Snap hits within 12 ms of the sixteenth-note grid onto it.")
+def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float,
+                sensitivity: float, second_hit: float, quantize: bool) -> None:
+    """Transcribe a song's drums into a .bsm beatmap."""
+    from .pipeline import process
+
+    process(input_path, output, ml_model=ml_model, use_ml=use_ml, confidence=confidence, sensitivity=sensitivity,
+            second_hit=second_hit, do_quantize=quantize, say=click.echo)
+
+
+@beatsight.command("score")
+@click.argument("beatmap")
+@click.argument("reference")
+@click.option("--window", type=float, default=0.05, show_default=True, help="Onset tolerance in seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--output", default=None, help="Also write the scores to this JSON file.")
+def score_cmd(beatmap: str, reference: str, window: float, as_json: bool, output: str | None) -> None:
+    """Onset F-measure of BEATMAP against REFERENCE (.bsm, or the .mid it was rendered from), per class."""
+    from .score import score
+
+    if window <= 0:
+        raise UserError(f"--window must be positive, got {window}")
+    result = score(beatmap, reference, window)
+    if output:
+        from mlrun_music.fileio import write_json
+
+        write_json(output, result)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    o = result["overall"]
+    click.echo(f"overall F {o['f_measure']:.3f} (P {o['precision']:.3f}, R {o['recall']:.3f}; "
+               f"{o['estimated']} estimated, {o['reference']} reference hits; window {window * 1000:g} ms); "
+               f"onsets regardless of class F {result['onset_f_measure_any_class']:.3f}")
+    for r in result["per_class"]:
+        click.echo(f"  {r['component']:<13} F {r['f_measure']:.3f}  P {r['precision']:.3f}  R {r['recall']:.3f}  "
+                   f"({r['estimated']} est / {r['reference']} ref)")

@@ -1,0 +1,79 @@
+"""`mlrun beatsight process` and `score` on a rendered groove: heuristic and ML paths, hashes, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import soundfile as sf
+
+from mlrun_music_beatsight import bsm
+from mlrun_music_beatsight.classes import COMPONENTS
+
+
+def test_heuristic_process_writes_valid_beatmap_and_scores(mlrun, groove, tmp_path, monkeypatch):
+    monkeypatch.setenv("BEATSIGHT_USE_ML_CLASSIFIER", "0")
+    out = tmp_path / "song.bsm"
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out)
+    assert r.code == 0, r.text
+    assert "classifier: heuristic (ML disabled by BEATSIGHT_USE_ML_CLASSIFIER=0)" in r.out
+    data = bsm.read_bsm(out)
+    assert data["audio"]["hash"] == bsm.sha256_of(groove["wav"])
+    assert data["audio"]["sampleRate"] == 44100
+    assert abs(data["audio"]["duration"] / 1000 - groove["duration"]) < 0.01
+    assert abs(data["timing"]["bpm"] - groove["tempo"]) < 3 or abs(data["timing"]["bpm"] - 2 * groove["tempo"]) < 6
+    assert data["editor"]["aiGenerationMetadata"]["modelVersion"] == "beatsight-heuristic-1"
+    assert {h["component"] for h in data["hitObjects"]} <= set(COMPONENTS[:9])  # the heuristic knows 9 classes
+    r = mlrun("beatsight", "score", out, groove["mid"], "--json")
+    assert r.code == 0, r.text
+    s = json.loads(r.out)
+    assert s["overall"]["reference"] == len({(round(h.time, 3), h.component) for h in groove["hits"]})
+    # Onsets regardless of class: the detector must find most hits of a clean rendered groove.
+    assert s["onset_f_measure_any_class"] > 0.7, s["onset_f_measure_any_class"]
+    # Scoring the reference against itself (as .bsm) is perfect.
+    r = mlrun("beatsight", "score", groove["bsm"], groove["mid"], "--json", "--output", tmp_path / "self.json")
+    assert json.loads(r.out)["overall"]["f_measure"] == 1.0
+    assert json.loads((tmp_path / "self.json").read_text())["overall"]["f_measure"] == 1.0
+
+
+def test_ml_process_uses_the_model(mlrun, groove, tmp_path, monkeypatch, tiny_checkpoint):
+    monkeypatch.setenv("BEATSIGHT_ML_MODEL_PATH", str(tiny_checkpoint))
+    out = tmp_path / "ml.bsm"
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out, "--confidence", "0")
+    assert r.code == 0, r.text
+    assert f"classifier: ML model {tiny_checkpoint}" in r.out
+    data = bsm.read_bsm(out)
+    assert data["editor"]["aiGenerationMetadata"]["modelVersion"] == "beatsight-cnn:best.pt"
+    assert len(data["hitObjects"]) > 0
+    # --confidence 1 keeps nothing that is not certain: never more hits than with 0.
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "strict.bsm",
+              "--confidence", "1", "--ml-model", tiny_checkpoint)
+    assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(data["hitObjects"])
+    # Missing default model: heuristic, with the reason.
+    monkeypatch.delenv("BEATSIGHT_ML_MODEL_PATH")
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "h.bsm")
+    assert r.code == 0 and "classifier: heuristic (no ML model at default path" in r.out
+
+
+def test_process_bad_input(mlrun, groove, tmp_path, monkeypatch):
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"\x00\x01not audio" * 100)
+    r = mlrun("beatsight", "process", "--input", junk, "--output", tmp_path / "o.bsm", "--no-ml")
+    assert r.code != 0 and "junk.mp3" in r.err and len(r.err.strip().splitlines()) == 1
+    silent = tmp_path / "silent.flac"
+    sf.write(str(silent), np.zeros(44100, np.float32), 44100)
+    r = mlrun("beatsight", "process", "--input", silent, "--output", tmp_path / "o.bsm", "--no-ml")
+    assert r.code != 0 and "silent" in r.err
+    fake = tmp_path / "model.pt"
+    fake.write_bytes(b"PK\x03\x04 definitely not a checkpoint")
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "o.bsm", "--ml-model", fake)
+    assert r.code != 0 and "model.pt" in r.err and len(r.err.strip().splitlines()) == 1
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "o.bsm",
+              "--ml-model", tmp_path / "absent.pt")
+    assert r.code != 0 and "--ml-model" in r.err and "does not exist" in r.err
+    monkeypatch.setenv("BEATSIGHT_USE_ML_CLASSIFIER", "maybe")
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "o.bsm")
+    assert r.code != 0 and "BEATSIGHT_USE_ML_CLASSIFIER" in r.err
+    assert not (tmp_path / "o.bsm").exists()
+    r = mlrun("beatsight", "score", tmp_path / "absent.bsm", groove["mid"])
+    assert r.code != 0 and "absent.bsm" in r.err

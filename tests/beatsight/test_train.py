@@ -1,0 +1,71 @@
+"""Train, evaluate and export through the CLI on the rendered default and on an exported collection."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import TINY
+
+from mlrun_music_beatsight.classes import COMPONENTS
+
+
+def test_default_train_announces_caches_evaluates_exports(mlrun, tmp_path):
+    cache = tmp_path / "cache"
+    r = mlrun("train", "beatsight", *TINY, "--cache-dir", cache, "--lr", "0.002")
+    assert r.code == 0, r.text
+    assert "rendering the embedded default" in r.err and "EMBEDDED DEFAULT" in r.err
+    run = tmp_path / "runs" / "beatsight" / "default"
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["learning_rate"] == 0.002 and config["monitor"] == "val_accuracy"
+    assert config["lr_scheduler"] == "reduce_on_plateau" and config["monitor_mode"] == "max"
+    assert (run / "checkpoints" / "best.pt").is_file() and (run / "checkpoints" / "final.pt").is_file()
+    report = json.loads((run / "data_report.json").read_text())
+    assert set(report["train_counts"]) == set(COMPONENTS) and all(report["train_counts"].values())
+    assert set(report["class_weights"]) == set(COMPONENTS)
+    # A second run loads the rendered set from the cache instead of rendering it again.
+    r = mlrun("train", "beatsight", *TINY, "--cache-dir", cache, "--tag", "again")
+    assert r.code == 0 and "loaded from the cache" in r.err and "rendering the embedded" not in r.err
+
+    r = mlrun("evaluate", "beatsight", run / "checkpoints" / "best.pt", "--split", "val")
+    assert r.code == 0, r.text
+    ev = run / "evaluation"
+    per = json.loads((ev / "per_class.json").read_text())
+    assert [row["component"] for row in per["per_class"]] == list(COMPONENTS)
+    metrics = json.loads((ev / "metrics.json").read_text())["metrics"]
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and "heuristic_accuracy" in metrics
+    assert sum(map(sum, metrics["confusion_matrix"])) == metrics["n"]
+    assert "| component | precision | recall | F1 | support |" in (ev / "per_class.md").read_text()
+    assert (ev / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    r = mlrun("export", "beatsight", run / "checkpoints" / "final.pt", "--format", "onnx")
+    assert r.code == 0, r.text
+    check = json.loads((run / "exports" / "cnn.onnx.check.json").read_text())
+    assert check["max_abs_diff"] < 1e-3 and check["inputs"]["audio"][1] == 6536
+
+
+def test_train_on_exported_collection_with_dataset_dir(mlrun, groove, tmp_path, cache):
+    data, export = tmp_path / "td", tmp_path / "dataset"
+    assert mlrun("beatsight", "collect", "extract-beatmap", groove["bsm"], groove["wav"], "--data-dir", data).code == 0
+    assert mlrun("beatsight", "collect", "export", export, "--data-dir", data).code == 0
+    r = mlrun("train", "beatsight", "--dataset", export, "--epochs", "1", "--batch-size", "8", "--max-steps", "1",
+              "--cache-dir", cache, "--no-plots", "--device", "cpu")
+    assert r.code == 0, r.text
+    run = tmp_path / "runs" / "beatsight" / "default"
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["dataset"] == "folder" and config["data_dir"] == str(export)
+    report = json.loads((run / "data_report.json").read_text())
+    n_train = len(json.loads((export / "train_labels.json").read_text()))
+    assert sum(report["train_counts"].values()) == n_train
+    r = mlrun("evaluate", "beatsight", run / "checkpoints" / "final.pt", "--data", export, "--output", tmp_path / "ev")
+    assert r.code == 0, r.text
+    n_val = len(json.loads((export / "val_labels.json").read_text()))
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"]["n"] == n_val
+
+
+def test_bad_dataset_folder_and_options(mlrun, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = mlrun("train", "beatsight", "--dataset", empty, "--epochs", "1")
+    assert r.code != 0 and "missing components.json" in r.err and len(r.err.strip().splitlines()) == 1
+    r = mlrun("train", "beatsight", "--default-renderers", "sox")
+    assert r.code != 0 and "--default-renderers" in r.err
