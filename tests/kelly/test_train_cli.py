@@ -1,0 +1,88 @@
+"""Training through the CLI: the guide's options and aliases, its config-file shape, its output tree."""
+
+from __future__ import annotations
+
+import json
+
+from mlrun_music.training.checkpoint import load_checkpoint
+
+
+def test_output_tree_and_guide_option_aliases(fx, tmp_path):
+    code, text = fx.run_cli("train", "kelly", "-o", tmp_path / "models", "--model", "groovepredictor",
+                            "-e", "2", "-b", "16", "-d", "cpu", "-lr", "0.002", "--validation-split", "0.25",
+                            "--early-stopping-patience", "3", "--use-synthetic", "--synthetic-samples", "64",
+                            "--no-onnx")
+    assert code == 0, text
+    run = tmp_path / "models" / "kelly" / "default"
+    for rel in ("models/groovepredictor.json", "checkpoints/groovepredictor_best.pt",
+                "checkpoints/groovepredictor_latest.pt", "history/groovepredictor_history.json",
+                "plots/groovepredictor_loss.png", "data/groovepredictor_report.json"):
+        assert (run / rel).is_file(), rel
+    assert not (run / "checkpoints" / "emotionrecognizer_best.pt").exists()  # --model trains only that one
+    config = load_checkpoint(run / "checkpoints" / "groovepredictor_latest.pt")["config"]
+    assert (config["epochs"], config["batch_size"], config["learning_rate"], config["val_fraction"],
+            config["early_stopping_patience"], config["device"]) == (2, 16, 0.002, 0.25, 3, "cpu")
+    history = json.loads((run / "history" / "groovepredictor_history.json").read_text())
+    assert len(history) == 2 and history[-1]["val_loss"] < history[0]["train_loss"]
+    assert "GroovePredictor: training on synthetic data (requested)" in text
+
+
+def test_defaults_follow_the_reference():
+    from mlrun_music_kelly.config import KellyConfig
+
+    c = KellyConfig()
+    assert (c.optimizer, c.learning_rate, c.epochs, c.batch_size, c.val_fraction, c.seed,
+            c.early_stopping_patience, c.min_delta) == ("adam", 1e-3, 50, 64, 0.2, 42, 10, 0.001)
+
+
+def test_no_history_and_unknown_model(fx, tmp_path):
+    code, text = fx.run_cli("train", "kelly", "--output", tmp_path, "--model", "DynamicsEngine", "--epochs", "1",
+                            "--use-synthetic", "--synthetic-samples", "32", "--no-history", "--no-plots",
+                            "--no-onnx")
+    assert code == 0, text
+    run = tmp_path / "kelly" / "default"
+    assert not (run / "history").exists() and not (run / "plots").exists()
+    code, text = fx.run_cli("train", "kelly", "--output", tmp_path, "--model", "Bassline")
+    assert code == 2 and "--model: unknown model 'Bassline'" in text
+
+
+def test_guide_json_config_with_per_model_settings_and_flag_precedence(fx, tmp_path):
+    cfg = {
+        "training": {"default_epochs": 2, "default_batch_size": 16, "default_learning_rate": 0.001,
+                     "default_validation_split": 0.25,
+                     "early_stopping": {"patience": 4, "min_delta": 0.002, "mode": "min"},
+                     "checkpointing": {"save_best": True, "save_latest": True, "save_interval": 1}},
+        "models": {
+            "DynamicsEngine": {"input_size": 32, "output_size": 16, "estimated_params": 13520, "loss": "mse",
+                               "learning_rate": 0.005, "epochs": 3, "dataset": "synthetic"},
+            "GroovePredictor": {"input_size": 64, "output_size": 32, "estimated_params": 18656, "loss": "mse",
+                                "learning_rate": 0.004, "dataset": "groove"},
+        },
+        "datasets": {"deam": {"path": str(tmp_path / "nowhere" / "deam"), "annotations_file": "labels.csv"}},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    common = ("--output", tmp_path / "o", "--synthetic-samples", "48", "--no-onnx", "--no-plots")
+    code, text = fx.run_cli("train", "kelly", "--config", path, "--model", "DynamicsEngine", *common)
+    assert code == 0, text
+    ck = tmp_path / "o" / "kelly" / "default" / "checkpoints"
+    c = load_checkpoint(ck / "dynamicsengine_latest.pt")["config"]
+    assert (c["epochs"], c["learning_rate"], c["batch_size"], c["val_fraction"], c["early_stopping_patience"],
+            c["min_delta"], c["checkpoint_every"]) == (3, 0.005, 16, 0.25, 4, 0.002, 1)
+    assert (ck / "dynamicsengine_epoch_1.pt").is_file()
+    # A flag wins over both the file's default and the per-model setting.
+    code, text = fx.run_cli("train", "kelly", "--config", path, "--model", "GroovePredictor", "--learning-rate",
+                            "0.0007", "--epochs", "1", "--tag", "flags", *common)
+    assert code == 0, text
+    c = load_checkpoint(tmp_path / "o" / "kelly" / "flags" / "checkpoints" / "groovepredictor_latest.pt")["config"]
+    assert (c["learning_rate"], c["epochs"], c["deam_path"], c["deam_annotations_file"]) == \
+        (0.0007, 1, str(tmp_path / "nowhere" / "deam"), "labels.csv")
+    assert "GroovePredictor: no --datasets-dir given; falling back to synthetic data" in text
+
+
+def test_config_file_that_contradicts_the_spec_names_the_key(fx, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"models": {"MelodyTransformer": {"input_size": 64, "estimated_params": 600000}}}))
+    code, text = fx.run_cli("train", "kelly", "--config", path, "--output", tmp_path)
+    assert code == 2
+    assert "models.MelodyTransformer.estimated_params is 600000 but MelodyTransformer has 641664" in text
