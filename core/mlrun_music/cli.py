@@ -96,8 +96,7 @@ class TaskCommands(click.Group):
 @click.version_option(package_name="mlrun-music", prog_name="mlrun")
 def cli(debug: bool) -> None:
     """mlrun: train, evaluate, export and run music machine-learning tasks (installed as plugins)."""
-    if debug:
-        os.environ[ENV_DEBUG] = "1"
+    # --debug is read by main() before the command runs, so errors anywhere show their traceback.
 
 
 @cli.command("list")

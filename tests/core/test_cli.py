@@ -72,7 +72,9 @@ def test_bad_config_files(mlrun, tmp_path, content, message):
     (["--lerning-rate", "1"], "error: No such option '--lerning-rate'. Did you mean '--learning-rate'?"),
     (["--device", "tpu"], "error: --device: unknown device 'tpu'"),
     (["--model", "resnet"], "error: --model: unknown model 'resnet' for task 'toy'; available: mlp, linear"),
-    (["--dataset", "imagenet"], "error: --dataset: unknown dataset 'imagenet' for task 'toy'; available: synthetic"),
+    (["--dataset", "imagenet"], "error: --dataset: unknown dataset 'imagenet' for task 'toy'; available: npz, "
+                                "synthetic"),
+    (["--dataset", "nowhere/data.npz"], "error: --dataset: nowhere/data.npz does not exist"),
     (["--config", "missing.toml"], "error: cannot read config file missing.toml"),
 ])
 def test_bad_flags(mlrun, args, message):
@@ -114,3 +116,18 @@ def test_python_api_mirrors_the_cli(tmp_path):
     assert exported["max_abs_diff"] < 1e-4
     loaded = api.load_model("toy", summary["final"])
     assert loaded.config.epochs == 2 and loaded.info == {"inputs": 8, "outputs": 2}
+
+
+def test_dataset_given_as_a_path(mlrun, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x=x, y=x[:, :1] * 2)
+    r = mlrun("train", "toy", "--dataset", tmp_path / "data.npz", "--epochs", "1")
+    assert r.code == 0, r.text
+    assert json.loads((tmp_path / "runs" / "toy" / "default" / "config.json").read_text())["config"]["dataset"] \
+        == str(tmp_path / "data.npz")
+    (tmp_path / "bad.npz").write_text("nope")
+    r = mlrun("train", "toy", "--dataset", tmp_path / "bad.npz", "--tag", "bad")
+    assert r.code == 2 and r.err.startswith(f"error: --dataset {tmp_path / 'bad.npz'}: not an .npz file")

@@ -37,6 +37,17 @@ def load_data(config, ctx) -> DataSplits:
 _STEPS = {"n": 0}
 
 
+def load_npz(config, ctx) -> DataSplits:
+    from mlrun_music.errors import UserError
+
+    try:
+        arrays = np.load(config.dataset)
+        x, y = arrays["x"].astype(np.float32), arrays["y"].astype(np.float32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise UserError(f"--dataset {config.dataset}: not an .npz file with x and y ({exc})") from None
+    return DataSplits(train=ToyData(x, y, 0.0), info={"inputs": x.shape[1], "outputs": y.shape[1]})
+
+
 def build_model(config, info) -> nn.Module:
     _STEPS["n"] = 0  # steps are counted per training run (tests run several in one process)
     return nn.Sequential(nn.Linear(info["inputs"], config.hidden), nn.Tanh(), nn.Linear(config.hidden, info["outputs"]))

@@ -28,7 +28,9 @@ TOY = Task(
     config_class=ToyConfig,
     models=[ModelSpec("mlp", "mlrun_music_toy.impl:build_model", "Two-layer MLP."),
             ModelSpec("linear", "mlrun_music_toy.impl:build_linear", "A single linear layer.")],
-    datasets=[DatasetSpec("synthetic", "mlrun_music_toy.impl:load_data", "Random linear data.", embedded=True)],
+    datasets=[DatasetSpec("synthetic", "mlrun_music_toy.impl:load_data", "Random linear data.", embedded=True),
+              DatasetSpec("npz", "mlrun_music_toy.impl:load_npz", "x and y arrays from an .npz file given as "
+                          "--dataset PATH.", accepts_path=True)],
     loss="mlrun_music_toy.impl:loss",
     evaluate="mlrun_music_toy.impl:evaluate",
     onnx="mlrun_music_toy.impl:onnx_spec",
