@@ -83,7 +83,10 @@ class Pipeline:
         make, ext = (_json_runner, ".json") if runner == "numpy" else (_onnx_runner, ".onnx")
         self.models: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         for spec in MODELS:
-            path = models_dir / f"{spec.file_stem}{ext}"
+            # ONNX files may sit beside the JSON or where the core's --onnx puts them (<run>/exports/<Name>.onnx).
+            options = [models_dir / f"{spec.file_stem}{ext}", models_dir / f"{spec.name}{ext}",
+                       models_dir.parent / "exports" / f"{spec.name}{ext}"]
+            path = next((p for p in options if p.is_file()), options[0])
             if not path.is_file():
                 raise UserError(f"{path}: missing ({spec.name}); export all five models into {models_dir}")
             run = make(path)
