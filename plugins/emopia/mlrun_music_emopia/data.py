@@ -42,8 +42,11 @@ def synthetic_root(run_dir: Path) -> Path:
 
 
 def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | None = None,
-            save_split: bool = True) -> Prepared:
-    """Scan, label, split and tokenize. ``data_dir`` overrides ``config.data_dir`` (evaluation on other data)."""
+            save_split: bool = True, reuse_split: bool = True, restart: bool | None = None) -> Prepared:
+    """Scan, label, split and tokenize. ``data_dir`` overrides ``config.data_dir`` (evaluation on other data).
+
+    ``reuse_split``: use ``<run_dir>/split.json`` when present (resume, evaluation); ``save_split``: write it.
+    """
     data_dir = config.data_dir if data_dir is None else data_dir
     if data_dir:
         scan = corpus.scan(data_dir)
@@ -55,8 +58,8 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
         log.info("no --data-dir given: using the embedded SYNTHETIC EMOPIA-layout corpus at %s (%s); "
                  "pass --data-dir EMOPIA_1.0 for the real dataset", root, "generated now" if made else "reused")
     split_file = Path(run_dir) / "split.json"
-    split, split_source = corpus.choose_split(scan, config.seed, split_file if save_split else None,
-                                              getattr(config, "restart", False))
+    split, split_source = corpus.choose_split(scan, config.seed, split_file if reuse_split else None,
+                                              getattr(config, "restart", False) if restart is None else restart)
     if save_split and not split_source.startswith("saved"):
         corpus.save_split(split_file, split, split_source, scan.root)
     clips = corpus.apply_split(scan, split)

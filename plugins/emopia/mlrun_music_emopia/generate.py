@@ -77,6 +77,7 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
     trackers = [tokens.TimeTracker() for _ in range(n)]
     seqs = torch.full((n, 1), v.bos, dtype=torch.long)
     stops: list[str | None] = [None] * n
+    clocks = [0.0] * n  # where each piece ends: the refused Bar/Position's time, or the clock at EOS
     cache = None
     ctx_start = 0
     for _ in range(budget):
@@ -102,10 +103,10 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
                 continue
             tok = int(chosen[i])
             if tok == v.eos:
-                stops[i] = "eos"
+                stops[i], clocks[i] = "eos", trackers[i].seconds
                 continue
             if v.kind[tok] in (tokens.BAR, tokens.POS) and trackers[i].seconds_if(tok) >= seconds:
-                stops[i] = "duration"
+                stops[i], clocks[i] = "duration", trackers[i].seconds_if(tok)
                 continue
             trackers[i].push(tok)
             step[i] = tok
@@ -115,8 +116,9 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
     out = []
     for i in range(n):
         ids = [int(t) for t in seqs[i, 1:] if int(t) != v.pad]
-        s = Sample(quadrant, ids, seconds, trackers[i].seconds, stops[i] or "budget")
-        s.score = to_score(ids, seconds, trackers[i].seconds)
+        clock = clocks[i] if stops[i] is not None else trackers[i].seconds
+        s = Sample(quadrant, ids, seconds, clock, stops[i] or "budget")
+        s.score = to_score(ids, seconds, clock)
         out.append(s)
     return out
 
@@ -134,7 +136,7 @@ def to_score(ids: list[int], target: float, clock: float) -> Any:
             note.duration = float(min(note.duration, target - note.time))
             end = max(end, note.time + note.duration)
             track.notes.append(note)
-    # The clock sits at the start of the (empty) bar or position that was refused; keep that closing rest.
+    # The clock is where the next (refused) bar or position would start: the piece rests until then.
     end = min(target, max(end, clock))
     score.markers.append(symusic.TextMeta(time=float(end), text="end", ttype="second"))
     return score

@@ -222,35 +222,43 @@ class TimeTracker:
         self.last_kind = kind
 
     def allowed(self, eos_ok: bool, max_notes_per_position: int = 12, max_empty_bars: int = 2) -> np.ndarray:
-        """Boolean mask over the vocabulary of tokens the REMI grammar allows next."""
-        v = vocab()
-        mask = np.zeros(v.size, dtype=bool)
-        k = self.last_kind
+        """Boolean mask over the vocabulary of tokens the REMI grammar allows next (read-only, cached)."""
+        key = (self.last_kind, self.pos, bool(eos_ok), self.notes_here < max_notes_per_position,
+               self.empty_bars < max_empty_bars)
+        return _grammar_mask(*key)
 
-        def positions_after(p: int) -> None:
-            ids = v.ids_of[POS]
-            mask[ids[v.value[ids] > p]] = True
 
-        if k in (BOS, PAD, MASK, OTHER, EOS):
+@lru_cache(maxsize=4096)
+def _grammar_mask(last_kind: int, pos: int, eos_ok: bool, pitch_ok: bool, bar_ok: bool) -> np.ndarray:
+    v = vocab()
+    mask = np.zeros(v.size, dtype=bool)
+    k = last_kind
+
+    def positions_after(p: int) -> None:
+        ids = v.ids_of[POS]
+        mask[ids[v.value[ids] > p]] = True
+
+    if k in (BOS, PAD, MASK, OTHER, EOS):
+        mask[v.bar] = True
+    elif k == BAR:
+        positions_after(-1)
+        if bar_ok:
             mask[v.bar] = True
-        elif k == BAR:
-            positions_after(-1)
-            if self.empty_bars < max_empty_bars:
-                mask[v.bar] = True
-        elif k == POS:
-            mask[v.ids_of[TEMPO]] = True
+    elif k == POS:
+        mask[v.ids_of[TEMPO]] = True
+        mask[v.ids_of[PITCH]] = True
+    elif k == TEMPO:
+        mask[v.ids_of[PITCH]] = True
+    elif k == PITCH:
+        mask[v.ids_of[VEL]] = True
+    elif k == VEL:
+        mask[v.ids_of[DUR]] = True
+    elif k == DUR:
+        if pitch_ok:
             mask[v.ids_of[PITCH]] = True
-        elif k == TEMPO:
-            mask[v.ids_of[PITCH]] = True
-        elif k == PITCH:
-            mask[v.ids_of[VEL]] = True
-        elif k == VEL:
-            mask[v.ids_of[DUR]] = True
-        elif k == DUR:
-            if self.notes_here < max_notes_per_position:
-                mask[v.ids_of[PITCH]] = True
-            positions_after(self.pos)
-            mask[v.bar] = True
-            if eos_ok:
-                mask[v.eos] = True
-        return mask
+        positions_after(pos)
+        mask[v.bar] = True
+        if eos_ok:
+            mask[v.eos] = True
+    mask.setflags(write=False)
+    return mask

@@ -1,0 +1,191 @@
+"""`mlrun evaluate emopia CHECKPOINT`: test loss and perplexity, objective metrics of generated vs real music per
+emotion, and controllability measured by an emotion classifier trained on the training clips."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path
+
+from . import data as data_mod
+from . import tokens
+from .emotions import QUADRANTS
+from .features import FEATURES, EmotionClassifier, matrix, metrics
+from .generate import MAX_SECONDS, MIN_SECONDS, sample, write_midi
+from .plugin import EmopiaEvalConfig
+
+
+def _run_dir(checkpoint: Path) -> Path:
+    parent = checkpoint.resolve().parent
+    return parent.parent if parent.name == "checkpoints" else parent
+
+
+@torch.no_grad()
+def _loss(model: Any, items: list, batch_size: int, device: Any) -> tuple[float, int]:
+    """Mean next-token cross-entropy (nats) over all real tokens of ``items``."""
+    ds = data_mod.Windows(items)
+    pad = tokens.vocab().pad
+    total, count = 0.0, 0
+    for i in range(0, len(ds), batch_size):
+        batch = data_mod.collate([ds[j] for j in range(i, min(len(ds), i + batch_size))])
+        logits = model(batch["tokens"].to(device), batch["emotion"].to(device), batch["duration"].to(device))
+        tgt = batch["targets"].to(device)
+        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1),
+                                               ignore_index=pad, reduction="sum")
+        total += float(ce)
+        count += int((tgt != pad).sum())
+    return total / max(count, 1), count
+
+
+def _unigram_loss(train_ids: list[list[int]], items: list) -> float:
+    """Cross-entropy of a unigram (token frequency) model from the training tokens: the baseline."""
+    v = tokens.vocab()
+    counts = np.ones(v.size)
+    for seq in train_ids:
+        np.add.at(counts, np.asarray(seq + [v.eos]), 1)
+    logp = np.log(counts / counts.sum())
+    tgt = np.concatenate([w[1:] for w, _, _ in items])
+    return float(-logp[tgt].mean())
+
+
+def _clip_features(prep: data_mod.Prepared, clips: list) -> tuple[list[dict[str, float]], list[int]]:
+    rows, labels = [], []
+    for c in clips:
+        score, _ = tokens.piano_score(tokens.load_score(str(c.path)))
+        m = metrics(score)
+        if m is not None:
+            rows.append(m)
+            labels.append(c.quadrant)
+    return rows, labels
+
+
+def evaluate(ctx: Any) -> dict[str, Any]:
+    """The evaluate hook (see module docstring)."""
+    opts = ctx.options or EmopiaEvalConfig()
+    config, info, model, device = ctx.config, ctx.info, ctx.model, ctx.device
+    split = ctx.split
+    if split not in ("train", "val", "test"):
+        raise UserError(f"--split must be train, val or test, got '{split}'")
+    run_dir = _run_dir(ctx.checkpoint_path)
+    prep = data_mod.prepare(config, run_dir, ctx.log, data_dir=ctx.data, save_split=False,
+                            reuse_split=not ctx.data, restart=False)
+    eval_clips = prep.clips[split]
+    if not eval_clips:
+        raise UserError(f"the {split} split of {prep.root} is empty")
+    train_clips = prep.clips["train"]
+    if not train_clips:
+        raise UserError(f"the training split of {prep.root} is empty: the emotion classifier needs it")
+
+    # 1. Likelihood on held-out windows, next to a unigram baseline.
+    items = data_mod.window_items(prep, eval_clips, config.max_seq_len)
+    nll, n_tokens = _loss(model, items, opts.batch_size, device)
+    base = _unigram_loss([prep.ids[c.clip_id] for c in train_clips], items)
+    result: dict[str, Any] = {
+        "data": prep.source, "split": split, "clips": len(eval_clips), "tokens": n_tokens,
+        "loss": nll, "perplexity": math.exp(nll), "baseline_unigram_perplexity": math.exp(base),
+    }
+
+    # 2. Emotion classifier on objective metrics of real clips.
+    x_tr, y_tr = _clip_features(prep, train_clips)
+    x_ev, y_ev = _clip_features(prep, eval_clips)
+    clf = EmotionClassifier().fit(matrix(x_tr), np.asarray(y_tr) - 1)
+    pred_real = clf.predict(matrix(x_ev)) + 1
+    real_acc = float(np.mean(pred_real == np.asarray(y_ev)))
+    per_q_real = {f"Q{q}": float(np.mean(pred_real[np.asarray(y_ev) == q] == q))
+                  for q in (1, 2, 3, 4) if (np.asarray(y_ev) == q).any()}
+
+    # 3. Generate per trained emotion; same metrics, same classifier.
+    trained = [int(q) for q in info.get("trained_quadrants", (1, 2, 3, 4))]
+    sample_dir = ctx.out_dir / "samples"
+    gen_rows: dict[int, list[dict[str, float]]] = {}
+    per_q_gen: dict[str, float] = {}
+    durations: list[dict[str, float]] = []
+    for q in trained:
+        seconds = opts.duration or float(info.get("mean_seconds", {}).get(f"Q{q}", 30.0))
+        seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
+        samples = sample(model, info, q, seconds, n=opts.samples_per_emotion, temperature=opts.temperature,
+                         top_k=opts.top_k, seed=opts.seed + q)
+        rows = []
+        for i, s in enumerate(samples):
+            length = write_midi(s.score, sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid")
+            durations.append({"quadrant": q, "target": seconds, "seconds": length})
+            m = metrics(s.score)
+            if m is not None:
+                rows.append(m)
+        gen_rows[q] = rows
+        if rows:
+            pred = clf.predict(matrix(rows)) + 1
+            per_q_gen[f"Q{q}"] = float(np.mean(pred == q))
+        else:
+            per_q_gen[f"Q{q}"] = 0.0
+        ctx.log.info("Q%d (%s): %d samples of %.0f s, classifier recognises %.2f", q, QUADRANTS[q][0],
+                     len(samples), seconds, per_q_gen[f"Q{q}"])
+    gen_acc = float(np.mean(list(per_q_gen.values())))
+    within = [abs(d["seconds"] - d["target"]) <= 0.1 * d["target"] for d in durations]
+
+    # 4. Metrics of real vs generated music per emotion.
+    table: dict[str, Any] = {}
+    for q in (1, 2, 3, 4):
+        real = [r for r, y in zip(x_ev, y_ev) if y == q]
+        entry: dict[str, Any] = {}
+        if real:
+            entry["real"] = {f: float(np.mean([r[f] for r in real])) for f in FEATURES}
+        if gen_rows.get(q):
+            entry["generated"] = {f: float(np.mean([r[f] for r in gen_rows[q]])) for f in FEATURES}
+        if entry:
+            table[f"Q{q} ({QUADRANTS[q][0]})"] = entry
+    result.update({
+        "classifier": {"kind": "logistic regression on objective metrics", "features": list(FEATURES),
+                       "train_clips": len(y_tr), "chance": 0.25,
+                       "real_accuracy": real_acc, "real_per_quadrant": per_q_real,
+                       "generated_accuracy": gen_acc, "generated_per_quadrant": per_q_gen,
+                       "generated_vs_real": gen_acc / real_acc if real_acc > 0 else None},
+        "duration_control": {"samples": len(durations), "within_10_percent": float(np.mean(within)),
+                             "max_relative_error": float(max(abs(d["seconds"] - d["target"]) / d["target"]
+                                                             for d in durations))},
+        "metrics_per_emotion": table,
+        "samples_dir": str(sample_dir),
+    })
+    _plot(table, per_q_real, per_q_gen, ctx.out_dir / "comparison.png")
+    result["plot"] = str(ctx.out_dir / "comparison.png")
+    return result
+
+
+def _plot(table: dict[str, Any], real_acc: dict[str, float], gen_acc: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(table)
+    panels = list(FEATURES) + ["classifier"]
+    cols = 5
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows))
+    x = np.arange(len(names))
+    for ax, feat in zip(axes.flat, panels):
+        if feat == "classifier":
+            r = [real_acc.get(n.split()[0], np.nan) for n in names]
+            g = [gen_acc.get(n.split()[0], np.nan) for n in names]
+            ax.axhline(0.25, color="grey", lw=0.8, ls="--")
+            ax.set_ylim(0, 1.05)
+        else:
+            r = [table[n].get("real", {}).get(feat, np.nan) for n in names]
+            g = [table[n].get("generated", {}).get(feat, np.nan) for n in names]
+        ax.bar(x - 0.2, r, 0.4, label="real")
+        ax.bar(x + 0.2, g, 0.4, label="generated")
+        ax.set_xticks(x, [n.split()[0] for n in names])
+        ax.set_title(feat if feat != "classifier" else "emotion recognised", fontsize=9)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
