@@ -129,6 +129,7 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
     metrics = resolve(r.evaluators[evaluator][0])(ctx)
     result = {"task": task_name, "checkpoint": str(loaded.path), "split": split, "metrics": metrics}
     write_json(out_dir / "metrics.json", result)
+    result["output"] = str(out_dir / "metrics.json")
     return result
 
 

@@ -223,7 +223,7 @@ def _make_evaluate_command(registered: Any) -> click.Command:
         result = api.evaluate(task.name, checkpoint, split=split, data=data, output=output, device=device,
                               evaluator=evaluator, options=options)
         click.echo(json.dumps(result["metrics"], indent=2, default=str))
-        click.echo(f"metrics written to {Path(output) if output else 'the run folder'}")
+        click.echo(f"metrics written to {result['output']}")
 
     params: list[click.Parameter] = [
         click.Argument(["checkpoint"]),

@@ -200,3 +200,16 @@ def test_seeded_runs_are_deterministic(mlrun, tmp_path):
     assert mlrun("train", "toy", "--epochs", "2", "--tag", "c", "--augment", "0.1", "--seed", "1").code == 0
     c = torch.load(run_dir(tmp_path, "c") / "checkpoints" / "final.pt", weights_only=True)["model"]
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_plain_progress_lines_when_not_a_terminal(mlrun, tmp_path, monkeypatch):
+    from mlrun_music.training import fit as fit_module
+
+    monkeypatch.setattr(fit_module, "PLAIN_PROGRESS_SECONDS", 0.0)
+    r = mlrun("train", "toy", "--epochs", "1", "--samples", "80", "--batch-size", "16", "--val-fraction", "0.2")
+    assert r.code == 0, r.text
+    assert "epoch 1/1  step 4/4  loss" in r.err and "steps/s" in r.err
+    log = (run_dir(tmp_path) / "train.log").read_text()
+    assert "step 1/4" in log
+    r = mlrun("evaluate", "toy", run_dir(tmp_path) / "checkpoints" / "final.pt", "--output", tmp_path / "ev")
+    assert f"metrics written to {tmp_path / 'ev' / 'metrics.json'}" in r.out

@@ -34,6 +34,10 @@ RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "tensorboard", "onnx", "
                      "checkpoint_every", "early_stopping_patience", "max_steps"}
 
 
+#: Seconds between plain progress lines when stderr is not a terminal.
+PLAIN_PROGRESS_SECONDS = 30.0
+
+
 class NonFiniteLoss(UserError):
     """The loss became NaN or infinite; training stopped and the last good checkpoint is intact."""
 
@@ -307,6 +311,7 @@ def fit(
         bar = _progress(show_bar, steps_total, first_step, f"epoch {epoch + 1}/{config.epochs}")
         optimizer.zero_grad(set_to_none=True)
         step = first_step
+        last_line = epoch_start
         for step, batch in enumerate(loader, start=first_step):
             batch = to_device(batch, device)
             with _autocast(config, device):
@@ -347,6 +352,12 @@ def fit(
             if bar is not None:
                 bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
                 bar.update(1)
+            elif ctx.is_main and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
+                # Not a terminal: a plain line now and then, so long epochs still show progress in logs.
+                last_line = time.perf_counter()
+                done = step + 1 - first_step
+                log.info("epoch %d/%d  step %d/%d  loss %.4g  %.2f steps/s", epoch + 1, config.epochs, step + 1,
+                         steps_total, loss_value, done / max(last_line - epoch_start, 1e-9))
             if limit_reached:
                 break
         if bar is not None:
