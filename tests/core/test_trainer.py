@@ -203,7 +203,9 @@ def test_seeded_runs_are_deterministic(mlrun, tmp_path):
 
 
 def test_plain_progress_lines_when_not_a_terminal(mlrun, tmp_path, monkeypatch):
-    from mlrun_music.training import fit as fit_module
+    import importlib
+
+    fit_module = importlib.import_module("mlrun_music.training.fit")  # the module, not the re-exported function
 
     monkeypatch.setattr(fit_module, "PLAIN_PROGRESS_SECONDS", 0.0)
     r = mlrun("train", "toy", "--epochs", "1", "--samples", "80", "--batch-size", "16", "--val-fraction", "0.2")
