@@ -98,9 +98,11 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
 @click.option("--onnx-model", default=None, help="Run this exported ONNX model with onnxruntime instead.")
 @click.option("--streaming", is_flag=True, help="Feed the audio block by block through the streaming model.")
 @click.option("--block-ms", default=20.0, show_default=True, type=float, help="Block size of --streaming.")
+@click.option("--warmup-seconds", default=-1.0, show_default=True, type=float,
+              help="Refuse audio shorter than this (-1 = the checkpoint's warmup; 8 s with --onnx-model).")
 @click.option("--output", default=None, help="Output file (default: <AUDIO>.phase_prediction).")
 def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, onnx_model: str | None,
-              streaming: bool, block_ms: float, output: str | None) -> None:
+              streaming: bool, block_ms: float, warmup_seconds: float, output: str | None) -> None:
     """Predict the bar phase `anticipation` seconds ahead for every 20 ms frame of AUDIO."""
     from .apply import apply_file
 
@@ -113,7 +115,8 @@ def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, onn
             raise UserError("give CHECKPOINT AUDIO (or --onnx-model MODEL AUDIO)")
         checkpoint, audio = paths
     out = apply_file(checkpoint=checkpoint, audio=audio, anticipation=anticipation, device=device_type,
-                     onnx_model=onnx_model, streaming=streaming, block_ms=block_ms, output=output)
+                     onnx_model=onnx_model, streaming=streaming, block_ms=block_ms, output=output,
+                     warmup_seconds=warmup_seconds)
     click.echo(f"wrote {out['frames']} phases to {out['path']}")
 
 

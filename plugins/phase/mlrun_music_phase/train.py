@@ -13,8 +13,13 @@ def train(config: Any, ctx: Any) -> dict[str, Any]:
     The guide continues a 30-epoch run with ``--continue-from 30 --num-epochs 20``, meaning 20 more epochs; the
     core counts epochs in total, so a ``--num-epochs`` not above ``--continue-from`` is taken as additional epochs.
     """
+    import torch
+
     from mlrun_music import api
     from mlrun_music.training.run import default_train
+
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
 
     if config.continue_from >= 0 and config.epochs <= config.continue_from:
         total = config.continue_from + config.epochs

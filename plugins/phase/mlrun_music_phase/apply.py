@@ -1,0 +1,173 @@
+"""Inference: offline (torch or onnxruntime) and streaming, frame by frame, with the same values."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import write_text
+
+from .model import PhaseTCNMel, sincos_to_phase
+from .plugin import FPS, HOP, SAMPLE_RATE
+
+DEFAULT_WARMUP = 8.0
+
+
+def check_anticipation(anticipation: float, config: Any = None) -> None:
+    if not (0.0 <= anticipation <= 1.0):
+        raise UserError(f"--anticipation must be in [0, 1] seconds, got {anticipation:g}")
+    if config is not None and not (config.anticipation_min - 1e-9 <= anticipation <= config.anticipation_max + 1e-9):
+        logging.getLogger("mlrun_music").warning(
+            "--anticipation %g is outside the trained range [%g, %g]", anticipation, config.anticipation_min,
+            config.anticipation_max)
+
+
+def to_frames(audio: np.ndarray) -> np.ndarray:
+    """``[samples] -> [frames, 320]`` (a trailing partial frame is dropped)."""
+    n = len(audio) // HOP
+    return np.ascontiguousarray(audio[: n * HOP].reshape(n, HOP), dtype=np.float32)
+
+
+@torch.no_grad()
+def predict_sincos(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, device: Any = "cpu") -> np.ndarray:
+    """Offline pass: ``[frames, 2]`` raw (sin, cos) outputs for mono 16 kHz ``audio``."""
+    frames = torch.from_numpy(to_frames(audio))[None].to(device)
+    out = model(frames, torch.tensor([anticipation], dtype=torch.float32, device=device))
+    return out[0].float().cpu().numpy()
+
+
+def predict_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, device: Any = "cpu") -> np.ndarray:
+    """Offline pass: phase in [0, 1) per 20 ms frame."""
+    return sincos_to_numpy_phase(predict_sincos(model, audio, anticipation, device))
+
+
+def sincos_to_numpy_phase(sincos: np.ndarray) -> np.ndarray:
+    return np.mod(np.arctan2(sincos[..., 0], sincos[..., 1]) / (2 * np.pi), 1.0)
+
+
+class OnnxPhase:
+    """An exported phase model run by onnxruntime (``threads`` = intra-op threads; 0 = onnxruntime's choice)."""
+
+    def __init__(self, path: str | Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"--onnx-model: {path} does not exist")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own error types for bad files
+            raise UserError(f"--onnx-model: {path} is not a loadable ONNX model ({str(exc).splitlines()[0][:150]})") \
+                from None
+        names = sorted(i.name for i in self.session.get_inputs())
+        if names != ["anticipation", "frames"]:
+            raise UserError(f"--onnx-model: {path} is not a phase model (inputs {names}, expected frames and "
+                            f"anticipation)")
+
+    def sincos(self, audio: np.ndarray, anticipation: float) -> np.ndarray:
+        feeds = {"frames": to_frames(audio)[None], "anticipation": np.array([anticipation], dtype=np.float32)}
+        return self.session.run(["phase_sincos"], feeds)[0][0]
+
+
+class PhaseStream:
+    """Streaming inference: push audio blocks of any size, get the phase of every newly completed frame.
+
+    Each causal convolution keeps a ring buffer of its last ``2 * dilation`` inputs (zeros at the start, as the
+    offline pass pads), so outputs equal the offline pass frame for frame.
+    """
+
+    def __init__(self, model: PhaseTCNMel, anticipation: float) -> None:
+        self.model = model.eval().cpu()
+        self.anticipation = torch.tensor([anticipation], dtype=torch.float32)
+        self.pending = np.zeros(0, dtype=np.float32)
+        self.layers = []
+        for block in self.model.blocks:
+            convs = []
+            for conv, norm in ((block.conv1, block.norm1), (block.conv2, block.norm2)):
+                w = conv.weight.detach()  # [out, in, 3]: taps at t - 2d, t - d, t
+                convs.append({"w": torch.cat([w[:, :, 0], w[:, :, 1], w[:, :, 2]], dim=1).t().contiguous(),
+                              "b": conv.bias.detach(), "norm": norm, "d": block.dilation,
+                              "ring": torch.zeros(2 * block.dilation, w.shape[1]), "pos": 0})
+            self.layers.append(convs)
+
+    @staticmethod
+    def _conv_step(c: dict, x: torch.Tensor) -> torch.Tensor:
+        ring, pos, d = c["ring"], c["pos"], c["d"]
+        y = torch.cat([ring[pos], ring[(pos + d) % (2 * d)], x]) @ c["w"] + c["b"]
+        ring[pos] = x
+        c["pos"] = (pos + 1) % (2 * d)
+        return F.gelu(c["norm"](y))
+
+    @torch.no_grad()
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Feed mono 16 kHz samples; returns the phases of the frames they completed (maybe none)."""
+        self.pending = np.concatenate([self.pending, np.asarray(samples, dtype=np.float32)])
+        n = len(self.pending) // HOP
+        if n == 0:
+            return np.zeros(0, dtype=np.float64)
+        frames = torch.from_numpy(self.pending[: n * HOP].reshape(1, n, HOP).copy())
+        self.pending = self.pending[n * HOP:]
+        feats = self.model.features(frames, self.anticipation)[0]  # per-frame, no time mixing
+        out = []
+        for t in range(n):
+            x = feats[t]
+            for c1, c2 in self.layers:
+                x = x + self._conv_step(c2, self._conv_step(c1, x))
+            out.append(self.model.head(x))
+        sincos = torch.stack(out).numpy()
+        return sincos_to_numpy_phase(sincos)
+
+
+def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, block: int) -> np.ndarray:
+    """Run ``audio`` through :class:`PhaseStream` in blocks of ``block`` samples."""
+    stream = PhaseStream(model, anticipation)
+    parts = [stream.push(audio[i:i + block]) for i in range(0, len(audio), block)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, device: str = "cpu",
+               onnx_model: str | None = None, streaming: bool = False, block_ms: float = 20.0,
+               output: str | None = None, warmup_seconds: float = -1.0) -> dict[str, Any]:
+    """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame)."""
+    from mlrun_music.audio import load_audio
+
+    if onnx_model and streaming:
+        raise UserError("--streaming runs the PyTorch checkpoint; it cannot be combined with --onnx-model")
+    if block_ms <= 0:
+        raise UserError("--block-ms must be > 0")
+    config = None
+    if onnx_model:
+        runner = OnnxPhase(onnx_model)
+        warmup = DEFAULT_WARMUP
+    else:
+        from mlrun_music.api import load_model
+        from mlrun_music.training.run import pick_device
+
+        dev = pick_device(device)
+        loaded = load_model("phase", checkpoint, str(dev))
+        config = loaded.config
+        warmup = config.warmup_seconds
+    if warmup_seconds >= 0:
+        warmup = warmup_seconds
+    check_anticipation(anticipation, config)
+    # Audio shorter than the warmup would give only phases the model was never trained to produce.
+    signal = load_audio(audio, SAMPLE_RATE, min_seconds=max(warmup, HOP / SAMPLE_RATE))
+    if onnx_model:
+        phase = sincos_to_numpy_phase(runner.sincos(signal, anticipation))
+    elif streaming:
+        phase = stream_phase(loaded.model, signal, anticipation, max(1, int(round(block_ms * SAMPLE_RATE / 1000))))
+    else:
+        phase = predict_phase(loaded.model, signal, anticipation, dev)
+    out = Path(output) if output else Path(str(audio) + ".phase_prediction")
+    write_text(out, "".join(f"{v:.6f}\n" for v in phase))
+    return {"path": str(out), "frames": len(phase), "fps": FPS}

@@ -1,0 +1,128 @@
+"""Bad input: one-line errors with non-zero exits, or skips counted by reason; nothing half-written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mido
+import numpy as np
+import soundfile as sf
+
+from conftest import SF2, TINY, read_json
+
+
+def _song(path: Path, *, timesig: bool = True, drums: bool = True, num: int = 4, den: int = 4,
+          midi_type: int = 1) -> None:
+    mid = mido.MidiFile(type=midi_type, ticks_per_beat=96)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    if timesig:
+        tr.append(mido.MetaMessage("time_signature", numerator=num, denominator=den))
+    for i in range(40):
+        ch = 9 if drums else 0
+        tr.append(mido.Message("note_on", channel=ch, note=36 if drums else 60, velocity=100, time=0))
+        tr.append(mido.Message("note_off", channel=ch, note=36 if drums else 60, velocity=0, time=96))
+    if midi_type == 2:
+        mid.tracks.append(mido.MidiTrack(tr))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mid.save(str(path))
+
+
+def test_render_skips_bad_midi_by_reason_and_keeps_going(mlrun, tmp_path):
+    lakh = tmp_path / "lakh"
+    _song(lakh / "good" / "ok.mid")
+    _song(lakh / "a" / "nodrums.mid", drums=False)
+    _song(lakh / "a" / "notimesig.mid", timesig=False)
+    _song(lakh / "a" / "type2.mid", midi_type=2)
+    (lakh / "b").mkdir()
+    (lakh / "b" / "empty.mid").write_bytes(b"")
+    (lakh / "b" / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage-not-midi")
+    r = mlrun("phase", "render", "--midi-path", lakh, "--single-soundfont", SF2, "--out-path", "out",
+              "--max-processes", "2")
+    assert r.code == 0, r.err
+    assert "skipped 5 of 6" in r.out and "skipped ratio 83.3%" in r.out
+    report = read_json(tmp_path / "out" / "render_report.json")
+    assert report["skipped_by_reason"] == {"MIDI type 2": 1, "no time signature at tick 0": 1,
+                                           "too few drum notes": 1, "unreadable MIDI": 2}
+    assert (tmp_path / "out" / "good" / "ok" / "render.json").is_file()
+    assert not (tmp_path / "out" / "a").exists()  # nothing written for skipped songs
+
+
+def test_render_errors_are_one_line(mlrun, tmp_path, monkeypatch):
+    _song(tmp_path / "lakh" / "x" / "s.mid")
+    (tmp_path / "nomidi").mkdir()
+    (tmp_path / "nomidi" / "readme.txt").write_text("no midi here")
+    r = mlrun("phase", "render", "--midi-path", "nomidi", "--out-path", "o")
+    assert r.code == 2 and "no .mid files" in r.err and "nomidi" in r.err
+    r = mlrun("phase", "render", "--midi-path", "lakh", "--single-soundfont", "missing.sf2", "--out-path", "o")
+    assert r.code == 2 and "missing.sf2" in r.err and "does not exist" in r.err
+    (tmp_path / "bad.sf2").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    r = mlrun("phase", "render", "--midi-path", "lakh", "--single-soundfont", "bad.sf2", "--out-path", "o")
+    assert r.code == 2 and "bad.sf2" in r.err and "not a SoundFont" in r.err
+    # A failing render of every song ends with an error after the report.
+    monkeypatch.setenv("PATH", str(tmp_path / "nobin"))
+    r = mlrun("phase", "render", "--midi-path", "lakh", "--single-soundfont", SF2, "--out-path", "o",
+              "--renderer", "timidity")
+    assert r.code == 2 and "timidity is not installed" in r.err and "apt-get install" in r.err
+    for text in (r.err,):
+        assert "Traceback" not in text and len(text.strip().splitlines()) == 1
+
+
+def test_render_timidity_refuses_sf3(mlrun, tmp_path):
+    _song(tmp_path / "lakh" / "x" / "s.mid")
+    fake = tmp_path / "font.sf3"
+    shutil.copy(SF2, fake)
+    r = mlrun("phase", "render", "--midi-path", "lakh", "--single-soundfont", fake, "--out-path", "o",
+              "--renderer", "timidity")
+    assert r.code == 2 and "SF3" in r.err
+
+
+def test_chunk_folders_with_missing_or_short_labels(mlrun, tmp_path, corpus):
+    chunks = tmp_path / "chunks"
+    chunks.mkdir()
+    names = sorted(p.stem for p in corpus.chunks.glob("*.phase"))[:4]
+    for n in names:
+        for suffix in (".ogg", ".phase"):
+            shutil.copy(corpus.chunks / f"{n}{suffix}", chunks / f"{n}{suffix}")
+    (chunks / f"{names[0]}.phase").unlink()  # missing label
+    lines = (chunks / f"{names[1]}.phase").read_text().splitlines()
+    (chunks / f"{names[1]}.phase").write_text("\n".join(lines[:100]) + "\n")  # short label
+    r = mlrun("train", "phase", "--chunks-path", chunks, "--checkpoints-path", "ck", "--tag", "t", "--num-epochs", "1",
+              "--val-fraction", "0.5", "--max-steps", "1", *TINY)
+    assert r.code == 0, r.err
+    report = read_json(tmp_path / "ck" / "t" / "data_report.json")
+    assert report["chunks"] == 2
+    assert report["skipped_by_reason"] == {"missing .phase file": 1, "short .phase file (< 350 values)": 1}
+    # Only bad chunks: a one-line error naming the folder.
+    for n in names[2:]:
+        (chunks / f"{n}.phase").write_text("0.5\n")
+    r = mlrun("train", "phase", "--chunks-path", chunks, "--checkpoints-path", "ck", "--tag", "t2", *TINY)
+    assert r.code == 2 and "no usable chunk" in r.err and str(chunks) in r.err
+    r = mlrun("train", "phase", "--chunks-path", corpus.chunks, "--checkpoints-path", "ck", "--tag", "t3",
+              *TINY, "--warmup-seconds", "6")
+    assert r.code == 2 and "--warmup-seconds" in r.err
+
+
+def test_apply_rejects_bad_audio_and_foreign_checkpoints(mlrun, tmp_path, corpus):
+    ck = corpus.checkpoint
+    (tmp_path / "text.ogg").write_text("not audio at all")
+    r = mlrun("phase", "apply", ck, "text.ogg")
+    assert r.code == 2 and "text.ogg" in r.err and "not a readable audio file" in r.err
+    sf.write(str(tmp_path / "silent.wav"), np.zeros(16000 * 3, dtype=np.float32), 16000)
+    r = mlrun("phase", "apply", ck, "silent.wav")
+    assert r.code == 2 and "silent" in r.err
+    sf.write(str(tmp_path / "short.wav"), 0.1 * np.ones(8000, dtype=np.float32), 16000)  # 0.5 s < 1 s warmup
+    r = mlrun("phase", "apply", ck, "short.wav")
+    assert r.code == 2 and "short.wav" in r.err and "shorter" in r.err
+    assert not (tmp_path / "short.wav.phase_prediction").exists()
+    r = mlrun("phase", "apply", ck, next(corpus.chunks.glob("*.ogg")), "--anticipation", "3")
+    assert r.code == 2 and "--anticipation" in r.err
+    # A checkpoint of another task.
+    from mlrun_music.training.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "other.pt", {"task": "toy", "model_name": "mlp", "config": {}, "model": {}})
+    r = mlrun("phase", "apply", tmp_path / "other.pt", next(corpus.chunks.glob("*.ogg")))
+    assert r.code == 2 and "belongs to task 'toy'" in r.err
+    r = mlrun("phase", "apply", "--onnx-model", "nothing.onnx", next(corpus.chunks.glob("*.ogg")))
+    assert r.code == 2 and "nothing.onnx" in r.err

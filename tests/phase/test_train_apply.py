@@ -1,0 +1,177 @@
+"""The guide's smoke run, training options, apply (torch, ONNX, streaming), export, inspect and evaluate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from conftest import SF2, TINY, read_json
+
+
+def _circ(a: np.ndarray, b: np.ndarray) -> float:
+    d = np.abs(a - b) % 1.0
+    return float(np.minimum(d, 1 - d).max())
+
+
+def test_guide_smoke_run(mlrun, tmp_path, corpus):
+    """render one file, chop, train one epoch, apply: the guide's commands and option names."""
+    one = sorted(corpus.midi.rglob("*.mid"))[0]
+    r = mlrun("phase", "render", "--single-file", one, "--single-soundfont", SF2,
+              "--out-path", "data/rendered_midi/smoke/single/song", "--midi-jitter-max-seconds", "0.05",
+              "--max-processes", "1", "--overwrite")
+    assert r.code == 0, r.err
+    song = tmp_path / "data/rendered_midi/smoke/single/song"
+    assert (song / "events.csv").is_file() and (song / "bars.csv").is_file() and list(song.glob("*.ogg"))
+    r = mlrun("phase", "chop", "--in-path", "data/rendered_midi/smoke", "--out-path", "data/chunks/smoke_phase",
+              "--max-processes", "1", "--chunk-seconds", "6")
+    assert r.code == 0, r.err
+    chunk = sorted((tmp_path / "data/chunks/smoke_phase").glob("single-song-TimGM6mb-*.ogg"))[0]
+    r = mlrun("train", "phase", "--chunks-path", "data/chunks/smoke_phase", "--checkpoints-path", "checkpoints",
+              "--tag", "smoke-phase", "--num-epochs", "1", "--batch-size", "2", "--anticipation-min", "0.0",
+              "--anticipation-max", "1.0", "--warmup-seconds", "1.0", "--channels", "8", "--blocks", "2",
+              "--val-fraction", "0")
+    assert r.code == 0, r.err
+    ckpt = tmp_path / "checkpoints/smoke-phase/1.pt"
+    assert ckpt.is_file()
+    r = mlrun("phase", "apply", "checkpoints/smoke-phase/1.pt", chunk, "--anticipation", "0.25")
+    assert r.code == 0, r.err
+    pred = np.loadtxt(str(chunk) + ".phase_prediction")
+    assert len(pred) == 6 * 50 and np.all((pred >= 0) & (pred < 1))
+
+
+def test_training_options_continue_and_schedule(mlrun, tmp_path, corpus):
+    base = ["train", "phase", "--chunks-path", corpus.chunks, "--checkpoints-path", "ck", "--tag", "run",
+            "--learning-rate", "0.01", "--learning-rate-decay", "0.5", *TINY]
+    r = mlrun(*base, "--num-epochs", "1")
+    assert r.code == 0, r.err
+    r = mlrun(*base, "--continue-from", "1", "--num-epochs", "1")  # the guide: one more epoch
+    assert r.code == 0, r.err
+    assert "1 more epochs" in r.err
+    assert (tmp_path / "ck/run/1.pt").is_file() and (tmp_path / "ck/run/2.pt").is_file()
+    history = read_json(tmp_path / "ck/run/history.json")
+    rows = history if isinstance(history, list) else history.get("epochs", history.get("history"))
+    lrs = [row["lr"] for row in rows]
+    assert np.allclose(lrs, [0.01, 0.005])  # exponential decay per epoch (the rate used in each epoch)
+    state = torch.load(tmp_path / "ck/run/2.pt", weights_only=True)
+    assert state["task"] == "phase" and state["model_name"] == "phase_tcn_mel"
+    # The decoded-chunk cache is written once and reused.
+    assert list((corpus.chunks / ".mlrun-cache").glob("chunks-*/audio.npy"))
+    assert "decoded chunk cache" in r.err
+
+
+def test_apply_torch_onnx_streaming_agree(mlrun, tmp_path, corpus):
+    chunk = sorted(corpus.chunks.glob("*.ogg"))[0]
+    audio, _ = sf.read(str(chunk), dtype="float32")
+    # Any rate and channel count: a 44.1 kHz stereo copy.
+    from scipy.signal import resample_poly
+
+    stereo = np.stack([resample_poly(audio, 441, 160), 0.5 * resample_poly(audio, 441, 160)], axis=1)
+    sf.write(str(tmp_path / "song.wav"), stereo.astype(np.float32), 44100)
+    ck = corpus.checkpoint
+    r = mlrun("export", "phase", ck, "--output", "model.onnx")
+    assert r.code == 0, r.err
+    check = read_json(tmp_path / "model.onnx.check.json")
+    assert set(check["inputs"]) == {"frames", "anticipation"} and list(check["outputs"]) == ["phase_sincos"]
+    outs = {}
+    for name, extra in (("torch", [ck]), ("onnx", ["--onnx-model", "model.onnx", "--warmup-seconds", "1"]),
+                        ("stream", [ck, "--streaming", "--block-ms", "13"])):
+        r = mlrun("phase", "apply", *extra, "song.wav", "--anticipation", "0.5", "--output", f"{name}.txt")
+        assert r.code == 0, r.err
+        outs[name] = np.loadtxt(tmp_path / f"{name}.txt")
+    assert len(outs["torch"]) == len(audio) // 320
+    assert _circ(outs["torch"], outs["onnx"]) < 1e-4
+    assert _circ(outs["torch"], outs["stream"]) < 1e-5
+    # The anticipation input changes the output.
+    r = mlrun("phase", "apply", ck, "song.wav", "--anticipation", "0", "--output", "a0.txt")
+    assert _circ(np.loadtxt(tmp_path / "a0.txt"), outs["torch"]) > 1e-3
+
+
+def test_streaming_matches_offline_in_python(corpus):
+    from mlrun_music.api import load_model
+    from mlrun_music_phase.apply import PhaseStream, predict_phase
+
+    model = load_model("phase", corpus.checkpoint).model
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    offline = predict_phase(model, audio, 0.3)
+    stream = PhaseStream(model, 0.3)
+    got = []
+    pos = 0
+    while pos < len(audio):  # irregular block sizes, some shorter than a frame
+        n = int(rng.integers(1, 900))
+        got.append(stream.push(audio[pos:pos + n]))
+        pos += n
+    got = np.concatenate(got)
+    assert len(got) == len(offline) and _circ(got, offline) < 1e-5
+
+
+def test_inspect_and_evaluate(mlrun, tmp_path, corpus):
+    r = mlrun("phase", "inspect", corpus.checkpoint.parent.parent, f"{corpus.checkpoint.parent.name}/1.pt",
+              "--dataset-path", corpus.chunks, "--anticipation", "0.25", "--count", "2", "--output", "plots")
+    assert r.code == 0, r.err
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert len(pngs) == 2 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    r = mlrun("evaluate", "phase", corpus.checkpoint, "--data", corpus.rendered, "--output", "ev",
+              "--anticipations", "0,0.5", "--warmup-seconds", "2")
+    assert r.code == 0, r.err
+    m = read_json(tmp_path / "ev" / "metrics.json")["metrics"]
+    assert m["items"] == 4
+    for key in ("anticipation_0", "anticipation_0.5"):
+        for name in ("model", "untrained_model", "tempo_only"):
+            row = m["by_anticipation"][key][name]
+            assert 0 <= row["circ_mae_bars"] <= 0.5 and 0 <= row["within_0.05_bar"] <= 1
+            assert 0 <= row["downbeat_f"] <= 1
+    assert set(m["model_by_meter"]) == {"3/4", "4/4", "6/8", "7/8"}
+    assert (tmp_path / "ev" / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
+    # On a chunk folder too; a checkpoint trained on --chunks-path needs --data.
+    r = mlrun("evaluate", "phase", corpus.checkpoint, "--data", corpus.chunks, "--output", "ev2", "--max-items", "3")
+    assert r.code == 0, r.err
+    assert read_json(tmp_path / "ev2" / "metrics.json")["metrics"]["items"] == 3
+    r = mlrun("evaluate", "phase", corpus.checkpoint)
+    assert r.code == 2 and "--data" in r.err
+
+
+def test_tempo_only_baseline_is_exact_for_a_known_grid():
+    """The scorer on a synthetic truth: a perfect guess scores 1, a half-bar shift scores 0."""
+    from mlrun_music_phase.evaluate import EvalItem, score
+    from mlrun_music_phase.labels import phase_at
+
+    bars = np.arange(0, 40, 1.7)
+    item = EvalItem("x", np.zeros(16000 * 30, np.float32), lambda t: phase_at(t, bars), bars[:-1], 1.7, "4/4")
+    n = 30 * 50
+    for a in (0.0, 0.5):
+        perfect = phase_at(np.arange(n) / 50 + a, bars)
+        s = score(perfect, item, a, 2.0, 0.07)
+        assert s["f"] == 1.0 and s["circ_mae_sum"] < 1e-6
+        s = score(np.mod(perfect + 0.5, 1), item, a, 2.0, 0.07)
+        assert s["f"] == 0.0
+
+
+def test_default_chain_is_announced_and_cached(mlrun, tmp_path):
+    args = ["train", "phase", "--checkpoints-path", "ck", "--num-epochs", "1", "--default-data-path", "dd",
+            "--default-songs", "3", "--default-test-songs", "2", "--default-song-seconds", "16",
+            "--default-chunk-seconds", "5", "--default-test-soundfonts", str(SF2), "--max-steps", "1", *TINY]
+    r = mlrun(*args, "--tag", "first")
+    assert r.code == 0, r.err
+    assert "preparing the embedded synthetic default" in r.err and "held-out meter 7/8" in r.err
+    prepared = read_json(next((tmp_path / "dd").glob("default-*/prepared.json")))
+    assert prepared["train"]["chop"]["chunks"] > 0 and prepared["test"]["chop"]["chunks"] > 0
+    train_midi = list((tmp_path / "dd").glob("default-*/midi/train/generate_manifest.json"))[0]
+    assert "7/8" not in {m for s in read_json(train_midi)["songs"] for m in s["meters"]}
+    r = mlrun(*args, "--tag", "second")
+    assert r.code == 0, r.err
+    assert "using the cached embedded synthetic default" in r.err and "preparing" not in r.err
+    report = read_json(tmp_path / "ck" / "second" / "data_report.json")
+    assert "embedded_default" in report and report["chunks"] > 0
+
+
+def test_plugin_module_is_torch_free():
+    code = ("import sys, mlrun_music_phase.plugin, mlrun_music_phase.commands; "
+            "bad = [m for m in ('torch', 'numpy', 'scipy', 'matplotlib', 'mido', 'music21') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
