@@ -5,6 +5,7 @@ Only :func:`train`, :func:`evaluate`, :func:`export` and :func:`load_model` impo
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,9 @@ def export(task_name: str, checkpoint: str | Path, fmt: str = "onnx", output: st
         report = export_onnx(loaded.model, spec, out)
         return {"format": "onnx", "path": str(out), **report}
     out = Path(output) if output else default_output_dir(loaded.path, "exports") / f"{stem}.{fmt}"
-    written = resolve(r.exporters[fmt][0])(loaded.model, loaded.config, loaded.info, out)
+    exporter = resolve(r.exporters[fmt][0])
+    extra = {"checkpoint": loaded.path} if "checkpoint" in inspect.signature(exporter).parameters else {}
+    written = exporter(loaded.model, loaded.config, loaded.info, out, **extra)
     return {"format": fmt, "path": str(written or out)}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from .config import base_type, build_config, describe_allowed, fields_of, read_config_file
+from .config import base_type, build_config, describe_allowed, fields_of, mark_given, read_config_file
 from .errors import UserError, one_line
 from .plugins import get_registry
 
@@ -62,8 +62,11 @@ def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: An
         values.update(data)
         where = f"{file}: "
         build_config(cls, values, where=where)  # report file errors with the file's name
-    values.update({k: v for k, v in flags.items() if v is not None})
-    return build_config(cls, values, where="")
+    given = {k: v for k, v in flags.items() if v is not None}
+    values.update(given)
+    config = build_config(cls, values, where="")
+    mark_given(config, given)
+    return config
 
 
 class TaskCommands(click.Group):

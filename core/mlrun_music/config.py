@@ -238,6 +238,23 @@ def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any], ignore: Iterabl
     return out
 
 
+_GIVEN: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def mark_given(config: Any, names: Iterable[str]) -> None:
+    """Record which fields were set explicitly on the command line (see :func:`given_options`)."""
+    import weakref
+
+    _GIVEN[id(config)] = (weakref.ref(config), frozenset(names))
+
+
+def given_options(config: Any) -> frozenset[str]:
+    """Fields of ``config`` that were given as command-line flags (so a task can let them beat per-model
+    settings from its config file); empty for configs built otherwise."""
+    entry = _GIVEN.get(id(config))
+    return entry[1] if entry is not None and entry[0]() is config else frozenset()
+
+
 def run_control_fields(cls: type) -> list[str]:
     """Names of fields that steer one invocation rather than define the run."""
     return [f.name for f in fields_of(cls) if f.metadata.get("run_control")]

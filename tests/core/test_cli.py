@@ -131,3 +131,13 @@ def test_dataset_given_as_a_path(mlrun, tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     r = mlrun("train", "toy", "--dataset", tmp_path / "bad.npz", "--tag", "bad")
     assert r.code == 2 and r.err.startswith(f"error: --dataset {tmp_path / 'bad.npz'}: not an .npz file")
+
+
+def test_given_options_are_recorded():
+    from mlrun_music.cli import merge_config
+    from mlrun_music.config import given_options
+    from mlrun_music_toy.plugin import ToyConfig
+
+    config = merge_config(ToyConfig, None, {"epochs": 5, "hidden": None, "learning_rate": 0.1})
+    assert given_options(config) == {"epochs", "learning_rate"}
+    assert given_options(ToyConfig()) == frozenset()
