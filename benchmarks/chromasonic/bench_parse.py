@@ -1,8 +1,9 @@
 """Parsing throughput of the folk corpus: cold (music21 parses every ABC tune) vs cached (JSON per file).
 
-    python benchmarks/chromasonic/bench_parse.py --cache /tmp/chromasonic-bench-cache [--collections ...]
+    python benchmarks/chromasonic/bench_parse.py --cache-root /tmp/chromasonic-bench [--collections ...]
 
-The cache folder is emptied first, so the first pass is cold. Prints one JSON line per pass.
+Uses <cache-root>/chromasonic, the folder training uses with MLRUN_MUSIC_CACHE=<cache-root> (so a benchmark run
+warms the cache for training). It is emptied first, so the first pass is cold. Prints one JSON line per pass.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from mlrun_music_chromasonic.sources import folk_files
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--cache", required=True, help="Cache folder (emptied first).")
+    ap.add_argument("--cache-root", required=True, help="Like MLRUN_MUSIC_CACHE; <root>/chromasonic is emptied.")
     ap.add_argument("--collections", default="oneills1850,ryansMammoth")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="Do not empty the cache first.")
     args = ap.parse_args()
-    cache = Path(args.cache)
+    cache = Path(args.cache_root) / "chromasonic"
     if not args.keep:
         shutil.rmtree(cache, ignore_errors=True)
     files = folk_files(args.collections)
