@@ -58,7 +58,10 @@ def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: An
         if adapter is not None:
             from .task import resolve
 
-            data = resolve(adapter)(data)
+            try:
+                data = resolve(adapter)(data)
+            except UserError as exc:
+                raise UserError(f"{file}: {exc}", exc.exit_code) from None
         values.update(data)
         where = f"{file}: "
         build_config(cls, values, where=where)  # report file errors with the file's name
