@@ -130,9 +130,12 @@ def test_soundfonts_spread_over_songs(mlrun, tmp_path, corpus):
     shutil.copy(SF2, fonts / "A.sf2")
     shutil.copy(SF2, fonts / "B.sf2")
     assert mlrun("phase", "render", "--midi-path", corpus.midi, "--soundfont-path", fonts, "--out-path", "r",
-                 "--max-processes", "2").code == 0
-    used = sorted(read_json(p)["audio"] for p in (tmp_path / "r").rglob("render.json"))
-    assert used == ["A.ogg", "A.ogg", "B.ogg", "B.ogg"]
+                 "--max-processes", "2", "--audio-format", "flac").code == 0
+    infos = [read_json(p) for p in (tmp_path / "r").rglob("render.json")]
+    assert sorted(i["audio"] for i in infos) == ["A.flac", "A.flac", "B.flac", "B.flac"]
+    assert sorted(Path(i["soundfont"]).name for i in infos) == ["A.sf2", "A.sf2", "B.sf2", "B.sf2"]
+    info = sf.info(str(next((tmp_path / "r").rglob("A.flac"))))
+    assert info.format == "FLAC" and info.samplerate == 16000 and info.channels == 1
 
 
 def test_chop_labels_speed_and_determinism(mlrun, tmp_path, corpus):

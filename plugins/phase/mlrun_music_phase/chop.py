@@ -68,6 +68,16 @@ def _speed(rng: np.random.Generator, lo: float, hi: float) -> Fraction:
 
 def chop_song(job: ChopJob) -> dict[str, Any]:
     """Chop one song; returns its chunk records and drop counts. Bad songs are reported, never raised."""
+    try:
+        return _chop_song(job)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one odd song must not stop a corpus
+        return {"song": job.song_id, "chunks": [], "dropped": {},
+                "skipped": f"unexpected error ({type(exc).__name__}: {str(exc)[:120]})"}
+
+
+def _chop_song(job: ChopJob) -> dict[str, Any]:
     import soundfile as sf
     from scipy.signal import resample_poly
 

@@ -79,6 +79,16 @@ def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -
 
 def render_song(job: RenderJob) -> dict[str, Any]:
     """Render one song; returns ``{"status": "done"|"skipped"|"exists", ...}``. Never raises for bad input."""
+    try:
+        return _render_song(job)
+    except UserError:
+        raise  # a problem with the whole run (renderer or soundfont missing): stop with its message
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop a corpus: count it and go on
+        return {"status": "skipped", "midi": job.midi, "reason": "unexpected error",
+                "detail": f"{type(exc).__name__}: {str(exc)[:150]}"}
+
+
+def _render_song(job: RenderJob) -> dict[str, Any]:
     from mlrun_music.audio.render import RenderError, render_midi
 
     out_dir = Path(job.out_dir)
