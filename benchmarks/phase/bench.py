@@ -106,6 +106,7 @@ def main() -> None:
     got = runner.sincos(audio, 0.25)
     res["apply_onnxruntime_ms_per_audio_s"] = 1000 * (time.perf_counter() - t) / seconds
     res["onnx_vs_torch_max_abs_diff"] = float(np.abs(got - ref).max())
+    PhaseStream(model, 0.25).push(audio[:320])  # warm up (imports)
     stream = PhaseStream(model, 0.25)
     block = 320
     t = time.perf_counter()
