@@ -134,3 +134,21 @@ def test_malformed_beatmap_is_one_line(mlrun, groove, tmp_path):
     r = mlrun("beatsight", "collect", "extract-beatmap", bad, groove["wav"], "--data-dir", tmp_path / "td")
     assert r.code != 0 and "hitObjects[3].component: required key is missing" in r.err
     assert not (tmp_path / "td" / "metadata.json").exists()
+
+
+def test_failed_write_leaves_metadata_intact(mlrun, groove, tmp_path, monkeypatch):
+    data = tmp_path / "td"
+    first = groove["hits"][0]
+    assert mlrun("beatsight", "collect", "add-sample", groove["wav"], f"{first.time:.3f}", first.component,
+                 "--data-dir", data).code == 0
+    before = (data / "metadata.json").read_bytes()
+    import mlrun_music.fileio as fileio
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "replace", failing_replace)
+    r = mlrun("beatsight", "collect", "extract-beatmap", groove["bsm"], groove["wav"], "--data-dir", data)
+    assert r.code != 0 and len(r.err.strip().splitlines()) == 1
+    assert (data / "metadata.json").read_bytes() == before
+    assert not [p for p in data.rglob(".*") if p.is_file()]  # no temporary files left behind

@@ -23,7 +23,7 @@ class Onsets:
 
 def sensitivity_to_k(sensitivity: float) -> float:
     """Threshold multiplier k from a 0..100 sensitivity (0: only the strongest onsets, 100: everything)."""
-    return 0.5 + (100.0 - float(sensitivity)) / 100.0 * 5.5
+    return 0.5 + (100.0 - float(sensitivity)) / 100.0 * 9.0
 
 
 def _stft_mag(audio: np.ndarray) -> np.ndarray:

@@ -30,12 +30,14 @@ def reference_times(path: str | Path) -> dict[str, list[float]]:
     return hit_times_by_component(read_bsm(path))
 
 
-def _clean(times: list[float]) -> np.ndarray:
-    # Two notes of one class at the same instant (e.g. GM 35 and 36) are one hit.
-    arr = np.sort(np.asarray(times, dtype=np.float64))
-    if len(arr) > 1:
-        arr = arr[np.concatenate([[True], np.diff(arr) > 0.001])]
-    return arr
+def _clean(times: list[float], merge: float = 0.001) -> np.ndarray:
+    """Sorted times with those within ``merge`` s of the previous kept one dropped: two notes of one class at the
+    same instant (GM 35 and 36) are one hit; for class-agnostic onsets, hits within 30 ms are one audible onset."""
+    out: list[float] = []
+    for t in np.sort(np.asarray(times, dtype=np.float64)):
+        if not out or t - out[-1] > merge:
+            out.append(float(t))
+    return np.array(out)
 
 
 def _f(ref: np.ndarray, est: np.ndarray, window: float) -> tuple[float, float, float, int]:
@@ -62,8 +64,8 @@ def score(estimate: str | Path, reference: str | Path, window: float = 0.05) -> 
         rows.append({"component": c, "f_measure": f, "precision": p, "recall": rc, "reference": len(r),
                      "estimated": len(e)})
         tp_all, n_est_all, n_ref_all = tp_all + tp, n_est_all + len(e), n_ref_all + len(r)
-    all_ref = _clean([t for c in COMPONENTS for t in ref[c]])
-    all_est = _clean([t for c in COMPONENTS for t in est[c]])
+    all_ref = _clean([t for c in COMPONENTS for t in ref[c]], merge=0.03)
+    all_est = _clean([t for c in COMPONENTS for t in est[c]], merge=0.03)
     onset_f = _f(all_ref, all_est, window)[0]
     precision = tp_all / n_est_all if n_est_all else 0.0
     recall = tp_all / n_ref_all if n_ref_all else 0.0
