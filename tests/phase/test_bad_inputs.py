@@ -35,15 +35,16 @@ def test_render_skips_bad_midi_by_reason_and_keeps_going(mlrun, tmp_path):
     _song(lakh / "a" / "nodrums.mid", drums=False)
     _song(lakh / "a" / "notimesig.mid", timesig=False)
     _song(lakh / "a" / "type2.mid", midi_type=2)
+    _song(lakh / "a" / "meter.mid", num=0, den=64)
     (lakh / "b").mkdir()
     (lakh / "b" / "empty.mid").write_bytes(b"")
     (lakh / "b" / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage-not-midi")
     r = mlrun("phase", "render", "--midi-path", lakh, "--single-soundfont", SF2, "--out-path", "out",
               "--max-processes", "2")
     assert r.code == 0, r.err
-    assert "skipped 5 of 6" in r.out and "skipped ratio 83.3%" in r.out
+    assert "skipped 6 of 7" in r.out and "skipped ratio 85.7%" in r.out
     report = read_json(tmp_path / "out" / "render_report.json")
-    assert report["skipped_by_reason"] == {"MIDI type 2": 1, "no time signature at tick 0": 1,
+    assert report["skipped_by_reason"] == {"MIDI type 2": 1, "no time signature at tick 0": 1, "invalid meter": 1,
                                            "too few drum notes": 1, "unreadable MIDI": 2}
     assert (tmp_path / "out" / "good" / "ok" / "render.json").is_file()
     assert not (tmp_path / "out" / "a").exists()  # nothing written for skipped songs

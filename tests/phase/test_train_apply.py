@@ -48,9 +48,10 @@ def test_training_options_continue_and_schedule(mlrun, tmp_path, corpus):
             "--learning-rate", "0.01", "--learning-rate-decay", "0.5", *TINY]
     r = mlrun(*base, "--num-epochs", "1")
     assert r.code == 0, r.err
-    r = mlrun(*base, "--continue-from", "1", "--num-epochs", "1")  # the guide: one more epoch
+    r = mlrun(*base, "--continue-from", "1", "--num-epochs", "1", "--onnx")  # the guide: one more epoch
     assert r.code == 0, r.err
     assert "1 more epochs" in r.err
+    assert (tmp_path / "ck/run/exports/phase_tcn_mel.onnx").is_file()  # --onnx exports at the end
     assert (tmp_path / "ck/run/1.pt").is_file() and (tmp_path / "ck/run/2.pt").is_file()
     history = read_json(tmp_path / "ck/run/history.json")
     rows = history if isinstance(history, list) else history.get("epochs", history.get("history"))
