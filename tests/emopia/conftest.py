@@ -59,7 +59,7 @@ def trained(tmp_path_factory) -> Path:
     old = os.getcwd()
     os.chdir(work)
     try:
-        code = cli.main(["train", "emopia", *TINY, "--synthetic-songs", "8", "--tag", "tiny"])
+        code = cli.main(["train", "emopia", *TINY, "--synthetic-songs", "16", "--epochs", "3", "--tag", "tiny"])
     finally:
         os.chdir(old)
     assert code == 0

@@ -154,16 +154,21 @@ def seeded_split(clips: list[Clip], seed: int) -> dict[str, list[str]]:
         by_quadrant.setdefault(dominant, []).append(song)
     rng = random.Random(seed)
     out: dict[str, list[str]] = {s: [] for s in SPLITS}
+    n_all = len(clips)
+    totals = [0, 0, 0]
     for q in sorted(by_quadrant):
         group = by_quadrant[q]
         rng.shuffle(group)
         n = sum(len(songs[s]) for s in group)
         have = [0, 0, 0]
         for song in group:
-            # The split furthest below its share (relative); ties go to train, then val, then test.
-            deficit = [(FRACTIONS[i] * n - have[i]) / (FRACTIONS[i] * n) for i in range(3)]
-            i = max(range(3), key=lambda k: round(deficit[k], 9))
+            # The split furthest below its share within this quadrant (relative); ties go to the split furthest
+            # below its overall share, then to train, val, test (small quadrants then feed val and test in turn).
+            local = [(FRACTIONS[i] * n - have[i]) / (FRACTIONS[i] * n) for i in range(3)]
+            overall = [(FRACTIONS[i] * n_all - totals[i]) / (FRACTIONS[i] * n_all) for i in range(3)]
+            i = max(range(3), key=lambda k: (round(local[k], 9), round(overall[k], 9)))
             have[i] += len(songs[song])
+            totals[i] += len(songs[song])
             out[SPLITS[i]].extend(c.clip_id for c in songs[song])
     return {s: sorted(v) for s, v in out.items()}
 

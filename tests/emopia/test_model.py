@@ -1,0 +1,60 @@
+"""Model sizes and options, the guide's training recipe as config defaults, and the KV cache."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import torch
+
+from mlrun_music import api
+from mlrun_music_emopia.model import EmotionTransformer
+
+
+def test_guide_defaults_and_size_options(mlrun):
+    r = mlrun("info", "emopia", "--json")
+    assert r.code == 0
+    opts = {o["name"]: o for o in json.loads(r.out)["options"]}
+    want = {"d_model": 512, "n_layers": 6, "n_heads": 8, "d_ff": 2048, "max_seq_len": 512, "dropout": 0.1,
+            "batch_size": 8, "learning_rate": 1e-4, "weight_decay": 0.01, "optimizer": "adamw",
+            "lr_scheduler": "cosine", "grad_clip": 1.0, "checkpoint_every": 5, "keep_best": 3, "epochs": 50,
+            "best_name": "best_epoch_{epoch}_loss_{metric:.4f}.pt", "seed": 42}
+    assert {k: opts[k]["default"] for k in want} == want
+    config = api.make_config("emopia")
+    model = EmotionTransformer(vocab_size=300, d_model=config.d_model, n_layers=config.n_layers,
+                               n_heads=config.n_heads, d_ff=config.d_ff, max_seq_len=config.max_seq_len)
+    n = sum(p.numel() for p in model.parameters())
+    assert 19.0e6 < n < 20.5e6  # decoder-only at the guide's sizes (the original's 26M had cross-attention)
+    r = mlrun("train", "emopia", "--d-model", "30", "--n-heads", "4")
+    assert r.code == 2 and "--d-model 30 must be divisible by --n-heads 4" in r.err
+
+
+def test_kv_cache_matches_full_recomputation():
+    torch.manual_seed(0)
+    model = EmotionTransformer(vocab_size=50, d_model=32, n_layers=2, n_heads=4, d_ff=64, max_seq_len=40,
+                               dropout=0.0).eval()
+    tokens = torch.randint(0, 50, (3, 30))
+    emotion = torch.tensor([0, 1, 3])
+    duration = torch.tensor([0.3, 0.5, 0.8])
+    with torch.no_grad():
+        full = model(tokens, emotion, duration)
+        cache = model.new_cache(3)
+        first = model(tokens[:, :10], emotion, duration, cache)
+        steps = [model(tokens[:, i:i + 1], emotion, duration, cache) for i in range(10, 30)]
+    incremental = torch.cat([first, *steps], dim=1)
+    assert torch.allclose(full, incremental, atol=1e-5)
+    # the emotion input changes the prediction
+    with torch.no_grad():
+        other = model(tokens, torch.tensor([2, 2, 2]), duration)
+    assert not torch.allclose(full, other, atol=1e-4)
+
+
+def test_training_writes_the_guide_checkpoints_and_log(trained):
+    ckpts = sorted(p.name for p in (trained / "checkpoints").iterdir())
+    best = [n for n in ckpts if re.fullmatch(r"best_epoch_\d+_loss_\d+\.\d{4}\.pt", n)]
+    assert 1 <= len(best) <= 3, ckpts
+    assert "final.pt" in ckpts and "latest.pt" in ckpts
+    log = (trained / "train.log").read_text()
+    assert "embedded SYNTHETIC" in log and "epoch 3/3" in log
+    info = torch.load(trained / "checkpoints" / "final.pt", weights_only=True)["model_info"]
+    assert info["trained_quadrants"] == [1, 2, 3, 4] and info["tokenizer"].startswith("miditok-REMI")
