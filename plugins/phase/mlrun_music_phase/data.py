@@ -115,7 +115,11 @@ def load_chunks(folder: str | Path, anticipation_max: float, use_cache: bool = T
         label_rows.append(labels[:label_frames].astype(np.float32))
     if not names:
         reasons = "; ".join(f"{k}: {len(v)}" for k, v in report["skipped"].items())
-        raise UserError(f"--chunks-path: no usable chunk in {folder} ({reasons})")
+        hint = ""
+        if any(k.startswith("short .phase") for k in report["skipped"]):
+            hint = (f"; --anticipation-max {anticipation_max:g} needs labels {anticipation_max:g} s past each chunk "
+                    f"(mlrun phase chop --label-extra-seconds)")
+        raise UserError(f"--chunks-path: no usable chunk in {folder} ({reasons}){hint}")
     report = {"chunks": len(names), "frames_per_chunk": frames, "label_frames": label_frames,
               "skipped_by_reason": {k: len(v) for k, v in report["skipped"].items()},
               "skipped_files": report["skipped"], "folder": str(folder)}
