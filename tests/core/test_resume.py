@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 from pathlib import Path
 
@@ -20,17 +19,23 @@ def final_weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "checkpoints" / "final.pt", weights_only=True)["model"]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    """One run left alone: every interrupted variant below must end bit-identical to it."""
+    out = tmp_path_factory.mktemp("whole")
+    r = run_mlrun_subprocess(*COMMON, "--output-dir", out, "--tag", "whole")
+    assert r.code == 0, r.text
+    return out / "toy" / "whole"
+
+
 @pytest.mark.parametrize("workers,every_steps,kill_at", [
     ("0", "0", "37"),   # killed mid-epoch 3, resumed from the end of epoch 2
     ("2", "0", "37"),   # the same with two data-loader worker processes
     ("0", "5", "37"),   # mid-epoch checkpoints: resumed from step 35
     ("2", "5", "23"),   # mid-epoch with workers
 ])
-def test_resume_after_sigkill_is_bit_identical(tmp_path, workers, every_steps, kill_at):
+def test_resume_after_sigkill_is_bit_identical(tmp_path, uninterrupted, workers, every_steps, kill_at):
     args = COMMON + ["--num-workers", workers, "--checkpoint-every-steps", every_steps, "--output-dir", tmp_path]
-    whole = run_mlrun_subprocess(*args, "--tag", "whole")
-    assert whole.code == 0, whole.text
-
     killed = run_mlrun_subprocess(*args, "--tag", "killed", "--kill-at-step", kill_at)
     assert killed.code == -signal.SIGKILL, killed.text
     run = tmp_path / "toy" / "killed"
@@ -43,10 +48,10 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, workers, every_steps, k
         assert state["trainer"]["step_in_epoch"] > 0
         assert f"step {state['trainer']['step_in_epoch']}" in resumed.err
 
-    a, b = final_weights(tmp_path / "toy" / "whole"), final_weights(run)
+    a, b = final_weights(uninterrupted), final_weights(run)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    ha = json.loads((tmp_path / "toy" / "whole" / "history.json").read_text())
+    ha = json.loads((uninterrupted / "history.json").read_text())
     hb = json.loads((run / "history.json").read_text())
     assert [h["val_loss"] for h in ha] == [h["val_loss"] for h in hb]
 

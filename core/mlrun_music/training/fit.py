@@ -31,7 +31,7 @@ from .types import DataSplits, RunContext, StepOutput
 
 #: Config fields that may change when a run is resumed (they do not change what the run computes).
 RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "tensorboard", "onnx", "plots", "history",
-                     "checkpoint_every", "early_stopping_patience", "max_steps"}
+                     "checkpoint_every_steps", "checkpoint_every", "early_stopping_patience", "max_steps"}
 
 
 #: Seconds between plain progress lines when stderr is not a terminal.
