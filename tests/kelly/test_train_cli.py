@@ -78,6 +78,12 @@ def test_guide_json_config_with_per_model_settings_and_flag_precedence(fx, tmp_p
     assert (c["learning_rate"], c["epochs"], c["deam_path"], c["deam_annotations_file"]) == \
         (0.0007, 1, str(tmp_path / "nowhere" / "deam"), "labels.csv")
     assert "GroovePredictor: no --datasets-dir given; falling back to synthetic data" in text
+    # A flag equal to the file's default still wins over the per-model setting (the core records given flags).
+    code, text = fx.run_cli("train", "kelly", "--config", path, "--model", "GroovePredictor", "--learning-rate",
+                            "0.001", "--epochs", "1", "--tag", "same", *common)
+    assert code == 0, text
+    c = load_checkpoint(tmp_path / "o" / "kelly" / "same" / "checkpoints" / "groovepredictor_latest.pt")["config"]
+    assert c["learning_rate"] == 0.001
 
 
 def test_config_file_that_contradicts_the_spec_names_the_key(fx, tmp_path):

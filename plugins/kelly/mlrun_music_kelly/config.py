@@ -194,19 +194,18 @@ def _table(parent: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
 
 
 def effective_settings(config: Any, model_name: str) -> dict[str, Any]:
-    """Per-model training values: a per-model config-file setting applies unless a flag changed that option.
+    """Per-model training values: a per-model config-file setting applies unless that option was given as a flag.
 
-    A flag is recognised by the merged value differing from the file's training default (or, with no file
-    default, from the field's own default); see CORE_REQUESTS.md for a cleaner way.
+    The core records which flags were given (``mlrun_music.config.given_options``); a config built elsewhere
+    (the Python API) has none, so there the per-model file settings apply as written.
     """
+    from mlrun_music.config import given_options
+
     data = per_model_settings(config)
     own = data.get(model_name, {})
-    file_defaults = data.get("_file_defaults", {})
-    field_defaults = {f.name: f.default for f in attrs.fields(type(config))}
+    flags = given_options(config)
     out: dict[str, Any] = {}
     for field in PER_MODEL_TRAINING_KEYS.values():
-        current = getattr(config, field)
-        baseline = file_defaults.get(field, field_defaults[field])
-        out[field] = own[field] if field in own and current == baseline else current
+        out[field] = own[field] if field in own and field not in flags else getattr(config, field)
     out["dataset"] = own.get("dataset", "")
     return out
