@@ -19,8 +19,9 @@ def group() -> None:
 @click.option("--emotion", required=True, help="happy/joy/Q1, tense/anger/Q2, sad/sadness/Q3, calm/Q4.")
 @click.option("--duration", type=float, default=30.0, show_default=True, help="Seconds per piece (2 to 600).")
 @click.option("--num-samples", type=click.IntRange(1, 100), default=1, show_default=True)
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--top-k", type=click.IntRange(0, 100000), default=20, show_default=True, help="0 = no limit.")
+@click.option("--temperature", type=float, default=0.8, show_default=True)
+@click.option("--top-k", type=click.IntRange(0, 100000), default=10, show_default=True,
+              help="Sample among the k most likely allowed tokens (0 = no limit).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_dir", default=None, help="Output folder (default: <run folder>/generated).")
 @click.option("--device", default="cpu", show_default=True)

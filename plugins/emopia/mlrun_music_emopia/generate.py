@@ -61,8 +61,8 @@ def _top_k_sample(logits: torch.Tensor, top_k: int, temperature: float, gen: tor
 
 
 @torch.no_grad()
-def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: int = 1, temperature: float = 1.0,
-           top_k: int = 20, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None) -> list[Sample]:
+def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: int = 1, temperature: float = 0.8,
+           top_k: int = 10, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None) -> list[Sample]:
     """Generate ``n`` pieces of ``seconds`` for a quadrant (1..4) in one batch."""
     seconds = check_duration(seconds)
     device = next(model.parameters()).device

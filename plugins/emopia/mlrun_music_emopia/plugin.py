@@ -65,8 +65,8 @@ class EmopiaEvalConfig:
                                       min=1, max=200)
     duration: float = option(0.0, "Seconds per generated sample (0 = the mean clip length of that emotion).",
                              min=0.0, max=600.0)
-    temperature: float = option(1.0, "Sampling temperature.", min=0.01, max=10.0)
-    top_k: int = option(20, "Sample among the k most likely tokens (0 = all).", min=0, max=100000)
+    temperature: float = option(0.8, "Sampling temperature.", min=0.01, max=10.0)
+    top_k: int = option(10, "Sample among the k most likely allowed tokens (0 = all).", min=0, max=100000)
     seed: int = option(0, "Seed for generation.")
     batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
 
