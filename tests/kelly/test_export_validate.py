@@ -32,6 +32,7 @@ def test_rtneural_format_keras_layout_and_lstm_gates(fx, trained_run, tmp_path):
     assert f"exported {path}" in text
     doc = json.loads(path.read_text())
     model = load_model("kelly", ckpt).model
+    assert (path.parent / doc["metadata"]["source_checkpoint"]).resolve() == ckpt.resolve()
     assert doc["in_shape"] == [None, None, 128]
     assert [(l["type"], l["activation"], l["shape"]) for l in doc["layers"]] == [
         ("dense", "tanh", [None, None, 512]), ("dense", "tanh", [None, None, 256]), ("lstm", "", [None, None, 128]),

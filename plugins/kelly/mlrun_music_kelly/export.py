@@ -97,15 +97,17 @@ def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | No
     return Path(out_path)
 
 
-def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path) -> Path:
-    """``mlrun export kelly CKPT --format rtneural``: ``<lower-case model name>.json`` unless a .json is given."""
+def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path,
+                    checkpoint: Path | None = None) -> Path:
+    """``mlrun export kelly CKPT --format rtneural``: ``<lower-case model name>.json`` unless a .json is given.
+
+    The core passes the checkpoint's path; it is recorded as ``source_checkpoint`` for ``mlrun kelly validate``."""
     spec = _model_spec(model)
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".json":
         out_path = out_path.with_name(f"{spec.file_stem}.json")
-    # The exporter hook is not told the checkpoint's path (CORE_REQUESTS.md); the weights' fingerprint in the
-    # metadata lets `mlrun kelly validate` find the matching checkpoint anyway.
-    return write_rtneural(model, out_path, None)
+    # The weights' fingerprint in the metadata still finds the checkpoint when the JSON is moved elsewhere.
+    return write_rtneural(model, out_path, checkpoint)
 
 
 def fingerprint(model: torch.nn.Module) -> str:
