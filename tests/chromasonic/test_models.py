@@ -177,7 +177,7 @@ def test_onnx_export_of_neural_models_only(mlrun, trained_run, tmp_path):
     assert r.code == 2 and "count table" in r.err and not (tmp_path / "markov.onnx").exists()
 
 
-@pytest.mark.parametrize("name", ["gru", "lstm,rnn"])
+@pytest.mark.parametrize("name", ["wavenet", "lstm,rnn"])
 def test_unknown_model_names(mlrun, name):
     r = mlrun("train", "chromasonic", "--dataset", "synthetic", "--model", name, *TINY)
     assert r.code == 2 and "--model: unknown model" in r.err and "both, all" in r.err
@@ -189,3 +189,15 @@ def test_patience_alias_and_guide_defaults(mlrun):
             cfg.checkpoint_every) == (100, 32, 1e-3, 15, "reduce_on_plateau", 10)
     r = mlrun("train", "chromasonic", "--help")
     assert "--patience" in r.out and "--lr-scheduler" in r.out and "--min-melody-length" in r.out
+
+
+def test_entry_point_and_commands_are_light(mlrun_subprocess):
+    import subprocess
+    import sys
+
+    code = ("import sys, mlrun_music_chromasonic.plugin, mlrun_music_chromasonic.commands; "
+            "print([m for m in ('torch','numpy','scipy','matplotlib','music21','mido') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    r = mlrun_subprocess("list")
+    assert r.code == 0 and "chromasonic" in r.out and "folk [default]" in r.out
