@@ -58,3 +58,14 @@ def test_training_writes_the_guide_checkpoints_and_log(trained):
     assert "embedded SYNTHETIC" in log and "epoch 3/3" in log
     info = torch.load(trained / "checkpoints" / "final.pt", weights_only=True)["model_info"]
     assert info["trained_quadrants"] == [1, 2, 3, 4] and info["tokenizer"].startswith("miditok-REMI")
+
+
+def test_entry_point_and_commands_stay_torch_free():
+    import subprocess
+    import sys
+
+    code = ("import sys, mlrun_music_emopia.plugin, mlrun_music_emopia.commands; "
+            "print(','.join(m for m in ('torch', 'numpy', 'mido', 'symusic', 'miditok', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
