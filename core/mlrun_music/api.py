@@ -93,6 +93,16 @@ def load_model(task_name: str, checkpoint: str | Path, device: str = "cpu") -> L
     return LoadedModel(model, config, state.get("model_info", {}), state, path)
 
 
+def run_dir_of_checkpoint(loaded: LoadedModel) -> Path | None:
+    """The training run's folder: as recorded in the checkpoint if it still exists, else guessed from where the
+    checkpoint lies (``<run>/<checkpoint_dir>/x.pt``)."""
+    recorded = loaded.checkpoint.get("run_dir")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    guess = default_output_dir(loaded.path, "x").parent
+    return guess if guess.is_dir() else None
+
+
 def default_output_dir(checkpoint: Path, kind: str) -> Path:
     """``<run folder>/<kind>`` for a checkpoint inside a run's checkpoint folder, else beside the file."""
     parent = checkpoint.resolve().parent
@@ -105,7 +115,7 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
              options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the task's evaluate hook on a checkpoint; writes ``metrics.json`` into ``output``."""
     from .fileio import write_json
-    from .training.run import pick_device, setup_logging
+    from .training.run import apply_threads, pick_device, setup_logging
     from .training.types import EvalContext
 
     r = task(task_name)
@@ -124,9 +134,10 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
     elif options:
         raise UserError(f"task '{task_name}' takes no evaluation options")
     log = setup_logging(None, True)
+    apply_threads(loaded.config)
     ctx = EvalContext(task=task_name, model=loaded.model, config=loaded.config, info=loaded.info,
                       checkpoint_path=loaded.path, out_dir=out_dir, device=pick_device(device), split=split,
-                      data=data, options=eval_options, log=log)
+                      data=data, options=eval_options, log=log, run_dir=run_dir_of_checkpoint(loaded))
     metrics = resolve(r.evaluators[evaluator][0])(ctx)
     result = {"task": task_name, "checkpoint": str(loaded.path), "split": split, "metrics": metrics}
     write_json(out_dir / "metrics.json", result)

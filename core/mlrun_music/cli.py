@@ -166,9 +166,13 @@ def info_cmd(task_name: str, as_json: bool) -> None:
 def _make_train_command(registered: Any) -> click.Command:
     task = registered.task
 
-    def run(config_file: str | None, **flags: Any) -> None:
+    def run(config_file: str | None, model_arg: str | None, **flags: Any) -> None:
         from .training.distributed import ENV_CHILD, launched_by_torchrun, relaunch_under_torchrun
 
+        if model_arg is not None:
+            if flags.get("model") not in (None, model_arg):
+                raise UserError(f"model given twice: '{model_arg}' and --model '{flags['model']}'")
+            flags["model"] = model_arg
         config = merge_config(task.config_class, config_file, flags, task.config_file_adapter)
         if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
             argv = _strip_option(sys.argv[1:], "--nproc-per-node")
@@ -181,8 +185,10 @@ def _make_train_command(registered: Any) -> click.Command:
         summary = api.train(task.name, config)
         _print_summary(summary)
 
-    params = [click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
-                           help="TOML or JSON file setting any option; command-line flags win.")]
+    params: list[click.Parameter] = [
+        click.Argument(["model_arg"], required=False, metavar="[MODEL]"),
+        click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
+                     help="TOML or JSON file setting any option; command-line flags win.")]
     params += config_options(task.config_class, dict(task.option_aliases))
     return click.Command(task.name, callback=run, params=params, help=f"Train {task.name}: {task.description}",
                          short_help=task.description)
@@ -228,7 +234,7 @@ def _make_evaluate_command(registered: Any) -> click.Command:
         options = {k: v for k, v in flags.items() if v is not None}
         result = api.evaluate(task.name, checkpoint, split=split, data=data, output=output, device=device,
                               evaluator=evaluator, options=options)
-        click.echo(json.dumps(result["metrics"], indent=2, default=str))
+        _print_metrics(result["metrics"])
         click.echo(f"metrics written to {result['output']}")
 
     params: list[click.Parameter] = [
@@ -243,6 +249,21 @@ def _make_evaluate_command(registered: Any) -> click.Command:
         params += config_options(task.evaluate_config)
     return click.Command(task.name, callback=run, params=params, help=f"Evaluate a {task.name} checkpoint.",
                          short_help=task.description)
+
+
+def _print_metrics(metrics: Any, prefix: str = "", depth: int = 0) -> None:
+    """Print scalar metrics, two levels deep at most; larger tables stay in metrics.json."""
+    if not isinstance(metrics, dict):
+        click.echo(f"{prefix or 'result'}: {metrics}")
+        return
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, float):
+            click.echo(f"  {name}: {value:.6g}")
+        elif isinstance(value, (int, str, bool)) or value is None:
+            click.echo(f"  {name}: {value}")
+        elif isinstance(value, dict) and depth < 1:
+            _print_metrics(value, f"{name}.", depth + 1)
 
 
 @cli.group("evaluate", cls=TaskCommands, make=_make_evaluate_command)

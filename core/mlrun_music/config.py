@@ -98,6 +98,8 @@ class TrainConfig:
     final_name: str = option("final.pt", "File name of the final checkpoint.")
     # Data loading and output
     num_workers: int = option(0, "Data-loader worker processes.", min=0, max=64)
+    num_threads: int = option(0, "torch CPU threads (0 = torch's default; 1 is often fastest on a busy machine).",
+                              min=0, max=1024)
     history: bool = option(True, "Write history JSON and CSV.")
     plots: bool = option(True, "Write learning-curve PNGs.")
     tensorboard: bool = option(False, "Also write TensorBoard event files (needs the tensorboard package).")

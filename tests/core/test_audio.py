@@ -81,3 +81,10 @@ def test_render_midi_with_both_renderers(tmp_path):
         render_midi(tmp_path / "beat.mid", tmp_path / "bad.sf2")
     with pytest.raises(UserError, match="--renderer must be one of timidity, fluidsynth"):
         render_midi(tmp_path / "beat.mid", DEFAULT_SOUNDFONT, renderer="sox")
+
+
+def test_timidity_refuses_sf3(tmp_path):
+    sf3 = tmp_path / "kit.sf3"
+    sf3.write_bytes(DEFAULT_SOUNDFONT.read_bytes()[:12])  # a RIFF sfbk header is enough to reach the check
+    with pytest.raises(UserError, match="is SF3 \\(compressed\\), which timidity cannot play; use --renderer fluidsynth"):
+        render_midi(tmp_path / "none.mid", sf3, renderer="timidity")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import pickle
 from pathlib import Path
@@ -215,3 +216,25 @@ def test_plain_progress_lines_when_not_a_terminal(mlrun, tmp_path, monkeypatch):
     assert "step 1/4" in log
     r = mlrun("evaluate", "toy", run_dir(tmp_path) / "checkpoints" / "final.pt", "--output", tmp_path / "ev")
     assert f"metrics written to {tmp_path / 'ev' / 'metrics.json'}" in r.out
+
+
+def test_cosine_schedule_stretches_when_resumed_with_more_epochs(mlrun, tmp_path):
+    args = ("train", "toy", "--lr-scheduler", "cosine", "--learning-rate", "0.01")
+    assert mlrun(*args, "--epochs", "2").code == 0
+    r = mlrun(*args, "--epochs", "4")
+    assert r.code == 0 and "resuming from" in r.err
+    lrs = [h["lr"] for h in json.loads((run_dir(tmp_path) / "history.json").read_text())]
+    # epochs 3 and 4 follow the cosine that ends at epoch 4 (instead of sitting at the old end's 0)
+    assert lrs == pytest.approx([0.01, 0.005, 0.005, 0.01 * (1 + math.cos(3 * math.pi / 4)) / 2])
+
+
+def test_positional_model_threads_and_evaluate_context(mlrun, tmp_path):
+    r = mlrun("train", "toy", "linear", "--epochs", "1", "--num-threads", "1")
+    assert r.code == 0, r.text
+    state = torch.load(run_dir(tmp_path) / "checkpoints" / "final.pt", weights_only=True)
+    assert state["model_name"] == "linear" and state["config"]["num_threads"] == 1
+    assert state["run_dir"] == str(run_dir(tmp_path).resolve())
+    r = mlrun("train", "toy", "linear", "--model", "mlp", "--tag", "x")
+    assert r.code == 2 and "model given twice: 'linear' and --model 'mlp'" in r.err
+    r = mlrun("evaluate", "toy", run_dir(tmp_path) / "checkpoints" / "final.pt")
+    assert r.code == 0 and "  mse: " in r.out

@@ -80,6 +80,10 @@ def render_midi(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[
 
     exe = check_renderer(renderer)
     sf_path = check_soundfont(soundfont).resolve()
+    if renderer == "timidity" and sf_path.suffix.lower() == ".sf3":
+        # timidity cannot decode SF3's Ogg-compressed samples yet exits 0 with noise: refuse instead.
+        raise UserError(f"soundfont {sf_path} is SF3 (compressed), which timidity cannot play; "
+                        f"use --renderer fluidsynth")
     midi_path = Path(midi_path).resolve()
     with tempfile.TemporaryDirectory(prefix="mlrun-render-") as tmp:
         wav = Path(tmp) / "out.wav"

@@ -244,6 +244,8 @@ def fit(
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])
+            if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) and scheduler.T_max != config.epochs:
+                _stretch_cosine(scheduler, config.epochs)
         if scaler is not None and state.get("scaler") is not None:
             scaler.load_state_dict(state["scaler"])
         trainer = state["trainer"]
@@ -288,6 +290,7 @@ def fit(
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict() if scaler is not None else None,
+            "run_dir": str(Path(ctx.run_dir).resolve()),
             "trainer": {"epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": global_step,
                         "history": history, "best": [list(b) for b in best], "stopped_early": stopped_early},
             "early_stopping": stopper.state_dict(), "rng": rng_state(), "versions": _versions(),
@@ -441,6 +444,18 @@ def fit(
     distributed.barrier()
     return FitResult(latest, final_path, [layout.checkpoint_dir / b[2] for b in best], history,
                      stopper.best, stopped_early, resumed_from, epochs_run)
+
+
+def _stretch_cosine(scheduler: Any, epochs: int) -> None:
+    """"Train longer" with a cosine schedule: continue on the cosine that ends at the new epoch count
+    (closed form: PyTorch's recursive update would stay at the old end's minimum)."""
+    scheduler.T_max = max(1, epochs)
+    t = min(scheduler.last_epoch, scheduler.T_max)
+    lrs = [scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * t / scheduler.T_max)) / 2
+           for base in scheduler.base_lrs]
+    for group, lr in zip(scheduler.optimizer.param_groups, lrs):
+        group["lr"] = lr
+    scheduler._last_lr = lrs
 
 
 def _max_rank_drift(model: torch.nn.Module) -> float:

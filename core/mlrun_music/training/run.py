@@ -82,6 +82,13 @@ def package_versions(*names: str) -> dict[str, str]:
     return out
 
 
+def apply_threads(config: Any) -> None:
+    """Set torch's CPU thread count from ``config.num_threads`` (0 leaves torch's default)."""
+    threads = getattr(config, "num_threads", 0)
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def make_context(registered: Any, config: Any) -> RunContext:
     """Create the run folder, logging and device for ``config``; joins DDP when launched by torchrun."""
     task = registered.task.name
@@ -110,8 +117,10 @@ def write_resolved_config(ctx: RunContext, config: Any) -> None:
         })
 
 
-def build_data(registered: Any, config: Any, ctx: RunContext) -> DataSplits:
-    """Call the chosen dataset's factory (the embedded default when ``--dataset`` is empty)."""
+def build_data(registered: Any, config: Any, ctx: RunContext, write_report: bool = True) -> DataSplits:
+    """Call the chosen dataset's factory (the embedded default when ``--dataset`` is empty).
+
+    ``write_report``: write ``data_report.json`` into the run folder (off when evaluation rebuilds the data)."""
     datasets = registered.datasets
     name = config.dataset
     if not name:
@@ -135,7 +144,7 @@ def build_data(registered: Any, config: Any, ctx: RunContext) -> DataSplits:
     data = resolve(spec.factory)(config, ctx)
     if not isinstance(data, DataSplits):
         raise TypeError(f"dataset '{name}' returned {type(data).__name__}, expected DataSplits")
-    if ctx.is_main and data.report:
+    if write_report and ctx.is_main and data.report:
         write_json(ctx.run_dir / "data_report.json", data.report)
     return data
 
@@ -205,6 +214,7 @@ def export_trained(registered: Any, summary: dict[str, Any]) -> list[str]:
 def train_task(registered: Any, config: Any) -> dict[str, Any]:
     """Train a task with ``config``: the task's own ``train`` orchestration if it has one, else the default."""
     ctx = make_context(registered, config)
+    apply_threads(config)
     seed_everything(config.seed)
     write_resolved_config(ctx, config)
     try:

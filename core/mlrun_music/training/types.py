@@ -73,6 +73,7 @@ class EvalContext:
     split: str = "test"
     data: str | None = None
     options: Any = None  # instance of the task's evaluate_config, if any
+    run_dir: Path | None = None  # the training run's folder, when it still exists
     log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("mlrun_music"))
 
 
