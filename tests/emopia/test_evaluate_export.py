@@ -61,3 +61,16 @@ def test_demo_config_is_small_and_valid(mlrun):
     values = tomllib.loads((REPO / "plugins" / "emopia" / "demo.toml").read_text())
     config = api.make_config("emopia", values)
     assert config.d_model <= 64 and config.n_layers <= 2
+
+
+def test_evaluate_on_another_emopia_folder(mlrun, trained, tmp_path):
+    from .conftest import make_tree
+
+    base = make_tree(tmp_path / "other", songs=12, seed=9)
+    out = tmp_path / "eval_other"
+    r = mlrun("evaluate", "emopia", trained / "checkpoints" / "final.pt", "--data", base, "--samples-per-emotion",
+              "1", "--duration", "4", "--output", out)
+    assert r.code == 0, r.err
+    m = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert m["data"] == f"EMOPIA layout at {base}" and m["clips"] > 0
+    assert m["duration_control"]["within_10_percent"] == 1.0
