@@ -36,6 +36,8 @@ def test_train_on_emopia_tree_counts_skips_and_splits_by_song(mlrun, tmp_path):
     assert skipped["file name does not match Q{1-4}_<11-char id>_<n>.mid"]["examples"] == ["my_favourite_song.mid"]
     assert skipped["label.csv gives an unknown quadrant"]["examples"] == ["Q1_unknownquad_0.mid"]
     assert report["label_disagreements"]["count"] == 1
+    assert report["midi_files_found"] == len(list((base / "midis").glob("*.mid")))
+    assert report["clips_used"] == report["midi_files_found"] - sum(v["count"] for v in skipped.values())
     assert report["label_disagreements"]["examples"][0] == {"clip": clip, "file_name": 1, "label_csv": 4, "used": 4}
     assert report["split_source"].startswith("seeded 70/15/15")
 

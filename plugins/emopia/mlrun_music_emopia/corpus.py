@@ -49,6 +49,7 @@ class Scan:
     skipped: dict[str, list[str]]  # reason -> file names
     disagreements: list[dict[str, Any]]
     label_source: str
+    n_files: int = 0
 
     def skip(self, reason: str, name: str) -> None:
         self.skipped.setdefault(reason, []).append(name)
@@ -101,7 +102,7 @@ def scan(data_dir: str | Path) -> Scan:
         raise UserError(f"--data-dir: {root / 'midis'} holds no .mid files")
     label_file = root / "label.csv"
     labels, bad_rows = read_labels(label_file) if label_file.is_file() else ({}, [])
-    result = Scan(root, [], {}, [], "label.csv" if label_file.is_file() else "file names")
+    result = Scan(root, [], {}, [], "label.csv" if label_file.is_file() else "file names", len(files))
     bad_ids = {b.split(" ")[0] for b in bad_rows}
     for p in files:
         m = NAME_RE.match(p.stem)

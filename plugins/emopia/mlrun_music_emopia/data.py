@@ -88,8 +88,7 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
     counts = {s: {f"Q{q}": sum(c.quadrant == q for c in kept[s]) for q in (1, 2, 3, 4)} for s in corpus.SPLITS}
     report = {
         "source": source, "root": str(scan.root), "label_source": scan.label_source, "split_source": split_source,
-        "clips_found": len(scan.clips) + sum(len(v) for k, v in scan.skipped.items()
-                                             if k.startswith(("file name", "label.csv"))),
+        "midi_files_found": scan.n_files,
         "clips_used": sum(len(v) for v in kept.values()), "per_split": counts,
         "songs_per_split": {s: len({c.song for c in kept[s]}) for s in corpus.SPLITS},
         "skipped": {k: {"count": len(v), "examples": v[:5]} for k, v in scan.skipped.items()},
