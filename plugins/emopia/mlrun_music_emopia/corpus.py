@@ -1,6 +1,6 @@
 """The EMOPIA 1.0 layout: find clips, read their labels, and split them by song.
 
-Layout (Hung et al., ISMIR 2021; get it from https://zenodo.org/record/5090631, CC BY-NC-SA 4.0)::
+Layout (Hung et al., ISMIR 2021; get it from https://annahung31.github.io/EMOPIA, CC BY-NC-SA 4.0)::
 
     EMOPIA_1.0/midis/Q{1-4}_{11-character YouTube id}_{clip number}.mid
     EMOPIA_1.0/label.csv                      ID,4Q,annotator

@@ -16,7 +16,7 @@ class EmopiaConfig(TrainConfig):
 
     # Data
     data_dir: str = option("", "Local EMOPIA_1.0 folder (midis/, label.csv, split/); empty = embedded synthetic "
-                               "corpus. EMOPIA: https://zenodo.org/record/5090631 (CC BY-NC-SA 4.0).")
+                               "corpus. EMOPIA: https://annahung31.github.io/EMOPIA (CC BY-NC-SA 4.0).")
     synthetic_songs: int = option(80, "Songs in the embedded synthetic corpus (2-4 clips each).", min=4, max=5000)
     balance: bool = option(True, "Oversample smaller emotion classes in the training split (after splitting).")
     augment: bool = option(True, "Train-only augmentation: transposition, tempo and velocity changes.")
