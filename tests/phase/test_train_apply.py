@@ -94,20 +94,42 @@ def test_apply_torch_onnx_streaming_agree(mlrun, tmp_path, corpus):
 def test_streaming_matches_offline_in_python(corpus):
     from mlrun_music.api import load_model
     from mlrun_music_phase.apply import PhaseStream, predict_phase
+    from mlrun_music_phase.model import PhaseTCNMel
 
-    model = load_model("phase", corpus.checkpoint).model
-    rng = np.random.default_rng(0)
-    audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
-    offline = predict_phase(model, audio, 0.3)
-    stream = PhaseStream(model, 0.3)
-    got = []
-    pos = 0
-    while pos < len(audio):  # irregular block sizes, some shorter than a frame
-        n = int(rng.integers(1, 900))
-        got.append(stream.push(audio[pos:pos + n]))
-        pos += n
-    got = np.concatenate(got)
-    assert len(got) == len(offline) and _circ(got, offline) < 1e-5
+    torch.manual_seed(0)
+    original = PhaseTCNMel(n_mels=16, channels=8, blocks=3, rate_head=False).eval()  # anticipation as input only
+    for model in (load_model("phase", corpus.checkpoint).model, original):
+        rng = np.random.default_rng(0)
+        audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+        offline = predict_phase(model, audio, 0.3)
+        stream = PhaseStream(model, 0.3)
+        got = []
+        pos = 0
+        while pos < len(audio):  # irregular block sizes, some shorter than a frame
+            n = int(rng.integers(1, 900))
+            got.append(stream.push(audio[pos:pos + n]))
+            pos += n
+        got = np.concatenate(got)
+        assert len(got) == len(offline) and _circ(got, offline) < 1e-5
+
+
+def test_rate_head_rotates_by_anticipation():
+    """With the rate head, the output a seconds ahead is the a = 0 output rotated by 2*pi*a*rate."""
+    from mlrun_music_phase.model import PhaseTCNMel, sincos_to_phase
+
+    torch.manual_seed(1)
+    model = PhaseTCNMel(n_mels=16, channels=8, blocks=2).eval()
+    model.inp.weight.data[:, -1] = 0  # make the anticipation feature inert: only the rotation remains
+    frames = 0.1 * torch.randn(1, 60, 320)
+    with torch.no_grad():
+        h = model.features(frames, torch.tensor([0.0]))
+        for b in model.blocks:
+            h = b(h)
+        rate = torch.nn.functional.softplus(model.head(h)[..., 2])
+        p0 = sincos_to_phase(model(frames, torch.tensor([0.0])))
+        p1 = sincos_to_phase(model(frames, torch.tensor([0.7])))
+    expected = torch.remainder(p0 + 0.7 * rate, 1.0)
+    assert _circ(p1.numpy(), expected.numpy()) < 1e-4
 
 
 def test_inspect_and_evaluate(mlrun, tmp_path, corpus):

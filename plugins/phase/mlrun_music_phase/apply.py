@@ -109,6 +109,7 @@ class PhaseStream:
             self.layers.append(convs)
         self.head_w = self.model.head.weight.detach().numpy().T.copy()
         self.head_b = self.model.head.bias.detach().numpy().copy()
+        self.a = np.float32(anticipation)
 
     @staticmethod
     def _conv_step(c: dict, x: np.ndarray) -> np.ndarray:
@@ -135,7 +136,12 @@ class PhaseStream:
             x = feats[t]
             for c1, c2 in self.layers:
                 x = x + self._conv_step(c2, self._conv_step(c1, x))
-            out[t] = x @ self.head_w + self.head_b
+            y = x @ self.head_w + self.head_b
+            if self.model.rate_head:  # rotate ahead by 2*pi*a*softplus(rate), as PhaseTCNMel.output
+                theta = 2 * np.pi * self.a * np.logaddexp(0.0, y[2])
+                ct, st = np.cos(theta), np.sin(theta)
+                y = np.array([y[0] * ct + y[1] * st, y[1] * ct - y[0] * st], dtype=np.float32)
+            out[t] = y[:2]
         return sincos_to_numpy_phase(out)
 
 

@@ -39,15 +39,39 @@ class CausalBlock(nn.Module):
         return x + h
 
 
-class PhaseTCNMel(nn.Module):
-    """``frames [B, T, 320], anticipation [B] -> phase_sincos [B, T, 2]`` (sin, cos of 2*pi*phase, unnormalised)."""
+#: softplus^-1(0.5): the rate head starts at half a bar per second (a 2 s bar).
+RATE_BIAS = math.log(math.expm1(0.5))
 
-    def __init__(self, n_mels: int = 64, channels: int = 64, blocks: int = 8) -> None:
+
+class PhaseTCNMel(nn.Module):
+    """``frames [B, T, 320], anticipation [B] -> phase_sincos [B, T, 2]`` (sin, cos of 2*pi*phase, unnormalised).
+
+    With ``rate_head`` the last layer also predicts the phase rate r (bars per second, softplus) and the (sin, cos)
+    of the current phase is rotated by 2*pi*a*r: the phase a seconds ahead for a steady tempo, which the network
+    then only has to correct. Without it, the anticipation only enters as the 65th input feature (the original).
+    """
+
+    def __init__(self, n_mels: int = 64, channels: int = 64, blocks: int = 8, rate_head: bool = True) -> None:
         super().__init__()
         self.frontend = LogMel(SAMPLE_RATE, HOP, HOP, n_mels, FMIN, FMAX)
         self.inp = nn.Linear(n_mels + 1, channels)
         self.blocks = nn.ModuleList(CausalBlock(channels, 2 ** i) for i in range(blocks))
-        self.head = nn.Linear(channels, 2)
+        self.rate_head = rate_head
+        self.head = nn.Linear(channels, 3 if rate_head else 2)
+        if rate_head:
+            with torch.no_grad():
+                self.head.bias[2] = RATE_BIAS
+
+    def output(self, h: torch.Tensor, anticipation: torch.Tensor) -> torch.Tensor:
+        """The head: ``[..., channels] -> [..., 2]`` (sin, cos), rotated ahead by the predicted rate."""
+        y = self.head(h)
+        if not self.rate_head:
+            return y
+        s, c = y[..., 0], y[..., 1]
+        a = anticipation.reshape((-1,) + (1,) * (y.dim() - 2)).to(y.dtype) if y.dim() > 1 else anticipation
+        theta = 2 * math.pi * a * F.softplus(y[..., 2])
+        cos_t, sin_t = torch.cos(theta), torch.sin(theta)
+        return torch.stack([s * cos_t + c * sin_t, c * cos_t - s * sin_t], dim=-1)
 
     @property
     def receptive_field(self) -> int:
@@ -65,7 +89,7 @@ class PhaseTCNMel(nn.Module):
         x = self.features(frames, anticipation)
         for block in self.blocks:
             x = block(x)
-        return self.head(x)
+        return self.output(x, anticipation)
 
     def forward_audio(self, audio: torch.Tensor, anticipation: torch.Tensor) -> torch.Tensor:
         """``audio [B, samples]`` (16 kHz) -> ``[B, samples // 320, 2]``."""
@@ -74,7 +98,8 @@ class PhaseTCNMel(nn.Module):
 
 def build(config: Any, info: dict[str, Any]) -> nn.Module:
     """The model factory (rebuildable from the config alone)."""
-    return PhaseTCNMel(n_mels=config.n_mels, channels=config.channels, blocks=config.blocks)
+    return PhaseTCNMel(n_mels=config.n_mels, channels=config.channels, blocks=config.blocks,
+                       rate_head=getattr(config, "rate_head", False))
 
 
 def sincos_to_phase(out: torch.Tensor) -> torch.Tensor:

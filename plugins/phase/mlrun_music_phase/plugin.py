@@ -48,6 +48,8 @@ class PhaseConfig(TrainConfig):
     channels: int = option(64, "Channels of the TCN.", min=4, max=1024)
     blocks: int = option(8, "Residual blocks (dilations 1, 2, 4, ...).", min=1, max=12)
     n_mels: int = option(64, "Mel bands of the front end (27.5 Hz to 8 kHz).", min=8, max=128)
+    rate_head: bool = option(True, "Also predict the phase rate and rotate the output ahead by anticipation * rate "
+                                   "(--no-rate-head: the anticipation is only an input feature, as the original).")
     # Embedded default data
     default_data_path: str = option("", "Cache folder of the embedded default data; empty = "
                                         "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.")
