@@ -37,7 +37,8 @@ def load_json(path: Path):
 
 
 TINY = ["--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--default-velocities", "1",
-        "--default-grooves", "1", "--default-renderers", "timidity", "--no-plots"]
+        "--default-grooves", "1", "--default-renderers", "timidity", "--synthetic-kits", "1",
+        "--synthetic-val-kits", "1", "--extra-soundfonts", "", "--no-plots"]
 
 
 @pytest.fixture(scope="session")

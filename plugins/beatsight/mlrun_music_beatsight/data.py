@@ -24,9 +24,10 @@ from .classes import COMPONENTS
 from .collection import stratified_split
 from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
                        segment_at)
-from . import synth
+from . import synth, synthkit
 
 CACHE_VERSION = "beatsight-default-3"
+SYNTH_CACHE_VERSION = "beatsight-synthkit-1"
 
 
 @attrs.define
@@ -42,6 +43,12 @@ class HitSet:
 
     def subset(self, idx: list[int]) -> "HitSet":
         return HitSet(self.segments[idx], self.labels[idx], [self.sources[i] for i in idx] if self.sources else [])
+
+    def concat(self, other: "HitSet") -> "HitSet":
+        if len(other) == 0:
+            return self
+        return HitSet(np.concatenate([self.segments, other.segments]), np.concatenate([self.labels, other.labels]),
+                      list(self.sources) + list(other.sources))
 
     def counts(self) -> dict[str, int]:
         return {c: int((self.labels == i).sum()) for i, c in enumerate(COMPONENTS)}
@@ -160,8 +167,11 @@ def _hits_from(audio: np.ndarray, hits: list[synth.Hit], source: str) -> tuple[l
 def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
     """One-shots and grooves with the training soundfont (every renderer listed), plus non-drum audio."""
     renderers = [r.strip() for r in config.default_renderers.split(",") if r.strip()]
+    extras = extra_soundfonts(config, log)
     parts = {"v": CACHE_VERSION, "sf": _soundfont_id(config.soundfont), "vel": config.default_velocities,
              "grooves": config.default_grooves, "renderers": renderers}
+    if extras:
+        parts["extra"] = [_soundfont_id(e) for e in extras]
     path = cache_dir(config) / f"train-{_key(parts)}.npz"
 
     def make() -> dict[str, np.ndarray]:
@@ -170,6 +180,11 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
             hits = synth.one_shots(config.default_velocities, seed=r_i)
             audio = synth.render(hits, config.soundfont, renderer)
             s, l, src = _hits_from(audio, hits, f"one-shot/{renderer}")
+            segs += s; labels += l; sources += src
+        for e_i, extra in enumerate(extras):
+            hits = synth.one_shots(config.default_velocities, seed=50 + e_i)
+            audio = synth.render(hits, extra, "fluidsynth")
+            s, l, src = _hits_from(audio, hits, f"one-shot/fluidsynth/{Path(extra).name}")
             segs += s; labels += l; sources += src
         for g in range(config.default_grooves):
             rng = np.random.default_rng(1000 + g)
@@ -189,7 +204,34 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
 
     return _cached(path, make, log, f"the embedded default ({config.default_velocities} velocities per note, "
                                     f"{config.default_grooves} grooves, {'+'.join(renderers)}, "
-                                    f"{Path(config.soundfont).name})")
+                                    f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
+
+
+def extra_soundfonts(config: Any, log: Any) -> list[str]:
+    """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so)."""
+    out = []
+    for item in [e.strip() for e in config.extra_soundfonts.split(",") if e.strip()]:
+        if not Path(item).is_file():
+            log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
+            continue
+        out.append(item)
+    return out
+
+
+def synthetic_set(config: Any, log: Any) -> dict[str, np.ndarray]:
+    """Hits of ``--synthetic-kits`` random procedural kits (training) and ``--synthetic-val-kits`` other kits
+    (validation), cached like the renders."""
+    parts = {"v": SYNTH_CACHE_VERSION, "kits": config.synthetic_kits, "val_kits": config.synthetic_val_kits,
+             "per_class": config.synthetic_hits_per_class, "seed": config.synthetic_seed}
+    path = cache_dir(config) / f"synth-{_key(parts)}.npz"
+
+    def make() -> dict[str, np.ndarray]:
+        train = synthkit.synthetic_hits(config.synthetic_kits, config.synthetic_hits_per_class, config.synthetic_seed)
+        val = synthkit.synthetic_hits(config.synthetic_val_kits, 1, config.synthetic_seed + 1_000_003)
+        return {"segments": train[0], "labels": train[1], "val_segments": val[0], "val_labels": val[1]}
+
+    return _cached(path, make, log, f"{config.synthetic_kits} + {config.synthetic_val_kits} synthetic kits "
+                                    f"(domain randomisation)")
 
 
 def render_test_set(config: Any, log: Any) -> dict[str, np.ndarray]:
@@ -217,7 +259,12 @@ def default_hits(config: Any, log: Any) -> tuple[HitSet, HitSet, np.ndarray]:
     data = render_training_set(config, log)
     hits = _as_hitset(data)
     train_idx, val_idx = stratified_split([COMPONENTS[i] for i in hits.labels], config.val_fraction, config.seed)
-    return hits.subset(train_idx), hits.subset(val_idx), data["mix_bank"]
+    train, val = hits.subset(train_idx), hits.subset(val_idx)
+    if config.synthetic_kits or config.synthetic_val_kits:
+        syn = synthetic_set(config, log)
+        train = train.concat(HitSet(syn["segments"], syn["labels"], ["synthetic"] * len(syn["labels"])))
+        val = val.concat(HitSet(syn["val_segments"], syn["val_labels"], ["synthetic"] * len(syn["val_labels"])))
+    return train, val, data["mix_bank"]
 
 
 def _splits(config: Any, train: HitSet, val: HitSet, mix_bank: np.ndarray | None, info: dict,
@@ -235,12 +282,17 @@ def load_default(config: Any, ctx: Any) -> DataSplits:
     """Dataset factory ``default``: the rendered General MIDI drums (announced; cached after the first run)."""
     log = ctx.log
     train, val, bank = default_hits(config, log)
-    log.info("beatsight: training on the EMBEDDED DEFAULT: %d synthetic drum hits rendered from General MIDI "
-             "percussion with %s (no --dataset given)", len(train) + len(val), Path(config.soundfont).name)
+    n_syn = sum(s == "synthetic" for s in train.sources) + sum(s == "synthetic" for s in val.sources)
+    log.info("beatsight: training on the EMBEDDED DEFAULT: %d drum hits rendered from General MIDI percussion with "
+             "%s and %d hits of procedurally synthesised random kits (no --dataset given)",
+             len(train) + len(val) - n_syn, Path(config.soundfont).name, n_syn)
     info = {"components": list(COMPONENTS), "sample_rate": SAMPLE_RATE, "input_samples": INPUT_SAMPLES,
             "dataset": "default"}
-    return _splits(config, train, val, bank, info, {"dataset": "embedded default (rendered)",
-                                                     "soundfont": config.soundfont})
+    sources: dict[str, int] = {}
+    for s in train.sources:
+        sources[s] = sources.get(s, 0) + 1
+    return _splits(config, train, val, bank, info, {"dataset": "embedded default (rendered + synthetic kits)",
+                                                     "soundfont": config.soundfont, "train_sources": sources})
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -38,6 +38,17 @@ class BeatsightConfig(TrainConfig):
     default_grooves: int = option(12, "Embedded default: rendered training grooves (4 bars each).", min=0, max=500)
     default_renderers: str = option("timidity,fluidsynth", "Embedded default: renderers, comma-separated.")
     soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
+    extra_soundfonts: str = option("/usr/share/sounds/sf2/sf_GMbank.sf2",
+                                   "Embedded default: further training soundfonts (comma-separated; one-shots "
+                                   "rendered with fluidsynth; missing files are skipped with a warning). Never "
+                                   "the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
+    synthetic_kits: int = option(150, "Embedded default: random procedurally synthesised drum kits added to "
+                                      "training (domain randomisation; 0 = soundfont renders only).",
+                                 min=0, max=100000)
+    synthetic_val_kits: int = option(12, "Embedded default: further synthetic kits, never trained on, added to the "
+                                         "validation split.", min=0, max=10000)
+    synthetic_hits_per_class: int = option(1, "Embedded default: hits per class and synthetic kit.", min=1, max=100)
+    synthetic_seed: int = option(0, "Embedded default: seed of the synthetic kits.", min=0, max=2**31 - 1)
     test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
                                  "Embedded default: a second kit, never trained on, for the test split "
                                  "(rendered with fluidsynth; timidity cannot read .sf3).")
@@ -55,6 +66,12 @@ class BeatsightConfig(TrainConfig):
             self.dataset = "folder"
         if self.dataset == "folder" and not self.data_dir:
             raise UserError("--dataset folder needs --data-dir DIR (an exported dataset folder)")
+        from .soundfonts import leaks_test_kit
+
+        for sf in [self.soundfont, *self.extra_soundfonts.split(",")]:
+            if sf.strip() and leaks_test_kit(sf.strip(), self.test_soundfont):
+                raise UserError(f"training soundfont {sf.strip()} is (or shares samples with) the held-out test kit "
+                                f"{self.test_soundfont}; training on it would make the test figures meaningless")
         renderers = [r.strip() for r in self.default_renderers.split(",") if r.strip()]
         if not renderers or any(r not in ("timidity", "fluidsynth") for r in renderers):
             raise UserError(f"--default-renderers must list timidity and/or fluidsynth, got {self.default_renderers!r}")
