@@ -24,7 +24,8 @@ def installed() -> list[str]:
 
 
 def checkpoint_of(run_dir: Path, task: str) -> Path | None:
-    """The demo checkpoint: the one the plugin names in demo.toml's comment, else best, else final."""
+    """The demo checkpoint: the one ``plugins/<task>/demo-checkpoint.txt`` names (relative to the run folder),
+    else checkpoints/best.pt, else checkpoints/final.pt."""
     hint = REPO / "plugins" / task / "demo-checkpoint.txt"
     if hint.is_file():
         path = run_dir / hint.read_text().strip()
@@ -36,12 +37,18 @@ def checkpoint_of(run_dir: Path, task: str) -> Path | None:
     return found[0] if found else None
 
 
-def step(label: str, args: list[str]) -> bool:
+def step(label: str, args: list[str]) -> tuple[bool, str]:
+    """Run ``mlrun ARGS``, echoing its output; returns (succeeded, stdout)."""
     print(f"\n== {label}: mlrun {' '.join(args)}", flush=True)
     t0 = time.perf_counter()
-    code = subprocess.call([MLRUN, *args])
+    proc = subprocess.Popen([MLRUN, *args], stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:  # type: ignore[union-attr]
+        print(line, end="", flush=True)
+        lines.append(line)
+    code = proc.wait()
     print(f"-- {label}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {time.perf_counter() - t0:.1f} s")
-    return code == 0
+    return code == 0, "".join(lines)
 
 
 def main(argv: list[str]) -> int:
@@ -53,15 +60,14 @@ def main(argv: list[str]) -> int:
         args = ["train", task, "--output-dir", str(out_root), "--tag", "demo"]
         if demo.is_file():
             args += ["--config", str(demo)]
-        ok = step(f"{task} train", args)
-        summary_file = next(iter(sorted(out_root.rglob("summary.json"), key=lambda p: p.stat().st_mtime,
-                                        reverse=True)), None) if ok else None
-        run_dir = Path(json.loads(summary_file.read_text())["run_dir"]) if summary_file else None
+        ok, out = step(f"{task} train", args)
+        run_line = [ln for ln in out.splitlines() if ln.startswith("run folder: ")]
+        run_dir = Path(run_line[-1][len("run folder: "):]) if ok and run_line else None
         ckpt = checkpoint_of(run_dir, task) if run_dir else None
         entry = {"train": ok, "run_dir": str(run_dir) if run_dir else None, "checkpoint": str(ckpt) if ckpt else None}
         if ckpt is not None:
-            entry["evaluate"] = step(f"{task} evaluate", ["evaluate", task, str(ckpt)])
-            entry["export"] = step(f"{task} export", ["export", task, str(ckpt), "--format", "onnx"])
+            entry["evaluate"] = step(f"{task} evaluate", ["evaluate", task, str(ckpt)])[0]
+            entry["export"] = step(f"{task} export", ["export", task, str(ckpt), "--format", "onnx"])[0]
         results[task] = entry
     print("\n== summary")
     for task, e in results.items():
