@@ -45,12 +45,11 @@ def compare(runs: list[str], options: Any, output: str | None = None, split: str
     out_dir = Path(output) if output else ((first.parent.parent if first.is_file() and first.parent.name ==
                                             "checkpoints" else first) / "comparison_results")
     rows = []
-    labels_seen: dict[str, int] = {}
     for ckpt in ckpts:
         loaded = load_model("chromasonic", ckpt, device)
         name = loaded.checkpoint.get("model_name", ckpt.stem)
-        label = name if name not in labels_seen else f"{name} ({ckpt.parent.parent.name})"
-        labels_seen[name] = labels_seen.get(name, 0) + 1
+        # several runs: say which run each row comes from
+        label = name if len(runs) == 1 else f"{name} ({_run_name(ckpt)})"
         ds = held_out_set(loaded.config, loaded.info, split, None, log, out_dir, "chromasonic")
         log.info("evaluating %s (%s) on %d held-out tunes", label, ckpt, len(ds.tunes))
         row = evaluate_model(loaded.model, loaded.info, ds, options, device, None, label)
@@ -68,6 +67,10 @@ def compare(runs: list[str], options: Any, output: str | None = None, split: str
     bar_charts(rows, out_dir / "model_comparison.png")
     radar_chart(rows, out_dir / "model_radar.png")
     return {**result, "markdown": markdown, "out_dir": str(out_dir)}
+
+
+def _run_name(ckpt: Path) -> str:
+    return ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.parent.name
 
 
 def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
