@@ -16,7 +16,7 @@ def train(config: Any, ctx: Any) -> dict[str, Any]:
     import torch
 
     from mlrun_music import api
-    from mlrun_music.training.run import default_train
+    from mlrun_music.training.run import default_train, write_resolved_config
 
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -27,4 +27,5 @@ def train(config: Any, ctx: Any) -> dict[str, Any]:
             ctx.log.info("phase: --continue-from %d with --num-epochs %d: training %d more epochs (to epoch %d)",
                          config.continue_from, config.epochs, config.epochs, total)
         config = attrs.evolve(config, epochs=total)
+        write_resolved_config(ctx, config)  # config.json shows the epoch count actually trained
     return default_train(api.task("phase"), config, ctx)
