@@ -10,7 +10,17 @@ import pytest
 # A tiny model and corpus: the real sizes are the defaults for users; tests only need the machinery.
 TINY = ["--d-model", "32", "--n-layers", "1", "--n-heads", "2", "--d-ff", "64", "--max-seq-len", "64",
         "--emotion-dim", "8", "--duration-dim", "4", "--epochs", "1", "--batch-size", "16",
-        "--learning-rate", "3e-3", "--no-plots"]
+        "--learning-rate", "3e-3", "--no-plots", "--num-threads", "1"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """--num-threads changes torch's global thread count; give other tests in the session theirs back."""
+    import torch
+
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
 
 
 def write_midi(path: Path, notes: list[tuple[float, float, int, int]], tempo: float = 120.0,
@@ -58,9 +68,13 @@ def trained(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("emopia_trained")
     old = os.getcwd()
     os.chdir(work)
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         code = cli.main(["train", "emopia", *TINY, "--synthetic-songs", "16", "--epochs", "3", "--tag", "tiny"])
     finally:
         os.chdir(old)
+        torch.set_num_threads(threads)
     assert code == 0
     return work / "runs" / "emopia" / "tiny"

@@ -89,6 +89,9 @@ def test_official_split_files_are_used(mlrun, tmp_path):
         (base / "split" / f"{s}_SL.csv").write_text("\n".join(rows) + "\n")
     r = mlrun("train", "emopia", *TINY, "--data-dir", base, "--tag", "t", "--max-steps", "1")
     assert r.code == 0, r.err
+    import torch
+
+    assert torch.get_num_threads() == 1  # --num-threads 1 (TINY) was applied
     saved = json.loads((_run(tmp_path) / "split.json").read_text())
     assert saved["source"] == "official split files"
     assert saved["split"]["val"] == sorted(c for song in parts["val"] for c in by_song[song])
