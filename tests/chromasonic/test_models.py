@@ -54,8 +54,10 @@ def test_markov_counts_smoothing_and_reload(tmp_path):
     assert torch.isclose(additive(torch.tensor([[2, 3]])).exp()[0, 1].sum(), torch.tensor(1.0))
 
 
-def test_transformer_is_causal():
-    cfg = ChromasonicConfig(hidden_size=16, num_heads=2, feedforward_size=32, num_layers=2, dropout=0.0)
+@pytest.mark.parametrize("positions", ["learned", "alibi"])
+def test_transformer_is_causal(positions):
+    cfg = ChromasonicConfig(hidden_size=16, num_heads=2, feedforward_size=32, num_layers=2, dropout=0.0,
+                            transformer_positions=positions)
     model = build_transformer(cfg, {"vocab": ["<pad>", "<unk>"] + [str(i) for i in range(10)],
                                     "sequence_length": 12}).eval()
     a = torch.tensor([[2, 3, 4, 5, 6, 7, 8, 9]])
@@ -65,6 +67,13 @@ def test_transformer_is_causal():
         la, lb = model(a), model(b)
     assert torch.allclose(la[0, :5], lb[0, :5], atol=1e-6)  # the future does not leak into the past
     assert not torch.allclose(la[0, 5:], lb[0, 5:])
+    # token vectors start at unit scale (after the sqrt(width) factor), not sqrt(width) times larger
+    scale = float((model.embed.weight[2:] * 4.0).pow(2).mean().sqrt())
+    assert 0.5 < scale < 2.0
+    if positions == "alibi":  # no position table: distances only, so a longer window than trained still works
+        longer = torch.randint(2, 12, (1, 20))
+        with torch.no_grad():
+            assert model(longer).shape == (1, 20, 12) and not hasattr(model, "pos")
 
 
 def test_lstm_learns_scales_through_fit(tmp_path):

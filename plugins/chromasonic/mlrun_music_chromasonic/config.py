@@ -49,6 +49,10 @@ class ChromasonicConfig(TrainConfig):
     num_heads: int = option(8, "Transformer attention heads (must divide --hidden-size).", min=1, max=128)
     feedforward_size: int = option(512, "Transformer feed-forward size.", min=4, max=65536)
     dropout: float = option(0.2, "Dropout.", min=0.0, max=0.9)
+    transformer_positions: str = option("alibi", "Transformer positions: alibi (a per-head penalty on distance; "
+                                                 "better on folk, see BENCHMARKS.md) or learned (absolute, per "
+                                                 "window index).",
+                                        choices=("learned", "alibi"))
     markov_order: int = option(2, "Markov baseline order (notes of context).", min=1, max=6)
     markov_smoothing: str = option("witten_bell", "Markov smoothing: witten_bell (interpolated) or additive "
                                                   "(add-alpha with back-off).", choices=("witten_bell", "additive"))

@@ -68,19 +68,38 @@ class Block(nn.Module):
         return x + self.drop(self.ff(self.norm2(x)))
 
 
+def alibi_slopes(heads: int) -> torch.Tensor:
+    """ALiBi's per-head slopes 2^(-8 h / heads), h = 1..heads (Press et al. 2022): steep heads look at the last
+    few events, shallow ones further back."""
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / heads) for h in range(heads)])
+
+
 class MelodyTransformer(nn.Module):
-    """Token embedding * sqrt(width) + learned positions -> causal blocks -> Linear.
+    """Token embedding * sqrt(width) (+ learned positions) -> causal blocks -> Linear.
 
     The causal mask (missing in the original) keeps position t from seeing events after t, so training on every
-    position is honest and generation matches training.
+    position is honest and generation matches training. ``positions="alibi"`` replaces the learned absolute
+    positions with a per-head linear penalty on distance added to the attention scores: a training window starts
+    anywhere in a tune, so "how many events ago" matters, "index in the window" does not.
     """
 
     def __init__(self, vocab_size: int, width: int, heads: int, ff: int, layers: int, dropout: float,
-                 max_len: int) -> None:
+                 max_len: int, positions: str = "alibi") -> None:
         super().__init__()
-        self.width, self.max_len = width, max_len
+        if positions not in ("learned", "alibi"):
+            raise UserError(f"--transformer-positions: unknown '{positions}'; choose learned or alibi")
+        self.width, self.max_len, self.heads, self.positions = width, max_len, heads, positions
         self.embed = nn.Embedding(vocab_size, width, padding_idx=PAD_ID)
-        self.pos = nn.Embedding(max_len, width)
+        # Token vectors of unit scale after the sqrt(width) factor. nn.Embedding's default N(0, 1) became
+        # N(0, width) after it, drowning the positions (11x smaller at width 128) and every block's residual
+        # update, so the model long could not tell the previous event from older ones.
+        nn.init.normal_(self.embed.weight, std=width ** -0.5)
+        with torch.no_grad():
+            self.embed.weight[PAD_ID].zero_()
+        if positions == "learned":
+            self.pos = nn.Embedding(max_len, width)
+        else:
+            self.register_buffer("slopes", alibi_slopes(heads).view(heads, 1, 1), persistent=False)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(Block(width, heads, ff, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(width)
@@ -89,9 +108,15 @@ class MelodyTransformer(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         t = tokens.shape[1]
         positions = torch.arange(t, device=tokens.device)
-        x = self.drop(self.embed(tokens) * math.sqrt(self.width) + self.pos(positions))
+        x = self.embed(tokens) * math.sqrt(self.width)
+        if self.positions == "learned":
+            x = x + self.pos(positions)
+        x = self.drop(x)
         upper = torch.ones(t, t, device=tokens.device, dtype=torch.bool).triu(1)
         mask = torch.zeros(t, t, device=tokens.device, dtype=x.dtype).masked_fill(upper, float("-inf"))
+        if self.positions == "alibi":
+            distance = (positions.view(t, 1) - positions.view(1, t)).clamp(min=0).to(x.dtype)
+            mask = mask - self.slopes * distance          # (heads, t, t), broadcast over the batch
         for block in self.blocks:
             x = block(x, mask)
         return self.head(self.norm(x))
@@ -111,8 +136,9 @@ def build_lstm(config: Any, info: dict[str, Any]) -> nn.Module:
 
 def build_transformer(config: Any, info: dict[str, Any]) -> nn.Module:
     return MelodyTransformer(vocab_size(info), config.hidden_size, config.num_heads, config.feedforward_size,
-                             config.num_layers, config.dropout, int(info.get("sequence_length",
-                                                                             config.sequence_length)))
+                             config.num_layers, config.dropout,
+                             int(info.get("sequence_length", config.sequence_length)),
+                             config.transformer_positions)
 
 
 def build_markov(config: Any, info: dict[str, Any]) -> nn.Module:
