@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import TINY
+from tests.beatsight.conftest import TINY
 
 from mlrun_music_beatsight import synthkit
 from mlrun_music_beatsight.classes import COMPONENTS

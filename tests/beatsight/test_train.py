@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import TINY
+from tests.beatsight.conftest import TINY
 
 from mlrun_music_beatsight.classes import COMPONENTS
 

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import MALFORMED, SHORT, TINY, nottingham_tree, random_tune, write_abc_tree
+from tests.chromasonic.conftest import MALFORMED, SHORT, TINY, nottingham_tree, random_tune, write_abc_tree
 
 from mlrun_music.errors import UserError
 from mlrun_music_chromasonic.abc import parse_abc_file

@@ -9,7 +9,7 @@ from pathlib import Path
 import mido
 import pytest
 import torch
-from conftest import TINY, random_tune
+from tests.chromasonic.conftest import TINY, random_tune
 
 from mlrun_music.api import load_model
 from mlrun_music.training import RunContext, fit

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_mlrun_subprocess
+from tests.conftest import run_mlrun_subprocess
 
 
 def test_list_and_info(mlrun):

@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from conftest import REPO, run_mlrun_subprocess
+from tests.conftest import REPO, run_mlrun_subprocess
 from mlrun_music.config import TrainConfig
 from mlrun_music.hookspecs import hookimpl
 from mlrun_music.plugins import load_registry

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run_mlrun_subprocess
+from tests.conftest import run_mlrun_subprocess
 
 COMMON = ["train", "toy", "--epochs", "4", "--samples", "320", "--batch-size", "16", "--augment", "0.05",
           "--learning-rate", "0.01"]

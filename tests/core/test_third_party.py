@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, run_mlrun_subprocess
+from tests.conftest import REPO, run_mlrun_subprocess
 
 pytest.importorskip("mlrun_music_chromasonic")
 pytest.importorskip("mlrun_music_scales", reason="installed by scripts/setup.sh")

@@ -9,7 +9,7 @@ import mido
 import numpy as np
 import soundfile as sf
 
-from conftest import SF2, TINY, read_json
+from tests.phase.conftest import SF2, TINY, read_json
 
 
 def _song(path: Path, *, timesig: bool = True, drums: bool = True, num: int = 4, den: int = 4,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import SF2, read_json
+from tests.phase.conftest import SF2, read_json
 
 FPS = 50
 

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from conftest import SF2, TINY, read_json
+from tests.phase.conftest import SF2, TINY, read_json
 
 
 def _circ(a: np.ndarray, b: np.ndarray) -> float:
