@@ -21,8 +21,11 @@ from .generate import MAX_SECONDS, MIN_SECONDS, sample, write_midi
 from .plugin import EmopiaEvalConfig
 
 
-def _run_dir(checkpoint: Path) -> Path:
-    parent = checkpoint.resolve().parent
+def _run_dir(ctx: Any) -> Path:
+    """The training run's folder (its split.json and generated corpus): the core records it in checkpoints."""
+    if ctx.run_dir is not None:
+        return Path(ctx.run_dir)
+    parent = Path(ctx.checkpoint_path).resolve().parent
     return parent.parent if parent.name == "checkpoints" else parent
 
 
@@ -72,7 +75,7 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     split = ctx.split
     if split not in ("train", "val", "test"):
         raise UserError(f"--split must be train, val or test, got '{split}'")
-    run_dir = _run_dir(ctx.checkpoint_path)
+    run_dir = _run_dir(ctx)
     prep = data_mod.prepare(config, run_dir, ctx.log, data_dir=ctx.data, save_split=False,
                             reuse_split=not ctx.data, restart=False)
     eval_clips = prep.clips[split]
