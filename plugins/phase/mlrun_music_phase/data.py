@@ -138,21 +138,63 @@ def load_chunks(folder: str | Path, anticipation_max: float, use_cache: bool = T
     return ChunkSet(names, audio, labels, report)
 
 
+def stretch_chunk(audio: np.ndarray, labels: np.ndarray, speed: float, offset_frames: float, out_frames: int,
+                  extra_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Play a decoded chunk ``speed`` times faster from ``offset_frames`` on (pitch moves with it, as in chop).
+
+    Returns ``out_frames * HOP`` samples and ``out_frames + extra_frames`` labels; labels are interpolated on the
+    unwrapped phase so wraps stay sharp. The caller keeps the read inside the chunk.
+    """
+    n = out_frames * HOP
+    src = offset_frames * HOP + np.arange(n, dtype=np.float64) * speed
+    out_audio = np.interp(src, np.arange(len(audio), dtype=np.float64), audio).astype(np.float32)
+    unwrapped = np.unwrap(2 * np.pi * np.asarray(labels, dtype=np.float64)) / (2 * np.pi)
+    pos = offset_frames + np.arange(out_frames + extra_frames, dtype=np.float64) * speed
+    out_labels = np.mod(np.interp(pos, np.arange(len(labels), dtype=np.float64), unwrapped), 1.0)
+    return out_audio, out_labels.astype(np.float32)
+
+
 class ChunkDataset(torch.utils.data.Dataset):
-    """Items ``(audio float32 [samples], labels [label_frames], anticipation [])``; one anticipation per item."""
+    """Items ``(audio float32 [samples], labels [label_frames], anticipation [])``; one anticipation per item.
+
+    With ``augment_speed`` s > 0 every item is a random excerpt played at a random speed in [1/(1+s), 1+s] with a
+    random gain of up to ``augment_gain_db``: 258 chunks become endless variations (tempo, position, loudness),
+    which keeps a long run from memorising them. Items are then shorter than the chunk so any speed fits.
+    """
 
     def __init__(self, chunks: ChunkSet, indices: list[int], a_min: float, a_max: float,
-                 fixed_anticipation: float | None = None) -> None:
+                 fixed_anticipation: float | None = None, augment_speed: float = 0.0,
+                 augment_gain_db: float = 0.0) -> None:
         self.chunks, self.indices = chunks, list(indices)
         self.a_min, self.a_max, self.fixed = a_min, a_max, fixed_anticipation
+        self.augment_speed, self.augment_gain_db = augment_speed, augment_gain_db
+        frames = chunks.audio.shape[1] // HOP
+        self.extra = chunks.labels.shape[1] - frames
+        # The longest excerpt whose audio and labels stay inside the chunk at the top speed.
+        top = 1.0 + augment_speed
+        self.out_frames = int(np.floor((frames - 1) / top - self.extra)) if augment_speed > 0 else frames
+        if self.out_frames < 1:
+            raise UserError(f"--augment-speed {augment_speed:g} leaves no frame of {frames / FPS:g} s chunks")
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         k = self.indices[i]
-        audio = torch.from_numpy(np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0)
-        labels = torch.from_numpy(np.array(self.chunks.labels[k], dtype=np.float32))
+        if self.augment_speed > 0:  # random draws seeded per item by the trainer (seeded_items)
+            r = torch.rand(3).tolist()
+            top = 1.0 + self.augment_speed
+            speed = float(top ** (2 * r[0] - 1))
+            frames = self.chunks.audio.shape[1] // HOP
+            max_offset = max(0.0, (frames - 1) - (self.out_frames + self.extra) * speed)
+            audio_np, labels_np = stretch_chunk(np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0,
+                                                self.chunks.labels[k], speed, r[1] * max_offset,
+                                                self.out_frames, self.extra)
+            audio_np *= 10.0 ** (self.augment_gain_db * (2 * r[2] - 1) / 20.0)
+            audio, labels = torch.from_numpy(audio_np), torch.from_numpy(labels_np)
+        else:
+            audio = torch.from_numpy(np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0)
+            labels = torch.from_numpy(np.array(self.chunks.labels[k], dtype=np.float32))
         if self.fixed is not None:
             a = self.fixed
         else:  # seeded per item by the trainer (seeded_items), so resumed runs draw the same values
@@ -184,6 +226,21 @@ def load_dataset(config: Any, ctx: Any) -> DataSplits:
                             config.anticipation_max)
         source = {"embedded_default": str(prepared.root), "held_out_songs": str(prepared.test_songs)}
     check_warmup(config, chunks.audio.shape[1] // HOP)
-    train = ChunkDataset(chunks, list(range(len(chunks.names))), config.anticipation_min, config.anticipation_max)
+    n = len(chunks.names)
+    val = None
+    if config.augment_speed > 0 and n > 1 and config.val_fraction > 0:
+        # Validation stays unaugmented (whole chunks), so the best checkpoint is picked on a steady measure.
+        n_val = max(1, int(round(n * config.val_fraction)))
+        from mlrun_music.training.seeding import derive_seed  # the core's own split, so runs compare
+
+        g = torch.Generator().manual_seed(derive_seed(config.seed, 0x5A11))
+        perm = torch.randperm(n, generator=g).tolist()
+        train_idx, val_idx = sorted(perm[n_val:]), sorted(perm[:n_val])
+        val = ChunkDataset(chunks, val_idx, config.anticipation_min, config.anticipation_max)
+    else:
+        train_idx = list(range(n))
+    train = ChunkDataset(chunks, train_idx, config.anticipation_min, config.anticipation_max,
+                         augment_speed=config.augment_speed, augment_gain_db=config.augment_gain_db)
     info = {"sample_rate": SAMPLE_RATE, "hop": HOP, "fps": FPS, "frames_per_chunk": int(chunks.audio.shape[1] // HOP)}
-    return DataSplits(train=train, test=test, info=info, report={**source, **chunks.report}, seeded_items=True)
+    return DataSplits(train=train, val=val, test=test, info=info, report={**source, **chunks.report},
+                      seeded_items=True)

@@ -61,11 +61,29 @@ def circular_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 1.0 - d)
 
 
-def wrap_times(phases: np.ndarray, fps: float, offset: float = 0.0) -> np.ndarray:
-    """Times where a phase track wraps from near 1 to near 0 (downbeats), interpolated between frames."""
+def wrap_times(phases: np.ndarray, fps: float, offset: float = 0.0, hysteresis: bool = True) -> np.ndarray:
+    """Times where a phase track wraps from near 1 to near 0 (downbeats), interpolated between frames.
+
+    With ``hysteresis`` a wrap counts only if the phase has passed through mid-bar (0.25 to 0.75) since the last
+    counted wrap: a track that trembles around 0 (0.99, 0.01, 0.98, 0.02) gives one downbeat, not several. Every
+    bar passes mid-bar, so clean tracks (labels, the baselines) give the same wraps either way.
+    """
     p = np.asarray(phases, dtype=np.float64)
     ok = np.isfinite(p[:-1]) & np.isfinite(p[1:])
     jumps = np.nonzero(ok & (p[:-1] - p[1:] > 0.5))[0]
+    if hysteresis:
+        jumps = _armed(p, jumps)
     before, after = p[jumps], p[jumps + 1] + 1.0
     frac = np.clip((1.0 - before) / np.maximum(after - before, 1e-9), 0.0, 1.0)
     return (jumps + frac) / fps + offset
+
+
+def _armed(p: np.ndarray, jumps: np.ndarray) -> np.ndarray:
+    """The wraps (indices into ``p``) that follow a pass through mid-bar; the first one always counts."""
+    mid = np.isfinite(p) & (p >= 0.25) & (p <= 0.75)
+    mid_count = np.concatenate([[0], np.cumsum(mid)])  # mid frames in p[:k] = mid_count[k]
+    kept: list[int] = []
+    for j in jumps:
+        if not kept or mid_count[j + 1] > mid_count[kept[-1] + 1]:
+            kept.append(int(j))
+    return np.asarray(kept, dtype=np.int64)
