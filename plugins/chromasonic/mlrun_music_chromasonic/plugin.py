@@ -16,7 +16,7 @@ CHROMASONIC = Task(
     models=[
         ModelSpec("lstm", f"{_PKG}.models:build_lstm", "Embedding -> 2-layer LSTM -> next event, every position."),
         ModelSpec("transformer", f"{_PKG}.models:build_transformer",
-                  "Causal Transformer (learned positions, pre-norm blocks) -> next event."),
+                  "Causal Transformer (ALiBi or learned positions, pre-norm blocks) -> next event."),
         ModelSpec("markov", f"{_PKG}.models:build_markov",
                   "Order-k Markov chain with Witten-Bell smoothing, fitted by counting (the baseline)."),
     ],
