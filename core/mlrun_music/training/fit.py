@@ -269,8 +269,8 @@ def fit(
     train_sampler = EpochSampler(len(train_set), config.seed, True, ctx.rank, ctx.world_size, seeded_items)
     val_sampler = (EpochSampler(len(val_set), config.seed, False, ctx.rank, ctx.world_size, seeded_items)
                    if val_set else None)
-    keyed_train = KeyedDataset(train_set, seeded_items)
-    keyed_val = KeyedDataset(val_set, seeded_items) if val_set else None
+    keyed_train = KeyedDataset(train_set) if seeded_items else train_set
+    keyed_val = (KeyedDataset(val_set) if seeded_items else val_set) if val_set else None
     metric_names: list[str] = []
     writer = _tensorboard(config, layout) if ctx.is_main else None
     show_bar = ctx.is_main and sys.stderr.isatty()
@@ -328,7 +328,7 @@ def fit(
                 good = f"; last good checkpoint: {latest}" if latest.is_file() else ""
                 raise NonFiniteLoss(f"non-finite loss ({loss_value}) at epoch {epoch + 1}, step {step + 1}; "
                                     f"training stopped{good}")
-            scaled = loss / config.grad_accum_steps
+            scaled = loss / config.grad_accum_steps if config.grad_accum_steps > 1 else loss
             (scaler.scale(scaled) if scaler is not None else scaled).backward()
             n = out.count if out.count is not None else _batch_count(batch)
             train_metrics.add(out, loss_value, n)

@@ -13,8 +13,9 @@ from .seeding import derive_seed
 
 
 class EpochSampler(Sampler):
-    """Yields ``(index, sample_seed)`` pairs: a permutation fixed by (seed, epoch), this rank's share of it,
-    starting at ``start`` (samples already consumed this epoch, for mid-epoch resume).
+    """Yields indices of a permutation fixed by (seed, epoch), this rank's share of it, starting at ``start``
+    (samples already consumed this epoch, for mid-epoch resume). With ``item_seeds`` it yields
+    ``(index, sample_seed)`` pairs for :class:`KeyedDataset` instead.
 
     Ranks take interleaved shares (``perm[rank::world]``), padded by wrapping so every rank sees the same count;
     the union of one step's batches over ranks is then exactly the single-process batch of the same global size.
@@ -44,10 +45,9 @@ class EpochSampler(Sampler):
     def __len__(self) -> int:
         return max(0, -(-self.size // self.world_size) - self.start)
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        if not self.item_seeds:  # nobody reads the seeds: skip hashing (it costs ~1 us per sample)
-            for index in self._order()[self.start :]:
-                yield index, 0
+    def __iter__(self) -> Iterator[Any]:
+        if not self.item_seeds:  # plain indices: no per-item wrapper, no hashing
+            yield from self._order()[self.start :]
             return
         epoch = self.epoch if self.shuffle else -1
         for index in self._order()[self.start :]:
@@ -55,20 +55,18 @@ class EpochSampler(Sampler):
 
 
 class KeyedDataset(Dataset):
-    """Accepts the sampler's ``(index, seed)`` keys. With ``seeded`` each item runs under its own RNG seed
-    (Python, NumPy, torch), so random augmentation is identical whatever the worker count or resume point;
-    the caller's RNG state is restored afterwards."""
+    """Accepts the sampler's ``(index, seed)`` keys: each item runs under its own RNG seed (Python, NumPy,
+    torch), so random augmentation is identical whatever the worker count or resume point; the caller's RNG
+    state is restored afterwards."""
 
-    def __init__(self, dataset: Any, seeded: bool) -> None:
-        self.dataset, self.seeded = dataset, seeded
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
         index, seed = key
-        if not self.seeded:
-            return self.dataset[index]
         saved = (random.getstate(), np.random.get_state(), torch.get_rng_state())
         random.seed(seed)
         np.random.seed(seed % (2**32))
