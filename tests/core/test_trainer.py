@@ -238,3 +238,15 @@ def test_positional_model_threads_and_evaluate_context(mlrun, tmp_path):
     assert r.code == 2 and "model given twice: 'linear' and --model 'mlp'" in r.err
     r = mlrun("evaluate", "toy", run_dir(tmp_path) / "checkpoints" / "final.pt")
     assert r.code == 0 and "  mse: " in r.out
+
+
+def test_init_from_starts_a_fresh_run_from_weights(mlrun, tmp_path):
+    assert mlrun("train", "toy", "--epochs", "2", "--tag", "a").code == 0
+    source = run_dir(tmp_path, "a") / "checkpoints" / "final.pt"
+    r = mlrun("train", "toy", "--epochs", "1", "--tag", "b", "--init-from", source, "--learning-rate", "0")
+    assert r.code == 0 and f"model weights from {source}" in r.err
+    a = torch.load(source, weights_only=True)["model"]
+    b = torch.load(run_dir(tmp_path, "b") / "checkpoints" / "final.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # learning rate 0: the weights are exactly the source's
+    r = mlrun("train", "toy", "--tag", "c", "--init-from", source, "--hidden", "4")
+    assert r.code == 2 and r.err.startswith(f"error: --init-from {source}: its weights do not fit this model")

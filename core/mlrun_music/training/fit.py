@@ -261,6 +261,16 @@ def fit(
         if trainer.get("stopped_early"):
             start_epoch = config.epochs
 
+    if resume_path is None and config.init_from:
+        init = load_checkpoint(config.init_from, task=ctx.task)
+        try:
+            model.load_state_dict(init["model"])
+        except (RuntimeError, KeyError) as exc:
+            raise UserError(f"--init-from {config.init_from}: its weights do not fit this model "
+                            f"({str(exc).strip().splitlines()[0][:200]})") from None
+        if ctx.is_main:
+            log.info("model weights from %s", config.init_from)
+
     wrapped: torch.nn.Module = model
     if ctx.world_size > 1:
         wrapped = torch.nn.parallel.DistributedDataParallel(

@@ -48,8 +48,6 @@ class PhaseConfig(TrainConfig):
     augment_gain_db: float = option(0.0, "Random gain of up to this many dB (with --augment-speed > 0).",
                                     min=0.0, max=40.0)
     feature_cache: bool = option(True, "Decode chunk audio once into a cache file beside the chunks.")
-    init_from: str = option("", "Start from the weights of this checkpoint (a fresh run: own schedule and options; "
-                                "--continue-from needs an unchanged config).")
     # Model
     channels: int = option(64, "Channels of the TCN.", min=4, max=1024)
     blocks: int = option(8, "Residual blocks (dilations 1, 2, 4, ...).", min=1, max=12)
