@@ -101,7 +101,7 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _as_output(out: Any, batch: Any) -> StepOutput:
+def _as_output(out: Any) -> StepOutput:
     if isinstance(out, StepOutput):
         return out
     return StepOutput(loss=out)
@@ -172,7 +172,7 @@ def _split_validation(data: DataSplits, config: Any) -> tuple[Any, Any]:
     return Subset(data.train, sorted(perm[n_val:])), Subset(data.train, sorted(perm[:n_val]))
 
 
-def _find_resume(config: Any, layout: RunLayout, ctx: RunContext) -> Path | None:
+def _find_resume(config: Any, layout: RunLayout) -> Path | None:
     if config.restart:
         return None
     if config.resume:
@@ -230,7 +230,7 @@ def fit(
     resumed_from = None
     config_dict = to_dict(config)
 
-    resume_path = _find_resume(config, layout, ctx)
+    resume_path = _find_resume(config, layout)
     if resume_path is not None:
         state = load_checkpoint(resume_path, task=ctx.task)
         if state.get("model_name") != model_name:
@@ -328,7 +328,7 @@ def fit(
         for step, batch in enumerate(loader, start=first_step):
             batch = to_device(batch, device)
             with _autocast(config, device):
-                out = _as_output(loss_fn(wrapped, batch, config), batch)
+                out = _as_output(loss_fn(wrapped, batch, config))
             loss = out.loss
             loss_value = float(loss.detach())
             finite = math.isfinite(loss_value)
@@ -498,7 +498,7 @@ def _validate(model: torch.nn.Module, loader: DataLoader, loss_fn: Callable, con
     for batch in loader:
         batch = to_device(batch, device)
         with _autocast(config, device):
-            out = _as_output(loss_fn(model, batch, config), batch)
+            out = _as_output(loss_fn(model, batch, config))
         n = out.count if out.count is not None else _batch_count(batch)
         metrics.add(out, float(out.loss.detach()), n)
         for k in out.metrics:
