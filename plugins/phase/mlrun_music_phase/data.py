@@ -160,14 +160,16 @@ class ChunkDataset(torch.utils.data.Dataset):
     With ``augment_speed`` s > 0 every item is a random excerpt played at a random speed in [1/(1+s), 1+s] with a
     random gain of up to ``augment_gain_db``: 258 chunks become endless variations (tempo, position, loudness),
     which keeps a long run from memorising them. Items are then shorter than the chunk so any speed fits.
+    ``augment_eq_db`` / ``augment_reverb`` > 0 add a random timbre (EQ, tilt, room; see `timbre`) to every item.
     """
 
     def __init__(self, chunks: ChunkSet, indices: list[int], a_min: float, a_max: float,
                  fixed_anticipation: float | None = None, augment_speed: float = 0.0,
-                 augment_gain_db: float = 0.0) -> None:
+                 augment_gain_db: float = 0.0, augment_eq_db: float = 0.0, augment_reverb: float = 0.0) -> None:
         self.chunks, self.indices = chunks, list(indices)
         self.a_min, self.a_max, self.fixed = a_min, a_max, fixed_anticipation
         self.augment_speed, self.augment_gain_db = augment_speed, augment_gain_db
+        self.augment_eq_db, self.augment_reverb = augment_eq_db, augment_reverb
         frames = chunks.audio.shape[1] // HOP
         self.extra = chunks.labels.shape[1] - frames
         # The longest excerpt whose audio and labels stay inside the chunk at the top speed.
@@ -191,10 +193,15 @@ class ChunkDataset(torch.utils.data.Dataset):
                                                 self.chunks.labels[k], speed, r[1] * max_offset,
                                                 self.out_frames, self.extra)
             audio_np *= 10.0 ** (self.augment_gain_db * (2 * r[2] - 1) / 20.0)
-            audio, labels = torch.from_numpy(audio_np), torch.from_numpy(labels_np)
         else:
-            audio = torch.from_numpy(np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0)
-            labels = torch.from_numpy(np.array(self.chunks.labels[k], dtype=np.float32))
+            audio_np = np.asarray(self.chunks.audio[k], dtype=np.float32) / 32767.0
+            labels_np = np.array(self.chunks.labels[k], dtype=np.float32)
+        if self.augment_eq_db > 0 or self.augment_reverb > 0:  # drawn after the speed draws: those stay as before
+            from .timbre import DRAWS, random_timbre
+
+            audio_np = random_timbre(audio_np, torch.rand(DRAWS).numpy().astype(np.float64), self.augment_eq_db,
+                                     self.augment_reverb)
+        audio, labels = torch.from_numpy(audio_np), torch.from_numpy(labels_np)
         if self.fixed is not None:
             a = self.fixed
         else:  # seeded per item by the trainer (seeded_items), so resumed runs draw the same values
@@ -228,7 +235,8 @@ def load_dataset(config: Any, ctx: Any) -> DataSplits:
     check_warmup(config, chunks.audio.shape[1] // HOP)
     n = len(chunks.names)
     val = None
-    if config.augment_speed > 0 and n > 1 and config.val_fraction > 0:
+    augmenting = config.augment_speed > 0 or config.augment_eq_db > 0 or config.augment_reverb > 0
+    if augmenting and n > 1 and config.val_fraction > 0:
         # Validation stays unaugmented (whole chunks), so the best checkpoint is picked on a steady measure.
         n_val = max(1, int(round(n * config.val_fraction)))
         from mlrun_music.training.seeding import derive_seed  # the core's own split, so runs compare
@@ -240,7 +248,8 @@ def load_dataset(config: Any, ctx: Any) -> DataSplits:
     else:
         train_idx = list(range(n))
     train = ChunkDataset(chunks, train_idx, config.anticipation_min, config.anticipation_max,
-                         augment_speed=config.augment_speed, augment_gain_db=config.augment_gain_db)
+                         augment_speed=config.augment_speed, augment_gain_db=config.augment_gain_db,
+                         augment_eq_db=config.augment_eq_db, augment_reverb=config.augment_reverb)
     info = {"sample_rate": SAMPLE_RATE, "hop": HOP, "fps": FPS, "frames_per_chunk": int(chunks.audio.shape[1] // HOP)}
     return DataSplits(train=train, val=val, test=test, info=info, report={**source, **chunks.report},
                       seeded_items=True)

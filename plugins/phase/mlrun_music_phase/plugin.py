@@ -47,6 +47,12 @@ class PhaseConfig(TrainConfig):
                                        "[1/(1+s), 1+s] (0 = off: whole chunks as they are).", min=0.0, max=1.0)
     augment_gain_db: float = option(0.0, "Random gain of up to this many dB (with --augment-speed > 0).",
                                     min=0.0, max=40.0)
+    augment_eq_db: float = option(0.0, "Random timbre: a smooth random EQ of up to +-N dB at 8 log-spaced bands "
+                                       "plus a random spectral tilt of up to +-N dB on every training item "
+                                       "(0 = off; validation stays unaugmented).", min=0.0, max=40.0)
+    augment_reverb: float = option(0.0, "Random synthetic room on every training item: wet level up to this "
+                                        "(0 = off; RT60 0.1-0.8 s; validation stays unaugmented).",
+                                   min=0.0, max=2.0)
     feature_cache: bool = option(True, "Decode chunk audio once into a cache file beside the chunks.")
     # Model
     channels: int = option(64, "Channels of the TCN.", min=4, max=1024)
