@@ -10,7 +10,7 @@ demo=1
 [ "${1:-}" = "--no-demo" ] && demo=0
 
 # System tools the plugins use to render MIDI (timidity, fluidsynth, General MIDI soundfonts).
-apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont"
+apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont csound-soundfont"
 if ! command -v timidity >/dev/null || ! command -v fluidsynth >/dev/null || [ ! -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "== installing $apt_pkgs"

@@ -67,7 +67,7 @@ def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: An
         build_config(cls, values, where=where)  # report file errors with the file's name
     given = {k: v for k, v in flags.items() if v is not None}
     values.update(given)
-    config = build_config(cls, values, where="")
+    config = build_config(cls, values, where="", as_options=given)
     mark_given(config, given)
     return config
 

@@ -160,9 +160,9 @@ def describe_allowed(field: attrs.Attribute) -> str:
     return typ
 
 
-def _check_value(field: attrs.Attribute, value: Any, where: str) -> Any:
+def _check_value(field: attrs.Attribute, value: Any, where: str, as_option: bool = False) -> Any:
     typ = base_type(field.type)
-    name = field.name
+    name = "--" + field.name.replace("_", "-") if as_option else field.name
     if value is None and is_optional(field.type):
         return None
     ok = (
@@ -186,11 +186,13 @@ def _check_value(field: attrs.Attribute, value: Any, where: str) -> Any:
     return value
 
 
-def build_config(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
+def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_options: Iterable[str] = ()) -> Any:
     """Validate ``values`` against ``cls`` and return an instance; unknown keys and bad values are UserErrors.
 
-    ``where`` prefixes messages, e.g. ``"run.toml: "``.
+    ``where`` prefixes messages, e.g. ``"run.toml: "``; keys in ``as_options`` came from the command line and are
+    named as options (``--learning-rate``) in messages.
     """
+    flags = set(as_options)
     by_name = {f.name: f for f in fields_of(cls)}
     clean: dict[str, Any] = {}
     for key, value in values.items():
@@ -199,7 +201,7 @@ def build_config(cls: type, values: Mapping[str, Any], where: str = "") -> Any:
             hint = difflib.get_close_matches(name, list(by_name), n=1)
             extra = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UserError(f"{where}unknown option '{key}'{extra}")
-        clean[name] = _check_value(by_name[name], value, where)
+        clean[name] = _check_value(by_name[name], value, where, as_option=name in flags)
     config = cls(**clean)
     check = getattr(config, "validate", None)
     if callable(check):

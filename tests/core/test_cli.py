@@ -65,10 +65,10 @@ def test_bad_config_files(mlrun, tmp_path, content, message):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--epochs", "0"], "error: 'epochs' must be int in [1, 100000], got 0"),
+    (["--epochs", "0"], "error: '--epochs' must be int in [1, 100000], got 0"),
     (["--epochs", "x"], "error: Invalid value for '--epochs': 'x' is not a valid integer."),
-    (["--val-fraction", "0.95"], "error: 'val_fraction' must be float in [0.0, 0.9], got 0.95"),
-    (["--precision", "fp8"], "error: 'precision' must be one of fp32, bf16, fp16, got 'fp8'"),
+    (["--val-fraction", "0.95"], "error: '--val-fraction' must be float in [0.0, 0.9], got 0.95"),
+    (["--precision", "fp8"], "error: '--precision' must be one of fp32, bf16, fp16, got 'fp8'"),
     (["--lerning-rate", "1"], "error: No such option '--lerning-rate'. Did you mean '--learning-rate'?"),
     (["--device", "tpu"], "error: --device: unknown device 'tpu'"),
     (["--model", "resnet"], "error: --model: unknown model 'resnet' for task 'toy'; available: mlp, linear"),

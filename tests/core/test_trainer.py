@@ -250,3 +250,13 @@ def test_init_from_starts_a_fresh_run_from_weights(mlrun, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)  # learning rate 0: the weights are exactly the source's
     r = mlrun("train", "toy", "--tag", "c", "--init-from", source, "--hidden", "4")
     assert r.code == 2 and r.err.startswith(f"error: --init-from {source}: its weights do not fit this model")
+
+
+def test_resume_a_checkpoint_that_predates_a_config_field(mlrun, tmp_path):
+    assert mlrun("train", "toy", "--epochs", "1").code == 0
+    latest = run_dir(tmp_path) / "checkpoints" / "latest.pt"
+    state = torch.load(latest, weights_only=True)
+    del state["config"]["init_from"]  # as written before the field existed
+    torch.save(state, latest)
+    r = mlrun("train", "toy", "--epochs", "2")
+    assert r.code == 0 and "resuming from" in r.err, r.text

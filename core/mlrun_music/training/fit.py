@@ -18,7 +18,7 @@ import attrs
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from ..config import diff_configs, run_control_fields, to_dict
+from ..config import diff_configs, fields_of, run_control_fields, to_dict
 from ..errors import UserError
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -236,7 +236,9 @@ def fit(
         if state.get("model_name") != model_name:
             raise UserError(f"checkpoint {resume_path} holds model '{state.get('model_name')}', not '{model_name}'")
         ignore = set(run_control_fields(type(config))) | RESUMABLE_CHANGES
-        diffs = diff_configs(state.get("config", {}), config_dict, ignore=ignore)
+        # A field the checkpoint predates counts as its default (older checkpoints stay resumable).
+        stored = {f.name: f.default for f in fields_of(type(config))} | dict(state.get("config", {}))
+        diffs = diff_configs(stored, config_dict, ignore=ignore)
         if diffs:
             raise UserError(f"cannot resume from {resume_path}: the config differs ({'; '.join(diffs)}); "
                             f"use --restart to start over or a new --tag")
