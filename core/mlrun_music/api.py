@@ -78,7 +78,7 @@ def load_model(task_name: str, checkpoint: str | Path, device: str = "cpu") -> L
     """Rebuild a task's model from a checkpoint (loaded safely), in eval mode on ``device``."""
     from .training.checkpoint import load_checkpoint
     from .training.fit import _load_model_state
-    from .training.run import model_spec, pick_device
+    from .training.run import apply_threads, model_spec, pick_device
 
     r = task(task_name)
     path = Path(checkpoint)
@@ -87,6 +87,7 @@ def load_model(task_name: str, checkpoint: str | Path, device: str = "cpu") -> L
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}
     config = build_config(r.task.config_class, stored, where=f"{path}: ")
     spec = model_spec(r, state.get("model_name", ""))
+    apply_threads(config)  # the run's --num-threads also governs evaluate, export and plugin commands
     model = resolve(spec.factory)(config, state.get("model_info", {}))
     _load_model_state(model, state, path)
     model.to(pick_device(device)).eval()
@@ -115,7 +116,7 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
              options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the task's evaluate hook on a checkpoint; writes ``metrics.json`` into ``output``."""
     from .fileio import write_json
-    from .training.run import apply_threads, pick_device, setup_logging
+    from .training.run import pick_device, setup_logging
     from .training.types import EvalContext
 
     r = task(task_name)
@@ -134,7 +135,6 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
     elif options:
         raise UserError(f"task '{task_name}' takes no evaluation options")
     log = setup_logging(None, True)
-    apply_threads(loaded.config)
     ctx = EvalContext(task=task_name, model=loaded.model, config=loaded.config, info=loaded.info,
                       checkpoint_path=loaded.path, out_dir=out_dir, device=pick_device(device), split=split,
                       data=data, options=eval_options, log=log, run_dir=run_dir_of_checkpoint(loaded))

@@ -8,12 +8,9 @@ A callable may be given directly too (handy in tests and notebooks).
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import attrs
-
-Ref = "str | Callable[..., Any]"
-
 
 def resolve(ref: Any) -> Any:
     """Turn ``"pkg.mod:attr"`` into the object it names; callables pass through."""

@@ -26,11 +26,11 @@ from .early_stopping import EarlyStopping
 from .history import plot_curves, write_history
 from .optim import build_optimizer, build_scheduler
 from .sampler import EpochSampler, KeyedDataset
-from .seeding import derive_seed, rng_state, seed_everything, set_rng_state
+from .seeding import derive_seed, rng_state, set_rng_state
 from .types import DataSplits, RunContext, StepOutput
 
 #: Config fields that may change when a run is resumed (they do not change what the run computes).
-RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "tensorboard", "onnx", "plots", "history",
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "num_threads", "tensorboard", "onnx", "plots", "history",
                      "checkpoint_every_steps", "checkpoint_every", "early_stopping_patience", "max_steps"}
 
 

@@ -66,8 +66,6 @@ class ChromasonicConfig(TrainConfig):
     early_stopping_patience: int = option(15, "Stop after this many epochs without improvement (0 = off).",
                                           min=0, aliases=("--patience",))
     checkpoint_every: int = option(10, "Write <model>_epoch_N.pt every N epochs (0 = off).", min=0)
-    num_threads: int = option(0, "CPU threads for torch (0 = torch's default; 1 is fastest on a busy machine).",
-                              min=0, max=1024)
     grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
 
     def validate(self) -> None:

@@ -92,7 +92,6 @@ class MarkovModel(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         b, t = tokens.shape
         v = self.vocab_size
-        flat = tokens.reshape(-1).cpu()
         positions = torch.arange(t).repeat(b)
         allowed = torch.ones(v)
         allowed[PAD_ID] = 0.0

@@ -30,8 +30,6 @@ def train(config: Any, ctx: Any) -> dict[str, Any]:
     from mlrun_music.api import task
 
     registered = task(ctx.task)
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
     names = model_names(config.model, tuple(registered.models))
     data = build_data(registered, config, ctx)
     summary: dict[str, Any] = {"models": {}, "best": [], "final": []}

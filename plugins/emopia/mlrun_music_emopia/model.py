@@ -114,13 +114,7 @@ class EmotionTransformer(nn.Module):
 
 
 def build(config: Any, info: dict[str, Any]) -> EmotionTransformer:
-    """The model factory: sizes from the config, vocabulary from the data info.
-
-    It also applies ``--num-threads``: the factory is the one hook that train, evaluate, export and generate all
-    run before any heavy work.
-    """
-    if getattr(config, "num_threads", 0):
-        torch.set_num_threads(config.num_threads)
+    """The model factory: sizes from the config, vocabulary from the data info (``--num-threads`` is the core's)."""
     return EmotionTransformer(vocab_size=int(info["vocab_size"]), n_emotions=int(info.get("n_emotions", 4)),
                               d_model=config.d_model, n_layers=config.n_layers, n_heads=config.n_heads,
                               d_ff=config.d_ff, max_seq_len=config.max_seq_len, dropout=config.dropout,

@@ -34,8 +34,6 @@ class EmopiaConfig(TrainConfig):
     dropout: float = option(0.1, "Dropout.", min=0.0, max=0.9)
     emotion_dim: int = option(64, "Size of the emotion embedding.", min=1, max=1024)
     duration_dim: int = option(32, "Size of the duration embedding.", min=1, max=1024)
-    num_threads: int = option(0, "CPU threads for torch (0 = torch's default). Small models run faster on 1, "
-                                 "especially on a shared machine.", min=0, max=256, run_control=True)
     # The guide's training recipe, through the core trainer's fields
     seed: int = option(42, "Random seed (split, order, initialisation, augmentation).")
     epochs: int = option(50, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))

@@ -12,7 +12,7 @@ import torch
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
-from .model import PhaseTCNMel, sincos_to_phase
+from .model import PhaseTCNMel
 from .plugin import FPS, HOP, SAMPLE_RATE
 
 DEFAULT_WARMUP = 8.0

@@ -116,8 +116,6 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     from .model import build
 
     opts = ctx.options
-    if getattr(ctx.config, "num_threads", 0):
-        torch.set_num_threads(ctx.config.num_threads)
     try:
         anticipations = [float(a) for a in opts.anticipations.split(",") if a.strip()]
     except ValueError:

@@ -75,8 +75,6 @@ class PhaseConfig(TrainConfig):
                                               "FluidR3Mono_GM (fluidsynth) when installed.")
     default_holdout_meter: str = option("7/8", "Meter that only appears in held-out songs ('' = none).",
                                         choices=("", "2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8"))
-    num_threads: int = option(0, "Torch CPU threads (0 = torch's default). 1 is much faster on a busy, shared CPU.",
-                              min=0, max=256)
     max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256)
 
     def validate(self) -> None:
