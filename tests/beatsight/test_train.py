@@ -69,3 +69,33 @@ def test_bad_dataset_folder_and_options(mlrun, tmp_path):
     assert r.code != 0 and "missing components.json" in r.err and len(r.err.strip().splitlines()) == 1
     r = mlrun("train", "beatsight", "--default-renderers", "sox")
     assert r.code != 0 and "--default-renderers" in r.err
+
+
+def test_mixing_level_range_follows_mix_max_db():
+    """Non-drum audio is mixed from 20 dB below the hit up to --mix-max-db above it (never above with the default)."""
+    import numpy as np
+
+    from mlrun_music_beatsight.data import HitDataset, HitSet
+    from mlrun_music_beatsight.features import INPUT_SAMPLES, SEGMENT_SAMPLES
+
+    rng = np.random.default_rng(0)
+    seg = np.zeros((1, SEGMENT_SAMPLES), np.float32)
+    seg[0, SEGMENT_SAMPLES // 3:] = rng.standard_normal(SEGMENT_SAMPLES - SEGMENT_SAMPLES // 3) * 0.3
+    bank = np.sin(np.arange(INPUT_SAMPLES * 4) * 0.05).astype(np.float32)  # a low tone, easy to tell from the hit
+    hits = HitSet(seg, np.zeros(1, np.int64))
+
+    def tone_to_hit_db(max_db: float) -> list[float]:
+        ds = HitDataset(hits, None, augment=True, mix_bank=bank, mix_probability=1.0, mix_max_db=max_db)
+        out = []
+        for k in range(200):
+            np.random.seed(k)
+            x = ds[0][0].numpy().astype(np.float64)
+            spec = np.abs(np.fft.rfft(x)) ** 2
+            f = np.fft.rfftfreq(len(x))
+            tone = spec[np.abs(f - 0.05 / (2 * np.pi)) < 0.002].sum()
+            out.append(10 * np.log10(tone / (spec.sum() - tone + 1e-12) + 1e-12))
+        return out
+
+    quiet, loud = tone_to_hit_db(0.0), tone_to_hit_db(10.0)
+    assert max(quiet) < 3.0  # never clearly above the hit
+    assert max(loud) > 6.0 and np.mean(loud) > np.mean(quiet) + 3.0

@@ -67,16 +67,17 @@ class HitDataset(torch.utils.data.Dataset):
     """Items ``(audio window [INPUT_SAMPLES], label, weight)``.
 
     With ``augment``: onset jitter (-6..+12 ms, like detected onsets), speed change by resampling (+-8 %: pitch and
-    time together), an EQ tilt, gain, noise, and mixing with non-drum audio at 0..20 dB below the hit. Random
+    time together), an EQ tilt, gain, noise, and mixing with non-drum audio from 20 dB below the hit to
+    ``mix_max_db`` above it. Random
     numbers come from NumPy's global state, which the trainer seeds per item (``DataSplits.seeded_items``).
     """
 
     def __init__(self, hits: HitSet, weights: np.ndarray | None, augment: bool = False,
-                 mix_bank: np.ndarray | None = None, mix_probability: float = 0.5) -> None:
+                 mix_bank: np.ndarray | None = None, mix_probability: float = 0.5, mix_max_db: float = 0.0) -> None:
         self.hits, self.augment = hits, augment
         self.weights = weights if weights is not None else np.ones(len(COMPONENTS), dtype=np.float32)
         self.mix_bank = mix_bank if mix_bank is not None and len(mix_bank) > INPUT_SAMPLES * 2 else None
-        self.mix_probability = mix_probability
+        self.mix_probability, self.mix_max_db = mix_probability, mix_max_db
 
     def __len__(self) -> int:
         return len(self.hits)
@@ -108,7 +109,7 @@ class HitDataset(torch.utils.data.Dataset):
             start = rnd.randint(0, len(self.mix_bank) - INPUT_SAMPLES)
             other = self.mix_bank[start:start + INPUT_SAMPLES]
             other_level = float(np.sqrt(np.mean(other ** 2))) + 1e-9
-            x = x + other * (level / other_level) * 10 ** (-rnd.uniform(0, 20) / 20)
+            x = x + other * (level / other_level) * 10 ** (rnd.uniform(-20, max(self.mix_max_db, -20)) / 20)
         if rnd.random() < 0.5:
             x = x + rnd.standard_normal(INPUT_SAMPLES).astype(np.float32) * level * 10 ** (-rnd.uniform(20, 50) / 20)
         return x
@@ -273,7 +274,8 @@ def _splits(config: Any, train: HitSet, val: HitSet, mix_bank: np.ndarray | None
     report = {**report, "train_counts": train.counts(), "val_counts": val.counts(),
               "class_weights": dict(zip(COMPONENTS, (weights if weights is not None else
                                                      np.ones(len(COMPONENTS))).round(3).tolist()))}
-    return DataSplits(train=HitDataset(train, weights, config.augment, mix_bank, config.mix_probability),
+    return DataSplits(train=HitDataset(train, weights, config.augment, mix_bank, config.mix_probability,
+                                       config.mix_max_db),
                       val=HitDataset(val, None) if len(val) else None, info=info, report=report,
                       seeded_items=bool(config.augment))
 

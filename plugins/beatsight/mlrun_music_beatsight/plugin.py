@@ -32,6 +32,9 @@ class BeatsightConfig(TrainConfig):
     dropout: float = option(0.3, "Dropout before the last linear layer.", min=0.0, max=0.95)
     augment: bool = option(True, "On-the-fly augmentation of training hits (gain, noise, EQ, speed, mixing).")
     mix_probability: float = option(0.5, "Chance of mixing non-drum audio into a training hit.", min=0.0, max=1.0)
+    mix_max_db: float = option(0.0, "Mixed-in non-drum audio is from 20 dB below the hit up to this many dB above "
+                                    "it (quiet hi-hats sit under louder accompaniment in real songs).",
+                               min=-20.0, max=30.0)
     class_weighting: bool = option(True, "Weight the loss by inverse class frequency (rare classes count more).")
     default_velocities: int = option(8, "Embedded default: velocity levels per drum note and renderer.",
                                      min=1, max=64)
