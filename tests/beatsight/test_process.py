@@ -77,3 +77,26 @@ def test_process_bad_input(mlrun, groove, tmp_path, monkeypatch):
     assert not (tmp_path / "o.bsm").exists()
     r = mlrun("beatsight", "score", tmp_path / "absent.bsm", groove["mid"])
     assert r.code != 0 and "absent.bsm" in r.err
+
+
+def test_second_hit_pairs_a_cymbal_with_a_drum_only():
+    """Simultaneous hits: kick + hi-hat is written, kick + its own low-tom doubt is not."""
+    import numpy as np
+
+    from mlrun_music_beatsight.classes import COMPONENTS
+    from mlrun_music_beatsight.pipeline import classes_of_hit
+
+    def probs(**p: float) -> np.ndarray:
+        row = np.zeros(len(COMPONENTS))
+        for name, v in p.items():
+            row[COMPONENTS.index(name)] = v
+        return row
+
+    def names(row: np.ndarray, thr: float) -> list[str]:
+        return [COMPONENTS[i] for i in classes_of_hit(row, thr)]
+
+    assert names(probs(kick=0.6, tom_low=0.25, hihat_closed=0.15), 0.1) == ["kick", "hihat_closed"]
+    assert names(probs(kick=0.6, tom_low=0.25, hihat_closed=0.15), 0.2) == ["kick"]
+    assert names(probs(crash=0.5, ride=0.3, kick=0.2), 0.1) == ["crash", "kick"]
+    assert names(probs(hihat_closed=0.5, snare=0.3, kick=0.2), 0.1) == ["hihat_closed", "snare", "kick"]
+    assert names(probs(snare=0.9, hihat_closed=0.05), 0.1) == ["snare"]

@@ -17,6 +17,11 @@ GM_NOTES: dict[str, tuple[int, ...]] = {
     "ride_bell": (53,), "china": (52,),
 }
 
+#: Indices of the cymbal-like components (hi-hats, cymbals): a hand on one of them often plays together with a
+#: kick, snare or tom, so a second class at one onset is looked for in the other group.
+METALS: frozenset[int] = frozenset(COMPONENTS.index(c) for c in (
+    "hihat_closed", "hihat_open", "crash", "ride", "crash2", "ride_bell", "china"))
+
 #: GM note -> component, for scoring against MIDI references.
 NOTE_TO_COMPONENT: dict[int, str] = {n: c for c, notes in GM_NOTES.items() for n in notes}
 

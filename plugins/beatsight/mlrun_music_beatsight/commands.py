@@ -94,9 +94,9 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
               help="Keep a hit when (onset confidence + class confidence) / 2 reaches this.")
 @click.option("--sensitivity", type=float, default=50.0, show_default=True,
               help="Onset detection sensitivity, 0 (strong hits only) to 100 (everything).")
-@click.option("--second-hit", type=float, default=0.3, show_default=True,
+@click.option("--second-hit", type=float, default=0.1, show_default=True,
               help="ML only: also write a second/third class of the same onset when its probability reaches "
-                   "this (simultaneous hits such as kick + hi-hat).")
+                   "this and it is a cymbal/hi-hat under a drum or the reverse (kick + hi-hat, snare + crash).")
 @click.option("--quantize/--no-quantize", default=True, show_default=True,
               help="Snap hits within 12 ms of the sixteenth-note grid onto it.")
 def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float,

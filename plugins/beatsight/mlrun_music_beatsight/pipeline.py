@@ -14,7 +14,7 @@ from mlrun_music.errors import UserError
 
 from . import heuristic
 from .bsm import new_beatmap, sha256_of, write_bsm
-from .classes import COMPONENTS
+from .classes import COMPONENTS, METALS
 from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, segment_at, windows_at
 from .onsets import detect
 
@@ -81,6 +81,14 @@ def classify_ml(model: Any, audio: np.ndarray, onset_samples: np.ndarray, batch:
     return np.concatenate(out) if out else np.zeros((0, len(COMPONENTS)), np.float32)
 
 
+def classes_of_hit(probs: np.ndarray, second_hit: float) -> list[int]:
+    """The top class of one onset, plus up to two more whose probability reaches ``second_hit`` and that pair a
+    cymbal/hi-hat with a drum (kick + hi-hat yes; kick + low tom, two cymbals no: those are one sound misjudged)."""
+    order = np.argsort(-probs)
+    top = int(order[0])
+    return [top] + [int(c) for c in order[1:3] if probs[c] >= second_hit and (c in METALS) != (top in METALS)]
+
+
 def quantize(times: np.ndarray, bpm: float, offset: float, tolerance: float = 0.012) -> np.ndarray:
     """Move times within ``tolerance`` of the sixteenth-note grid (phase ``offset``) onto it."""
     step = 60.0 / bpm / 4
@@ -105,7 +113,7 @@ class ProcessResult:
 
 
 def process(input_path: str | Path, output: str | Path, *, ml_model: str | None = None, use_ml: bool | None = None,
-            confidence: float = 0.7, sensitivity: float = 50.0, second_hit: float = 0.3, do_quantize: bool = True,
+            confidence: float = 0.7, sensitivity: float = 50.0, second_hit: float = 0.1, do_quantize: bool = True,
             say: Callable[[str], None] = print) -> ProcessResult:
     """Transcribe ``input_path`` into the beatmap ``output``."""
     from mlrun_music.audio import load_audio
@@ -127,14 +135,12 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     kept_conf = []
     if classifier.kind == "ml":
         probs = classify_ml(classifier.model, audio, samples)
-        order = np.argsort(-probs, axis=1)
         for i, t in enumerate(onsets.times):
-            top = int(order[i, 0])
+            top = int(np.argmax(probs[i]))
             score = (float(onsets.confidence[i]) + float(probs[i, top])) / 2
             if score < confidence:
                 continue
-            chosen = [top] + [int(c) for c in order[i, 1:3] if probs[i, c] >= second_hit]
-            for c in chosen:
+            for c in classes_of_hit(probs[i], second_hit):
                 hits.append({"t": t, "component": COMPONENTS[c], "i": i})
             kept_conf.append(score)
     else:
