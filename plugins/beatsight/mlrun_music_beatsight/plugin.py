@@ -31,8 +31,8 @@ class BeatsightConfig(TrainConfig):
     monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
     dropout: float = option(0.3, "Dropout before the last linear layer.", min=0.0, max=0.95)
     augment: bool = option(True, "On-the-fly augmentation of training hits (gain, noise, EQ, speed, mixing).")
-    mix_probability: float = option(0.5, "Chance of mixing non-drum audio into a training hit.", min=0.0, max=1.0)
-    mix_max_db: float = option(0.0, "Mixed-in non-drum audio is from 20 dB below the hit up to this many dB above "
+    mix_probability: float = option(0.7, "Chance of mixing non-drum audio into a training hit.", min=0.0, max=1.0)
+    mix_max_db: float = option(10.0, "Mixed-in non-drum audio is from 20 dB below the hit up to this many dB above "
                                     "it (quiet hi-hats sit under louder accompaniment in real songs).",
                                min=-20.0, max=30.0)
     class_weighting: bool = option(True, "Weight the loss by inverse class frequency (rare classes count more).")
