@@ -22,6 +22,7 @@ from mlrun_music.fileio import write_json
 VERSION = 1
 LABEL_EXTRA_SECONDS = 1.0  # labels extend 1 s past each chunk: the largest anticipation supported
 SF2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+SF2_EXTRA = Path("/usr/share/sounds/sf2/sf_GMbank.sf2")  # Debian's csound-soundfont: a second training timbre
 SF3_TEST = Path("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3")
 
 
@@ -43,8 +44,9 @@ def default_soundfonts(config: Any) -> tuple[list[Path], list[Path]]:
     has_fluidsynth = shutil.which("fluidsynth") is not None
     train = _split_list(config.default_soundfonts)
     if not train:
-        # MuseScore_General.sf3 would add variety but fluidsynth takes ~10 s per song to load it here.
-        train = [SF2]
+        # MuseScore_General.sf3 would add variety but fluidsynth takes ~10 s per song to load it here. A second
+        # training soundfont lifted held-out F clearly (BENCHMARKS.md, run 5), so sf_GMbank joins when installed.
+        train = [SF2] + ([SF2_EXTRA] if SF2_EXTRA.is_file() else [])
     test = _split_list(config.default_test_soundfonts)
     if not test:
         test = [SF3_TEST] if SF3_TEST.exists() and has_fluidsynth else [SF2]
@@ -80,8 +82,9 @@ def prepare_default(config: Any, log: logging.Logger | None = None) -> Prepared:
         log.info("phase: no --chunks-path given; using the cached embedded synthetic default in %s", root)
         return prepared
     log.info("phase: no --chunks-path given; preparing the embedded synthetic default in %s: generating %d "
-             "training + %d held-out songs (held-out meter %s, held-out soundfont %s), rendering and chopping them "
-             "(done once, then reused)", root, config.default_songs, config.default_test_songs, holdout or "none",
+             "training + %d held-out songs (held-out meter %s, training soundfonts %s, held-out soundfont %s), "
+             "rendering and chopping them (done once, then reused)", root, config.default_songs,
+             config.default_test_songs, holdout or "none", ", ".join(p.name for p in train_fonts),
              ", ".join(p.name for p in test_fonts))
     if set(test_fonts) & set(train_fonts):
         log.warning("phase: the held-out soundfont is also a training soundfont (install fluidsynth and "
