@@ -109,7 +109,7 @@ class HitDataset(torch.utils.data.Dataset):
             start = rnd.randint(0, len(self.mix_bank) - INPUT_SAMPLES)
             other = self.mix_bank[start:start + INPUT_SAMPLES]
             other_level = float(np.sqrt(np.mean(other ** 2))) + 1e-9
-            x = x + other * (level / other_level) * 10 ** (rnd.uniform(-20, max(self.mix_max_db, -20)) / 20)
+            x = x + other * (level / other_level) * 10 ** (rnd.uniform(-20, self.mix_max_db) / 20)
         if rnd.random() < 0.5:
             x = x + rnd.standard_normal(INPUT_SAMPLES).astype(np.float32) * level * 10 ** (-rnd.uniform(20, 50) / 20)
         return x

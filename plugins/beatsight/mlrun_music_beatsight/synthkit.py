@@ -37,6 +37,16 @@ def _lu(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to a peak of 1 (silence stays silence)."""
+    return x / (np.max(np.abs(x)) + 1e-9)
+
+
+def _log_spread(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
+    """``n`` frequencies drawn uniformly on a log scale between ``lo`` and ``hi``."""
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), n))
+
+
 def _env(decay: float, attack: float = 0.0005) -> np.ndarray:
     return (1.0 - np.exp(-_T / attack)) * np.exp(-_T / decay)
 
@@ -143,7 +153,7 @@ def _snare(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
     tone = sum(a * np.sin(2 * np.pi * f * m * np.cumsum(bend) / SAMPLE_RATE) for m, a in zip(q["modes"], (1, .5, .3)))
     tone = tone * _env(q["tone_decay"])
     noise = _bandpass(rng.standard_normal(_N), q["lo"], q["hi"] * (0.6 + 0.4 * vel)) * _env(q["noise_decay"])
-    noise /= np.max(np.abs(noise)) + 1e-9
+    noise = _unit(noise)
     x = (1 - q["snappy"]) * tone / (np.max(np.abs(tone)) + 1e-9) + q["snappy"] * noise
     return np.tanh(q["drive"] * x) / np.tanh(q["drive"])
 
@@ -170,25 +180,25 @@ def _pedal_hat(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
 
 def _cymbal(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
     n = q["n"]
-    freqs = np.exp(rng.uniform(np.log(q["lo"]), np.log(q["hi"]), n))
+    freqs = _log_spread(rng, q["lo"], q["hi"], n)
     amps = (freqs / q["lo"]) ** q["tilt"] * rng.uniform(0.3, 1.0, n)
     decays = q["decay"] * (freqs / q["lo"]) ** -0.3 * rng.uniform(0.6, 1.2, n)
     tone = _partials(rng, freqs, amps, decays)
-    tone /= np.max(np.abs(tone)) + 1e-9
+    tone = _unit(tone)
     noise = _highpass(rng.standard_normal(_N), q["bright_hp"]) * (np.exp(-_T / (q["decay"] * 0.5)) +
                                                                   2.0 * np.exp(-_T / 0.03))
-    noise /= np.max(np.abs(noise)) + 1e-9
+    noise = _unit(noise)
     x = tone + q["noise"] * noise
     return x * (1.0 - np.exp(-_T / 0.001))
 
 
 def _china(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
     n = q["n"]
-    freqs = np.exp(rng.uniform(np.log(q["lo"]), np.log(q["hi"]), n))
+    freqs = _log_spread(rng, q["lo"], q["hi"], n)
     tone = _partials(rng, freqs, rng.uniform(0.3, 1.0, n), q["decay"] * rng.uniform(0.5, 1.2, n))
-    tone /= np.max(np.abs(tone)) + 1e-9
+    tone = _unit(tone)
     noise = _bandpass(rng.standard_normal(_N), *q["band"]) * np.exp(-_T / q["decay"])
-    noise /= np.max(np.abs(noise)) + 1e-9
+    noise = _unit(noise)
     x = (tone + q["noise"] * noise) * (1 + 0.6 * np.sin(2 * np.pi * q["am"] * _T))
     x = np.tanh(q["drive"] * x) / np.tanh(q["drive"])
     return x * (1.0 - np.exp(-_T / 0.0008))
@@ -196,9 +206,9 @@ def _china(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
 
 def _ride(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
     n = q["n"]
-    freqs = np.exp(rng.uniform(np.log(q["lo"]), np.log(q["hi"]), n))
+    freqs = _log_spread(rng, q["lo"], q["hi"], n)
     shimmer = _partials(rng, freqs, rng.uniform(0.2, 1.0, n), q["decay"] * rng.uniform(0.5, 1.0, n))
-    shimmer /= np.max(np.abs(shimmer)) + 1e-9
+    shimmer = _unit(shimmer)
     ping_f = q["ping_f"] * np.array([1.0, 2.76, 5.4])
     ping = _partials(rng, ping_f, np.array([1.0, 0.5, 0.25]), np.full(3, q["decay"] * 0.7))
     stick = _highpass(rng.standard_normal(_N), 3000) * np.exp(-_T / 0.004)
@@ -211,7 +221,7 @@ def _bell(q: dict, vel: float, rng: np.random.Generator) -> np.ndarray:
     freqs = q["f"] * np.array(q["ratios"]) * rng.uniform(0.995, 1.005, len(q["ratios"]))
     tone = _partials(rng, freqs, np.array([1.0, 0.7, 0.5, 0.35, 0.2]), q["decay"] * np.array([1, .8, .6, .5, .4]))
     wash = _bandpass(rng.standard_normal(_N), q["lo"], q["hi"]) * np.exp(-_T / q["decay"])
-    x = tone / (np.max(np.abs(tone)) + 1e-9) + q["wash"] * wash / (np.max(np.abs(wash)) + 1e-9)
+    x = _unit(tone) + q["wash"] * wash / (np.max(np.abs(wash)) + 1e-9)
     return x * (1.0 - np.exp(-_T / 0.0005))
 
 
@@ -254,7 +264,7 @@ def hit(kit: SynthKit, component: str, velocity: float, rng: np.random.Generator
         raise ValueError(f"unknown component {component!r}")
     if vel < 0.7:  # soft hits are darker
         x = _lowpass(x, 3000 + 17000 * vel / 0.7)
-    return x / (np.max(np.abs(x)) + 1e-9) * vel ** 1.5
+    return _unit(x) * vel ** 1.5
 
 
 def _room(x: np.ndarray, kit: SynthKit, rng: np.random.Generator) -> np.ndarray:
@@ -295,7 +305,7 @@ def training_segment(kit: SynthKit, component: str, rng: np.random.Generator,
             out[SEGMENT_PRE_SAMPLES: SEGMENT_PRE_SAMPLES + _N] += \
                 hit(kit, other, velocity, rng) * 10 ** (-_u(rng, 6, 20) / 20)
     out = _room(out, kit, rng)[:SEGMENT_SAMPLES]
-    return (out / (np.max(np.abs(out)) + 1e-9) * 0.5).astype(np.float32)
+    return (_unit(out) * 0.5).astype(np.float32)
 
 
 def synthetic_hits(n_kits: int, hits_per_class: int, seed: int,

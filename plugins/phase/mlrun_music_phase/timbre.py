@@ -1,6 +1,6 @@
 """Random timbre for training items: a smooth random EQ with a spectral tilt, and an optional synthetic reverb.
 
-The training songs are rendered with a single soundfont; these draws change the spectral envelope (per-band gains,
+The training songs are rendered with one or two soundfonts; these draws change the spectral envelope (per-band gains,
 brightness) and the decay of every sound, so the network learns rhythm from onsets and their pattern rather than from
 one soundfont's particular timbres. Both act in one FFT over the item's waveform; the result keeps the input's RMS so
 ``--augment-gain-db`` alone sets the loudness.
