@@ -9,9 +9,13 @@ PY=${PYTHON:-python3}
 demo=1
 [ "${1:-}" = "--no-demo" ] && demo=0
 
-# System tools the plugins use to render MIDI (timidity, fluidsynth, General MIDI soundfonts).
-apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont csound-soundfont"
-if ! command -v timidity >/dev/null || ! command -v fluidsynth >/dev/null || [ ! -f /usr/share/sounds/sf2/TimGM6mb.sf2 ]; then
+# System tools the plugins use to render MIDI (timidity, fluidsynth, General MIDI soundfonts, two sampled acoustic
+# drum kits and the freepats patch set as further training kits).
+apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont csound-soundfont avldrums.lv2-soundfont freepats"
+need_apt=0
+for f in /usr/share/sounds/sf2/TimGM6mb.sf2 /usr/share/sounds/sf2/sf_GMbank.sf2 /usr/share/sounds/sf3/FluidR3Mono_GM.sf3 \
+         /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /etc/timidity/freepats.cfg; do [ -f "$f" ] || need_apt=1; done
+if ! command -v timidity >/dev/null || ! command -v fluidsynth >/dev/null || [ "$need_apt" = 1 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "== installing $apt_pkgs"
     (apt-get install -y --no-install-recommends $apt_pkgs >/dev/null 2>&1 ||

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -63,7 +65,7 @@ def test_logmel_framewise_matches_whole_and_exports_with_dynamic_time(tmp_path, 
     np.testing.assert_allclose(sess.run(None, {"audio": longer.numpy()})[0], mel(longer).numpy(), atol=1e-3)
 
 
-def test_render_midi_with_both_renderers(tmp_path):
+def _kick_beat(path):
     import mido
 
     mid = mido.MidiFile()
@@ -72,7 +74,12 @@ def test_render_midi_with_both_renderers(tmp_path):
     for i in range(8):
         track.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0 if i == 0 else 240))
         track.append(mido.Message("note_off", channel=9, note=36, velocity=0, time=0))
-    mid.save(tmp_path / "beat.mid")
+    mid.save(path)
+    return path
+
+
+def test_render_midi_with_both_renderers(tmp_path):
+    _kick_beat(tmp_path / "beat.mid")
     for renderer in ("timidity", "fluidsynth"):
         audio = render_midi(tmp_path / "beat.mid", DEFAULT_SOUNDFONT, 16000, renderer=renderer)
         assert 1.5 < len(audio) / 16000 < 6 and np.abs(audio).max() > 0.01
@@ -88,3 +95,26 @@ def test_timidity_refuses_sf3(tmp_path):
     sf3.write_bytes(DEFAULT_SOUNDFONT.read_bytes()[:12])  # a RIFF sfbk header is enough to reach the check
     with pytest.raises(UserError, match="is SF3 \\(compressed\\), which timidity cannot play; use --renderer fluidsynth"):
         render_midi(tmp_path / "none.mid", sf3, renderer="timidity")
+
+
+def test_timidity_plays_a_patch_set_config(tmp_path):
+    """A timidity .cfg goes where a soundfont does: one that names the soundfont renders the same audio; a text file
+    without timidity directives, and fluidsynth with a .cfg, are one-line errors."""
+    beat = _kick_beat(tmp_path / "beat.mid")
+    cfg = tmp_path / "kit.cfg"
+    cfg.write_text(f'# our kit\nsoundfont "{DEFAULT_SOUNDFONT}"\n', encoding="utf-8")
+    direct = render_midi(beat, DEFAULT_SOUNDFONT, 16000, renderer="timidity")
+    via_cfg = render_midi(beat, cfg, 16000, renderer="timidity")
+    assert len(via_cfg) == len(direct) and np.abs(direct).max() > 0.01
+    assert np.allclose(via_cfg, direct, atol=1e-4)
+    with pytest.raises(UserError, match="only timidity plays; use --renderer timidity"):
+        render_midi(beat, cfg, renderer="fluidsynth")
+    (tmp_path / "notes.cfg").write_text("hello = world\n", encoding="utf-8")
+    with pytest.raises(UserError, match="notes.cfg is not a timidity patch-set config"):
+        render_midi(beat, tmp_path / "notes.cfg", renderer="timidity")
+
+
+@pytest.mark.skipif(not Path("/etc/timidity/freepats.cfg").is_file(), reason="freepats is not installed")
+def test_freepats_renders_drums(tmp_path):
+    audio = render_midi(_kick_beat(tmp_path / "beat.mid"), "/etc/timidity/freepats.cfg", 16000, renderer="timidity")
+    assert np.abs(audio).max() > 0.01

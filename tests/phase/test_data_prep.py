@@ -138,6 +138,22 @@ def test_soundfonts_spread_over_songs(mlrun, tmp_path, corpus):
     assert info.format == "FLAC" and info.samplerate == 16000 and info.channels == 1
 
 
+def test_render_with_a_timidity_patch_set(mlrun, tmp_path, corpus):
+    """A timidity patch-set config (.cfg) works as --single-soundfont: auto picks timidity; fluidsynth is refused."""
+    kit = tmp_path / "patches.cfg"
+    kit.write_text(f'soundfont "{SF2}"\n', encoding="utf-8")
+    r = mlrun("phase", "render", "--midi-path", corpus.midi, "--single-soundfont", kit, "--out-path", "p")
+    assert r.code == 0, r.err
+    infos = [read_json(p) for p in (tmp_path / "p").rglob("render.json")]
+    assert len(infos) == 4 and {i["renderer"] for i in infos} == {"timidity"}
+    audio, _ = sf.read(str(next((tmp_path / "p").rglob("patches.ogg"))))
+    assert np.abs(audio).max() > 0.05
+    bad = mlrun("phase", "render", "--midi-path", corpus.midi, "--single-soundfont", kit, "--out-path", "q",
+                "--renderer", "fluidsynth")
+    assert bad.code != 0 and "patches.cfg is a timidity patch-set config" in bad.err
+    assert len(bad.err.strip().splitlines()) == 1
+
+
 def test_chop_labels_speed_and_determinism(mlrun, tmp_path, corpus):
     index = read_json(corpus.chunks / "chunks.json")
     assert index["chunks"], "the fixture corpus must give chunks"

@@ -5,6 +5,10 @@ reads Debian's /etc/timidity/timidity.cfg first, which sources fluidr3_gm.cfg (s
 fluid-soundfont-gm); when that file is missing every call sleeps 1 s. ``scripts/setup.sh`` creates it empty (as
 root); otherwise :func:`timidity_stall` names the file and we warn once.
 Both renderers write WAV; we read it back with soundfile, mix to mono and resample, so callers choose the format.
+
+Besides SoundFonts, timidity plays GUS patch sets described by a timidity config (``.cfg``, e.g. Debian's freepats at
+/etc/timidity/freepats.cfg): a third family of timbres for training data. Such a config goes wherever a soundfont
+path does, with the timidity renderer.
 """
 
 from __future__ import annotations
@@ -58,12 +62,31 @@ def check_renderer(renderer: str) -> str:
     return exe
 
 
+#: Directives that make a text file a timidity instrument config (patch set) rather than something else.
+_TIMIDITY_DIRECTIVES = ("dir", "bank", "drumset", "soundfont", "source")
+
+
+def is_patch_set(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a timidity patch-set config (``.cfg``) rather than a SoundFont."""
+    return Path(path).suffix.lower() == ".cfg"
+
+
 def check_soundfont(path: str | os.PathLike[str]) -> Path:
-    """A readable SoundFont 2/3 file (RIFF sfbk), or a UserError naming it."""
+    """A readable SoundFont 2/3 file (RIFF sfbk) or timidity patch-set config, or a UserError naming it."""
     path = Path(path)
     if not path.is_file():
         hint = f" (install one with: {_INSTALL['timidity']})" if path == DEFAULT_SOUNDFONT else ""
         raise UserError(f"soundfont {path} does not exist{hint}")
+    if is_patch_set(path):
+        try:
+            words = {line.split()[0] for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                     if line.split() and not line.lstrip().startswith("#")}
+        except OSError as exc:
+            raise UserError(f"soundfont {path}: cannot read it ({exc.strerror})") from None
+        if not words & set(_TIMIDITY_DIRECTIVES):
+            raise UserError(f"soundfont {path} is not a timidity patch-set config (no dir/bank/drumset/soundfont "
+                            f"line)")
+        return path
     with open(path, "rb") as fh:
         head = fh.read(12)
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
@@ -84,13 +107,17 @@ def render_midi(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[
         # timidity cannot decode SF3's Ogg-compressed samples yet exits 0 with noise: refuse instead.
         raise UserError(f"soundfont {sf_path} is SF3 (compressed), which timidity cannot play; "
                         f"use --renderer fluidsynth")
+    if renderer != "timidity" and is_patch_set(sf_path):
+        raise UserError(f"{sf_path} is a timidity patch-set config, which only timidity plays; use --renderer timidity")
     midi_path = Path(midi_path).resolve()
     with tempfile.TemporaryDirectory(prefix="mlrun-render-") as tmp:
         wav = Path(tmp) / "out.wav"
         if renderer == "timidity":
             _warn_stall()
-            cfg = Path(tmp) / "timidity.cfg"
-            cfg.write_text(f'soundfont "{sf_path}"\n', encoding="utf-8")
+            cfg = sf_path
+            if not is_patch_set(sf_path):
+                cfg = Path(tmp) / "timidity.cfg"
+                cfg.write_text(f'soundfont "{sf_path}"\n', encoding="utf-8")
             cmd = [exe, "-c", str(cfg), "-s", str(sample_rate), "-OwM", "--preserve-silence", "-o", str(wav),
                    str(midi_path)]
         else:

@@ -21,6 +21,7 @@ from mlrun_music.fileio import atomic_path
 from mlrun_music.training import DataSplits
 
 from .classes import COMPONENTS
+from .soundfonts import drum_kit
 from .collection import stratified_split
 from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
                        segment_at)
@@ -173,6 +174,7 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
              "grooves": config.default_grooves, "renderers": renderers}
     if extras:
         parts["extra"] = [_soundfont_id(e) for e in extras]
+        parts["extra_grooves"] = config.extra_grooves
     path = cache_dir(config) / f"train-{_key(parts)}.npz"
 
     def make() -> dict[str, np.ndarray]:
@@ -183,10 +185,17 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
             s, l, src = _hits_from(audio, hits, f"one-shot/{renderer}")
             segs += s; labels += l; sources += src
         for e_i, extra in enumerate(extras):
-            hits = synth.one_shots(config.default_velocities, seed=50 + e_i)
-            audio = synth.render(hits, extra, "fluidsynth")
-            s, l, src = _hits_from(audio, hits, f"one-shot/fluidsynth/{Path(extra).name}")
+            kit, renderer = drum_kit(extra), extra_renderer(extra)
+            hits = synth.one_shots(config.default_velocities, seed=50 + e_i, kit=kit)
+            audio = synth.render(hits, extra, renderer)
+            s, l, src = _hits_from(audio, hits, f"one-shot/{renderer}/{Path(extra).name}")
             segs += s; labels += l; sources += src
+            for g in range(config.extra_grooves):  # hits in context: overlaps, cymbal tails, fills
+                tempo, hits = synth.groove(np.random.default_rng(2000 + 100 * e_i + g))
+                hits = synth.for_kit(hits, kit)
+                audio = synth.render(hits, extra, renderer, tempo)
+                s, l, src = _hits_from(audio, hits, f"groove/{renderer}/{Path(extra).name}")
+                segs += s; labels += l; sources += src
         for g in range(config.default_grooves):
             rng = np.random.default_rng(1000 + g)
             tempo, hits = synth.groove(rng)
@@ -208,12 +217,20 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
                                     f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
 
 
+def extra_renderer(soundfont: str) -> str:
+    """fluidsynth for SoundFonts, timidity for a timidity patch set (.cfg, e.g. freepats)."""
+    from mlrun_music.audio.render import is_patch_set
+
+    return "timidity" if is_patch_set(soundfont) else "fluidsynth"
+
+
 def extra_soundfonts(config: Any, log: Any) -> list[str]:
-    """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so)."""
+    """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so when ``log`` is given)."""
     out = []
     for item in [e.strip() for e in config.extra_soundfonts.split(",") if e.strip()]:
         if not Path(item).is_file():
-            log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
+            if log is not None:
+                log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
             continue
         out.append(item)
     return out
@@ -285,16 +302,18 @@ def load_default(config: Any, ctx: Any) -> DataSplits:
     log = ctx.log
     train, val, bank = default_hits(config, log)
     n_syn = sum(s == "synthetic" for s in train.sources) + sum(s == "synthetic" for s in val.sources)
+    kits = [Path(p).name for p in [config.soundfont, *extra_soundfonts(config, None)]]
     log.info("beatsight: training on the EMBEDDED DEFAULT: %d drum hits rendered from General MIDI percussion with "
              "%s and %d hits of procedurally synthesised random kits (no --dataset given)",
-             len(train) + len(val) - n_syn, Path(config.soundfont).name, n_syn)
+             len(train) + len(val) - n_syn, ", ".join(kits), n_syn)
     info = {"components": list(COMPONENTS), "sample_rate": SAMPLE_RATE, "input_samples": INPUT_SAMPLES,
             "dataset": "default"}
     sources: dict[str, int] = {}
     for s in train.sources:
         sources[s] = sources.get(s, 0) + 1
     return _splits(config, train, val, bank, info, {"dataset": "embedded default (rendered + synthetic kits)",
-                                                     "soundfont": config.soundfont, "train_sources": sources})
+                                                     "soundfont": config.soundfont, "kits": kits,
+                                                     "train_sources": sources})
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -41,10 +41,14 @@ class BeatsightConfig(TrainConfig):
     default_grooves: int = option(12, "Embedded default: rendered training grooves (4 bars each).", min=0, max=500)
     default_renderers: str = option("timidity,fluidsynth", "Embedded default: renderers, comma-separated.")
     soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
-    extra_soundfonts: str = option("/usr/share/sounds/sf2/sf_GMbank.sf2",
-                                   "Embedded default: further training soundfonts (comma-separated; one-shots "
-                                   "rendered with fluidsynth; missing files are skipped with a warning). Never "
-                                   "the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
+    extra_soundfonts: str = option(
+        "/usr/share/sounds/sf2/sf_GMbank.sf2,/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2,"
+        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2,/etc/timidity/freepats.cfg",
+        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth) or timidity "
+        "patch sets (.cfg, rendered with timidity); the AVL Drumkits' own key map is known. Missing files are "
+        "skipped with a warning. Never the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
+    extra_grooves: int = option(4, "Embedded default: grooves rendered with each extra kit (besides its one-shots).",
+                                min=0, max=500)
     synthetic_kits: int = option(150, "Embedded default: random procedurally synthesised drum kits added to "
                                       "training (domain randomisation; 0 = soundfont renders only).",
                                  min=0, max=100000)

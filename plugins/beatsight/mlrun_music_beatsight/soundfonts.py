@@ -1,9 +1,14 @@
-"""Which soundfonts may be trained on: never the held-out test kit or one that carries its drum samples.
+"""Soundfonts as drum kits: which may be trained on (never the held-out test kit or one that carries its drum
+samples), and how each plays drums (MIDI channel, which note sounds which component).
 Torch- and numpy-free (the config's validation uses it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import attrs
+
+from .classes import GM_NOTES
 
 #: File-name fragments of soundfonts that share their drum samples with the test kit (FluidR3Mono_GM.sf3):
 #: FluidR3_GM/GS and MuseScore_General render the same drums.
@@ -17,3 +22,49 @@ def leaks_test_kit(path: str, test_soundfont: str) -> bool:
         return True
     names = {p.name.lower(), p.resolve().name.lower() if p.exists() else ""}
     return any(tag in name for tag in SAME_AS_TEST_KIT for name in names)
+
+
+@attrs.frozen
+class DrumKit:
+    """How a soundfont plays drums: the MIDI channel (index) its kit answers on, the program to select there (None
+    on the General MIDI drum channel 10) and the notes that sound each component (a component may be missing)."""
+
+    channel: int
+    program: int | None
+    notes: dict[str, tuple[int, ...]]
+
+    def remap(self, note: int) -> int | None:
+        """The note of this kit that stands for General MIDI percussion ``note``: the same note when the kit has it
+        with the same meaning, else the first note of the same component, else of :data:`STAND_INS`' component
+        (a 5-piece kit has no high tom: a fill's high-tom notes play its mid tom), else None (not playable)."""
+        comp = next((c for c, ns in GM_NOTES.items() if note in ns), None)
+        if comp is None:
+            return None
+        for c in (comp, STAND_INS.get(comp)):
+            if c and self.notes.get(c):
+                return note if note in self.notes[c] else self.notes[c][0]
+        return None
+
+
+#: Which component plays a missing one in grooves (the hit is labelled with the component actually played).
+STAND_INS = {"tom_high": "tom_mid", "china": "crash2", "crash2": "crash", "ride_bell": "ride"}
+
+GENERAL_MIDI_KIT = DrumKit(channel=9, program=None, notes=dict(GM_NOTES))
+
+#: Glen MacArthur's AVL Drumkits (Debian avldrums.lv2-soundfont: Black Pearl, Red Zeppelin), two real acoustic
+#: 5-piece kits sampled at 5 velocity layers. Their single preset sits at bank 0 program 0 (not the GM drum bank)
+#: and their key map follows GM for the shells but not for every cymbal: 48 is a swish hat, 50 a crash choke, 52 a
+#: ride choke, so high tom and china are absent. Names from the plugin's MIDNAM note list.
+AVL_KIT = DrumKit(channel=15, program=0, notes={
+    "kick": (36,), "snare": (38, 40), "hihat_closed": (42, 44), "hihat_open": (46,), "crash": (49,), "ride": (51,),
+    "tom_high": (), "tom_mid": (45, 47), "tom_low": (41, 43), "crash2": (57,), "ride_bell": (53,), "china": ()})
+
+#: File-name fragments of the kits above.
+_KITS_BY_NAME = (("black_pearl", AVL_KIT), ("red_zeppelin", AVL_KIT))
+
+
+def drum_kit(path: str) -> DrumKit:
+    """How the soundfont at ``path`` plays drums (General MIDI unless it is a kit we know otherwise)."""
+    name = Path(path).name.lower()
+    return next((kit for tag, kit in _KITS_BY_NAME if tag in name), GENERAL_MIDI_KIT)
+

@@ -10,7 +10,8 @@ from typing import Any, Sequence
 import attrs
 import numpy as np
 
-from .classes import COMPONENTS, GM_NOTES, NOTE_TO_COMPONENT
+from .classes import COMPONENTS, NOTE_TO_COMPONENT
+from .soundfonts import GENERAL_MIDI_KIT, DrumKit, drum_kit
 
 SAMPLE_RATE = 44100
 TICKS = 480
@@ -32,8 +33,9 @@ class Hit:
 
 
 def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
-               notes: Sequence[tuple[float, float, int, int, int, int]] = (), tail: float = 1.5) -> Path:
-    """A type-1 MIDI file: ``hits`` on channel 10 (index 9), pitched ``notes`` as
+               notes: Sequence[tuple[float, float, int, int, int, int]] = (), tail: float = 1.5,
+               kit: DrumKit = GENERAL_MIDI_KIT) -> Path:
+    """A type-1 MIDI file: ``hits`` on the kit's channel (General MIDI: channel 10, index 9), pitched ``notes`` as
     ``(start, end, pitch, velocity, channel, program)``; ``tail`` seconds of silence after the last event."""
     import mido
 
@@ -45,9 +47,9 @@ def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
     events: list[tuple[int, int, Any]] = []  # (tick, order, message)
     for h in hits:
         on = int(round(h.time / sec_per_tick))
-        events.append((on, 1, mido.Message("note_on", channel=9, note=h.note, velocity=int(h.velocity))))
-        events.append((on + TICKS // 8, 0, mido.Message("note_off", channel=9, note=h.note, velocity=0)))
-    programs = {}
+        events.append((on, 1, mido.Message("note_on", channel=kit.channel, note=h.note, velocity=int(h.velocity))))
+        events.append((on + TICKS // 8, 0, mido.Message("note_off", channel=kit.channel, note=h.note, velocity=0)))
+    programs = {} if kit.program is None else {kit.channel: kit.program}
     for start, end, pitch, vel, ch, prog in notes:
         programs.setdefault(ch, prog)
         events.append((int(round(start / sec_per_tick)), 1,
@@ -70,21 +72,37 @@ def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
 
 def render(hits: Sequence[Hit], soundfont: str | Path, renderer: str, tempo_bpm: float = 120.0,
            notes: Sequence[tuple] = (), sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Render hits (and pitched notes) to mono float32 audio at ``sample_rate``."""
+    """Render hits (and pitched notes) to mono float32 audio at ``sample_rate``, on the soundfont's drum kit
+    (:func:`for_kit` makes General MIDI hits playable on it first)."""
     from mlrun_music.audio.render import render_midi
 
+    kit = drum_kit(str(soundfont))
+    unplayable = sorted({h.note for h in hits if h.note not in NOTE_TO_COMPONENT
+                         or h.note not in kit.notes[NOTE_TO_COMPONENT[h.note]]})
+    if unplayable:
+        raise ValueError(f"notes {unplayable} are not in the kit of {soundfont}; pass the hits through for_kit")
     with tempfile.TemporaryDirectory(prefix="beatsight-") as tmp:
-        mid = write_midi(Path(tmp) / "hits.mid", hits, tempo_bpm, notes)
+        mid = write_midi(Path(tmp) / "hits.mid", hits, tempo_bpm, notes, kit=kit)
         return render_midi(mid, soundfont, sample_rate, renderer=renderer)
 
 
-def one_shots(velocity_levels: int, seed: int, spacing: float = 0.6) -> list[Hit]:
-    """Every GM note of every component at ``velocity_levels`` velocities (seeded jitter), ``spacing`` s apart,
-    in a seeded order so no class always follows another."""
+def for_kit(hits: Sequence[Hit], kit: DrumKit) -> list[Hit]:
+    """General MIDI ``hits`` as the kit plays them (:meth:`DrumKit.remap`); hits it cannot play are left out."""
+    out = []
+    for h in hits:
+        note = kit.remap(h.note)
+        if note is not None:
+            out.append(Hit(h.time, note, h.velocity))
+    return out
+
+
+def one_shots(velocity_levels: int, seed: int, spacing: float = 0.6, kit: DrumKit = GENERAL_MIDI_KIT) -> list[Hit]:
+    """Every note of every component the kit has, at ``velocity_levels`` velocities (seeded jitter), ``spacing`` s
+    apart, in a seeded order so no class always follows another."""
     rng = np.random.default_rng(seed)
     hits = []
     for comp in COMPONENTS:
-        for note in GM_NOTES[comp]:
+        for note in kit.notes[comp]:
             base = np.linspace(35, 127, velocity_levels) if velocity_levels > 1 else np.array([100.0])
             for v in base:
                 hits.append((note, int(np.clip(v + rng.integers(-6, 7), 1, 127))))

@@ -37,7 +37,8 @@ def generate_cmd(out_path: str, count: int, meters: str, song_seconds: float, se
 @click.option("--midi-path", default=None, help="Lakh-style tree <artist>/<song>.mid.")
 @click.option("--single-file", default=None, help="Render just this MIDI file into --out-path.")
 @click.option("--soundfont-path", default=None, help="Folder of .sf2/.sf3 files; songs are spread over them.")
-@click.option("--single-soundfont", default=None, help="Use this one soundfont.")
+@click.option("--single-soundfont", default=None,
+              help="Use this one soundfont (or a timidity patch-set .cfg such as /etc/timidity/freepats.cfg).")
 @click.option("--out-path", required=True, help="Output folder (<artist>/<song>/ per song).")
 @click.option("--midi-jitter-max-seconds", default=0.0, show_default=True, type=float,
               help="Move each drum note by up to this many seconds (through the tempo map).")
@@ -46,7 +47,7 @@ def generate_cmd(out_path: str, count: int, meters: str, song_seconds: float, se
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the jitter.")
 @click.option("--renderer", default="auto", show_default=True,
               type=click.Choice(["auto", "timidity", "fluidsynth"]),
-              help="Synthesizer; auto = timidity for .sf2, fluidsynth for .sf3.")
+              help="Synthesizer; auto = timidity for .sf2 and .cfg, fluidsynth for .sf3.")
 @click.option("--audio-format", default="ogg", show_default=True, type=click.Choice(["ogg", "flac"]))
 def render_cmd(midi_path: str | None, single_file: str | None, soundfont_path: str | None,
                single_soundfont: str | None, out_path: str, midi_jitter_max_seconds: float, max_processes: int,
