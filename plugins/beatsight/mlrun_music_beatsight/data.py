@@ -27,7 +27,7 @@ from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMP
                        segment_at)
 from . import synth, synthkit
 
-CACHE_VERSION = "beatsight-default-3"
+CACHE_VERSION = "beatsight-default-4"
 SYNTH_CACHE_VERSION = "beatsight-synthkit-1"
 
 
@@ -65,7 +65,9 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
 
 
 class HitDataset(torch.utils.data.Dataset):
-    """Items ``(audio window [INPUT_SAMPLES], label, weight)``.
+    """Items ``(audio window [INPUT_SAMPLES], label, weight)``; with ``no_drum_onsets`` (sample positions of onsets in
+    ``mix_bank``) ``no_drum_items`` more items follow the hits: windows of non-drum audio at one of those onsets,
+    label -1 ("no drum", trained towards a uniform output so their low confidence lets ``process`` drop them).
 
     With ``augment``: onset jitter (-6..+12 ms, like detected onsets), speed change by resampling (+-8 %: pitch and
     time together), an EQ tilt, gain, noise, and mixing with non-drum audio from 20 dB below the hit to
@@ -74,21 +76,39 @@ class HitDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, hits: HitSet, weights: np.ndarray | None, augment: bool = False,
-                 mix_bank: np.ndarray | None = None, mix_probability: float = 0.5, mix_max_db: float = 0.0) -> None:
+                 mix_bank: np.ndarray | None = None, mix_probability: float = 0.5, mix_max_db: float = 0.0,
+                 no_drum_onsets: np.ndarray | None = None, no_drum_items: int = 0) -> None:
         self.hits, self.augment = hits, augment
         self.weights = weights if weights is not None else np.ones(len(COMPONENTS), dtype=np.float32)
         self.mix_bank = mix_bank if mix_bank is not None and len(mix_bank) > INPUT_SAMPLES * 2 else None
         self.mix_probability, self.mix_max_db = mix_probability, mix_max_db
+        usable = no_drum_onsets is not None and self.mix_bank is not None and len(no_drum_onsets) > 0
+        self.no_drum_onsets = np.asarray(no_drum_onsets) if usable else np.zeros(0, dtype=np.int64)
+        self.no_drum_items = no_drum_items if usable else 0
 
     def __len__(self) -> int:
-        return len(self.hits)
+        return len(self.hits) + self.no_drum_items
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if i >= len(self.hits):
+            return self._no_drum(i - len(self.hits))
         seg = self.hits.segments[i]
         label = int(self.hits.labels[i])
         x = self._augmented(seg) if self.augment else cut(seg, SEGMENT_PRE_SAMPLES - PRE_SAMPLES, INPUT_SAMPLES)
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.tensor(label), \
             torch.tensor(float(self.weights[label]))
+
+    def _no_drum(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Non-drum audio around an onset of the accompaniment (random onset when augmenting, else the k-th)."""
+        rnd = np.random
+        onset = int(self.no_drum_onsets[rnd.randint(len(self.no_drum_onsets)) if self.augment
+                                        else k % len(self.no_drum_onsets)])
+        if self.augment:
+            onset += int(rnd.uniform(-0.006, 0.012) * SAMPLE_RATE)
+        x = cut(self.mix_bank, onset - PRE_SAMPLES, INPUT_SAMPLES)
+        peak = float(np.max(np.abs(x))) + 1e-9
+        x = x * (10 ** (rnd.uniform(-12, 6) / 20) * 0.5 / peak if self.augment else 0.5 / peak)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.tensor(-1), torch.tensor(1.0)
 
     def _augmented(self, seg: np.ndarray) -> np.ndarray:
         rnd = np.random
@@ -209,6 +229,12 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
             tempo = float(rng.uniform(80, 150))
             bank.append(synth.render([], config.soundfont, renderers[k % len(renderers)], tempo,
                                      synth.accompaniment(rng, tempo, 8.0)))
+        for extra in extras:  # more instruments for mixing and for 'no drum' items, from kits with a GM bank
+            if drum_kit(extra).program is None:
+                for _ in range(2):
+                    tempo = float(rng.uniform(80, 150))
+                    bank.append(synth.render([], extra, extra_renderer(extra), tempo,
+                                             synth.accompaniment(rng, tempo, 8.0)))
         return {"segments": np.stack(segs).astype(np.float32), "labels": np.array(labels, dtype=np.int64),
                 "sources": np.array(sources), "mix_bank": np.concatenate(bank).astype(np.float32)}
 
@@ -291,8 +317,16 @@ def _splits(config: Any, train: HitSet, val: HitSet, mix_bank: np.ndarray | None
     report = {**report, "train_counts": train.counts(), "val_counts": val.counts(),
               "class_weights": dict(zip(COMPONENTS, (weights if weights is not None else
                                                      np.ones(len(COMPONENTS))).round(3).tolist()))}
+    no_drum, n_no_drum = None, 0
+    if mix_bank is not None and config.no_drum_fraction > 0:
+        from .onsets import detect
+
+        no_drum = np.round(detect(mix_bank / (np.max(np.abs(mix_bank)) + 1e-9), SAMPLE_RATE).times
+                           * SAMPLE_RATE).astype(np.int64)
+        n_no_drum = int(round(config.no_drum_fraction * len(train)))
+        report = {**report, "no_drum_items": n_no_drum, "no_drum_onsets": int(len(no_drum))}
     return DataSplits(train=HitDataset(train, weights, config.augment, mix_bank, config.mix_probability,
-                                       config.mix_max_db),
+                                       config.mix_max_db, no_drum, n_no_drum),
                       val=HitDataset(val, None) if len(val) else None, info=info, report=report,
                       seeded_items=bool(config.augment))
 

@@ -35,6 +35,10 @@ class BeatsightConfig(TrainConfig):
     mix_max_db: float = option(10.0, "Mixed-in non-drum audio is from 20 dB below the hit up to this many dB above "
                                     "it (quiet hi-hats sit under louder accompaniment in real songs).",
                                min=-20.0, max=30.0)
+    no_drum_fraction: float = option(0.2, "'No drum' items added per training hit: windows of the non-drum mixing "
+                                          "audio at its onsets, trained towards a uniform output (outlier "
+                                          "exposure), so process drops non-drum onsets by --confidence. 0 = off.",
+                                     min=0.0, max=5.0)
     class_weighting: bool = option(True, "Weight the loss by inverse class frequency (rare classes count more).")
     default_velocities: int = option(8, "Embedded default: velocity levels per drum note and renderer.",
                                      min=1, max=64)
