@@ -184,14 +184,14 @@ def test_default_chain_is_announced_and_cached(mlrun, tmp_path):
     assert "preparing the embedded synthetic default" in r.err and "held-out meter 7/8" in r.err
     prepared = read_json(next((tmp_path / "dd").glob("default-*/prepared.json")))
     assert prepared["train"]["chop"]["chunks"] > 0 and prepared["test"]["chop"]["chunks"] > 0
-    # Training songs are spread over TimGM6mb and, when csound-soundfont is installed (setup.sh installs it),
-    # sf_GMbank; each song records its soundfont.
-    fonts = sorted(Path(p).name for p in prepared["params"]["train_soundfonts"])
-    expected = ["TimGM6mb.sf2", "sf_GMbank.sf2"] if Path("/usr/share/sounds/sf2/sf_GMbank.sf2").is_file() \
-        else ["TimGM6mb.sf2"]
+    # Training songs are spread over TimGM6mb and, when installed (setup.sh installs them), sf_GMbank
+    # (csound-soundfont) and the freepats patch set; each song records its soundfont.
+    expected = ["TimGM6mb.sf2"] + [Path(p).name for p in ("/usr/share/sounds/sf2/sf_GMbank.sf2",
+                                                          "/etc/timidity/freepats.cfg") if Path(p).is_file()]
+    fonts = [Path(p).name for p in prepared["params"]["train_soundfonts"]]
     assert fonts == expected and ", ".join(expected) in r.err
     used = {read_json(p)["soundfont"] for p in (tmp_path / "dd").glob("default-*/rendered/train/**/render.json")}
-    assert sorted(Path(p).name for p in used) == expected
+    assert sorted(Path(p).name for p in used) == sorted(expected)
     train_midi = list((tmp_path / "dd").glob("default-*/midi/train/generate_manifest.json"))[0]
     assert "7/8" not in {m for s in read_json(train_midi)["songs"] for m in s["meters"]}
     r = mlrun(*args, "--tag", "second")

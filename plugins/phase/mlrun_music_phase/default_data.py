@@ -23,6 +23,7 @@ VERSION = 1
 LABEL_EXTRA_SECONDS = 1.0  # labels extend 1 s past each chunk: the largest anticipation supported
 SF2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 SF2_EXTRA = Path("/usr/share/sounds/sf2/sf_GMbank.sf2")  # Debian's csound-soundfont: a second training timbre
+FREEPATS = Path("/etc/timidity/freepats.cfg")  # Debian's freepats GUS patches (timidity): a third training timbre
 SF3_TEST = Path("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3")
 
 
@@ -45,8 +46,9 @@ def default_soundfonts(config: Any) -> tuple[list[Path], list[Path]]:
     train = _split_list(config.default_soundfonts)
     if not train:
         # MuseScore_General.sf3 would add variety but fluidsynth takes ~10 s per song to load it here. A second
-        # training soundfont lifted held-out F clearly (BENCHMARKS.md, run 5), so sf_GMbank joins when installed.
-        train = [SF2] + ([SF2_EXTRA] if SF2_EXTRA.is_file() else [])
+        # training soundfont lifted held-out F clearly (BENCHMARKS.md, run 5), so sf_GMbank joins when installed;
+        # a third timbre family (freepats) took held-out F at 0 s past 0.9 (run 8), so it joins too.
+        train = [SF2] + [p for p in (SF2_EXTRA, FREEPATS) if p.is_file()]
     test = _split_list(config.default_test_soundfonts)
     if not test:
         test = [SF3_TEST] if SF3_TEST.exists() and has_fluidsynth else [SF2]

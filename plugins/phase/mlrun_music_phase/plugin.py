@@ -70,7 +70,8 @@ class PhaseConfig(TrainConfig):
     default_chunk_seconds: float = option(32.0, "Chunk length used when chopping the embedded default.",
                                           min=2.0, max=600.0)
     default_soundfonts: str = option("", "Comma-separated soundfonts for the default's training songs; empty = "
-                                         "TimGM6mb, plus sf_GMbank (csound-soundfont) when installed.")
+                                         "TimGM6mb, plus sf_GMbank (csound-soundfont) and the freepats patch "
+                                         "set (/etc/timidity/freepats.cfg) when installed.")
     default_test_soundfonts: str = option("", "Comma-separated soundfonts for the held-out songs; empty = "
                                               "FluidR3Mono_GM (fluidsynth) when installed.")
     default_holdout_meter: str = option("7/8", "Meter that only appears in held-out songs ('' = none).",
