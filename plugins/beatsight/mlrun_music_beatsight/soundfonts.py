@@ -54,7 +54,8 @@ GENERAL_MIDI_KIT = DrumKit(channel=9, program=None, notes=dict(GM_NOTES))
 #: Glen MacArthur's AVL Drumkits (Debian avldrums.lv2-soundfont: Black Pearl, Red Zeppelin), two real acoustic
 #: 5-piece kits sampled at 5 velocity layers. Their single preset sits at bank 0 program 0 (not the GM drum bank)
 #: and their key map follows GM for the shells but not for every cymbal: 48 is a swish hat, 50 a crash choke, 52 a
-#: ride choke, so high tom and china are absent. Names from the plugin's MIDNAM note list.
+#: ride choke, so high tom and china are absent. Names from the plugin's MIDNAM note list. Any melodic channel plays
+#: the preset; channel 16 (index 15) stays clear of the accompaniment's channels.
 AVL_KIT = DrumKit(channel=15, program=0, notes={
     "kick": (36,), "snare": (38, 40), "hihat_closed": (42, 44), "hihat_open": (46,), "crash": (49,), "ride": (51,),
     "tom_high": (), "tom_mid": (45, 47), "tom_low": (41, 43), "crash2": (57,), "ride_bell": (53,), "china": ()})
