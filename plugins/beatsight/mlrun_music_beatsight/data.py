@@ -21,10 +21,10 @@ from mlrun_music.fileio import atomic_path
 from mlrun_music.training import DataSplits
 
 from .classes import COMPONENTS
-from .soundfonts import drum_kit
 from .collection import stratified_split
 from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
                        segment_at)
+from .soundfonts import drum_kit
 from . import synth, synthkit
 
 CACHE_VERSION = "beatsight-default-4"
