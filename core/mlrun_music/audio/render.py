@@ -94,6 +94,16 @@ def check_soundfont(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def check_pairing(renderer: str, soundfont: str | os.PathLike[str]) -> None:
+    """A UserError when ``renderer`` cannot play ``soundfont``: timidity and SF3, fluidsynth and a patch set."""
+    path = Path(soundfont)
+    if renderer == "timidity" and path.suffix.lower() == ".sf3":
+        # timidity cannot decode SF3's Ogg-compressed samples yet exits 0 with noise: refuse instead.
+        raise UserError(f"soundfont {path} is SF3 (compressed), which timidity cannot play; use --renderer fluidsynth")
+    if renderer != "timidity" and is_patch_set(path):
+        raise UserError(f"{path} is a timidity patch-set config, which only timidity plays; use --renderer timidity")
+
+
 def render_midi(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[str], sample_rate: int = 16000,
                 renderer: str = "timidity", timeout: float = 600.0) -> np.ndarray:
     """Render ``midi_path`` with ``soundfont``; returns float32 mono audio at ``sample_rate``."""
@@ -103,12 +113,7 @@ def render_midi(midi_path: str | os.PathLike[str], soundfont: str | os.PathLike[
 
     exe = check_renderer(renderer)
     sf_path = check_soundfont(soundfont).resolve()
-    if renderer == "timidity" and sf_path.suffix.lower() == ".sf3":
-        # timidity cannot decode SF3's Ogg-compressed samples yet exits 0 with noise: refuse instead.
-        raise UserError(f"soundfont {sf_path} is SF3 (compressed), which timidity cannot play; "
-                        f"use --renderer fluidsynth")
-    if renderer != "timidity" and is_patch_set(sf_path):
-        raise UserError(f"{sf_path} is a timidity patch-set config, which only timidity plays; use --renderer timidity")
+    check_pairing(renderer, sf_path)
     midi_path = Path(midi_path).resolve()
     with tempfile.TemporaryDirectory(prefix="mlrun-render-") as tmp:
         wav = Path(tmp) / "out.wav"

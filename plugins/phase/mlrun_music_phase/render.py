@@ -43,15 +43,12 @@ class RenderJob:
 
 def pick_renderer(renderer: str, soundfont: Path) -> str:
     """``auto`` = timidity for .sf2 and patch sets (.cfg), fluidsynth for .sf3 (timidity cannot decode compressed
-    SF3 samples)."""
+    SF3 samples); an explicit renderer that cannot play the soundfont is refused before any song is rendered."""
+    from mlrun_music.audio.render import check_pairing
+
     if renderer == "auto":
         return "fluidsynth" if soundfont.suffix.lower() == ".sf3" else "timidity"
-    if renderer == "timidity" and soundfont.suffix.lower() == ".sf3":
-        raise UserError(f"timidity cannot read the compressed SF3 soundfont {soundfont}; "
-                        f"use --renderer fluidsynth or auto")
-    if renderer == "fluidsynth" and soundfont.suffix.lower() == ".cfg":
-        raise UserError(f"{soundfont} is a timidity patch-set config, which fluidsynth cannot play; "
-                        f"use --renderer timidity or auto")
+    check_pairing(renderer, soundfont)
     return renderer
 
 
