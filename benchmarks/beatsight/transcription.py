@@ -16,30 +16,25 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mlrun_music_beatsight import synth
+from mlrun_music_beatsight import grooves, synth
 from mlrun_music_beatsight.classes import COMPONENTS
 from mlrun_music_beatsight.pipeline import process
 from mlrun_music_beatsight.score import score
 
 
 def render_groove(seed: int, soundfont: str, renderer: str, accomp_db: float, out: Path) -> tuple[Path, Path]:
-    rng = np.random.default_rng(seed)
-    tempo, hits = synth.groove(rng, bars=4)
-    drums = synth.render(hits, soundfont, renderer, tempo)
-    other = synth.render([], soundfont, renderer, tempo, synth.accompaniment(rng, tempo, len(drums) / 44100))
-    n = max(len(drums), len(other))
-    drums, other = np.pad(drums, (0, n - len(drums))), np.pad(other, (0, n - len(other)))
-    gain = np.sqrt(np.mean(drums ** 2) / (np.mean(other ** 2) + 1e-12)) * 10 ** (accomp_db / 20)
-    mix = drums + gain * other
+    """The song of ``seed`` (:func:`grooves.test_song`, also what `mlrun evaluate beatsight-transcriber` scores) as
+    a WAV and its drums as MIDI."""
+    mix, hits, tempo = grooves.test_song(seed, soundfont, renderer, accomp_db)
     wav, mid = out / f"groove{seed}.wav", out / f"groove{seed}.mid"
-    sf.write(str(wav), (mix / np.max(np.abs(mix)) * 0.9).astype(np.float32), 44100)
+    sf.write(str(wav), mix, 44100)
     synth.write_midi(mid, hits, tempo)
     return wav, mid
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="beatsight checkpoint for the ML classifier")
+    ap.add_argument("--model", required=True, help="checkpoint of beatsight (the CNN on detected onsets) or beatsight-transcriber")
     ap.add_argument("--grooves", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=5000, help="training grooves use seeds 1000..1499")
     ap.add_argument("--soundfont", default=synth.TEST_SOUNDFONT)

@@ -90,8 +90,10 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
                                                "models/best_drum_classifier.pt; heuristic when absent).")
 @click.option("--ml/--no-ml", "use_ml", default=None,
               help="Use the ML classifier (default: $BEATSIGHT_USE_ML_CLASSIFIER, else on).")
-@click.option("--confidence", type=float, default=0.7, show_default=True,
-              help="Keep a hit when (onset confidence + class confidence) / 2 reaches this.")
+@click.option("--confidence", type=float, default=None,
+              help="Keep a hit when (onset confidence + class confidence) / 2 reaches this [default: 0.7]; with a "
+                   "frame-level transcriber (--ml-model of beatsight-transcriber): the peak threshold on its "
+                   "activations [default: the model's tuned --threshold].")
 @click.option("--sensitivity", type=float, default=50.0, show_default=True,
               help="Onset detection sensitivity, 0 (strong hits only) to 100 (everything).")
 @click.option("--second-hit", type=float, default=0.1, show_default=True,
@@ -99,7 +101,7 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
                    "this and it is a cymbal/hi-hat under a drum or the reverse (kick + hi-hat, snare + crash).")
 @click.option("--quantize/--no-quantize", default=True, show_default=True,
               help="Snap hits within 12 ms of the sixteenth-note grid onto it.")
-def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float,
+def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float | None,
                 sensitivity: float, second_hit: float, quantize: bool) -> None:
     """Transcribe a song's drums into a .bsm beatmap."""
     from .pipeline import process

@@ -16,6 +16,7 @@ from . import heuristic
 from .bsm import new_beatmap, sha256_of, write_bsm
 from .classes import COMPONENTS, METALS
 from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, segment_at, windows_at
+from .frames import FPS
 from .onsets import detect
 
 ENV_MODEL = "BEATSIGHT_ML_MODEL_PATH"
@@ -29,12 +30,15 @@ _FALSE = {"0", "false", "no", "off"}
 class Classifier:
     """Which classifier runs, and why."""
 
-    kind: str  # "ml" or "heuristic"
+    kind: str  # "ml" (the guide's CNN on detected onsets), "transcriber" (frame-level model) or "heuristic"
     reason: str
     model: Any = None
     path: Path | None = None
+    threshold: float = 0.5  # a transcriber's tuned peak threshold
 
     def describe(self) -> str:
+        if self.kind == "transcriber":
+            return f"frame-level ML transcriber {self.path}"
         return f"ML model {self.path}" if self.kind == "ml" else f"heuristic ({self.reason})"
 
 
@@ -64,8 +68,14 @@ def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
             source = f"{ENV_MODEL}={env}" if env else f"default path {DEFAULT_MODEL}"
             return Classifier("heuristic", f"no ML model at {source}")
     from mlrun_music.api import load_model
+    from mlrun_music.training.checkpoint import load_checkpoint
 
-    loaded = load_model("beatsight", path, "cpu")  # UserError if it is not a beatsight checkpoint
+    task = load_checkpoint(path).get("task")  # UserError if it is no (safe) checkpoint at all
+    if task not in ("beatsight", "beatsight-transcriber"):
+        raise UserError(f"{path}: a checkpoint of task '{task}', not of beatsight or beatsight-transcriber")
+    loaded = load_model(task, path, "cpu")
+    if task == "beatsight-transcriber":
+        return Classifier("transcriber", "model present", loaded.model, path, float(loaded.config.threshold))
     return Classifier("ml", "model present", loaded.model, path)
 
 
@@ -103,6 +113,56 @@ def difficulty(n_hits: int, seconds: float, n_components: int) -> float:
 
 
 @attrs.define
+class Transcription:
+    """Hits of a song as ``(time s, component, score)``, its tempo, and how many onsets were considered."""
+
+    hits: list[tuple[float, str, float]]
+    bpm: float
+    bpm_estimated: bool
+    candidates: int
+
+
+def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: float, sensitivity: float,
+                      second_hit: float) -> Transcription:
+    """The guide's pipeline: spectral-flux onsets, each named by the CNN or the heuristic classifier; an onset is
+    kept when (onset confidence + class confidence) / 2 reaches ``confidence``."""
+    onsets = detect(audio, SAMPLE_RATE, sensitivity)
+    samples = np.round(onsets.times * SAMPLE_RATE).astype(np.int64)
+    hits: list[tuple[float, str, float]] = []
+    if classifier.kind == "ml":
+        probs = classify_ml(classifier.model, audio, samples)
+        for i, t in enumerate(onsets.times):
+            top = int(np.argmax(probs[i]))
+            score = (float(onsets.confidence[i]) + float(probs[i, top])) / 2
+            if score >= confidence:
+                hits += [(float(t), COMPONENTS[c], score) for c in classes_of_hit(probs[i], second_hit)]
+    elif len(samples):
+        segments = np.stack([segment_at(audio, int(s)) for s in samples])
+        idx, conf = heuristic.classify(segments, SEGMENT_PRE_SAMPLES)
+        for i, t in enumerate(onsets.times):
+            score = (float(onsets.confidence[i]) + float(conf[i])) / 2
+            if score >= confidence:
+                hits.append((float(t), COMPONENTS[int(idx[i])], score))
+    return Transcription(hits, onsets.bpm, onsets.bpm_estimated, len(onsets.times))
+
+
+def transcribe_frames(model: Any, audio: np.ndarray, threshold: float) -> Transcription:
+    """The frame-level transcriber: activation peaks per class at ``threshold``; the tempo from the summed
+    activations (a drums-only onset strength, unlike the flux of the whole mix)."""
+    from .frames import log_mel_frames
+    from .onsets import estimate_tempo
+    from .transcriber import activations, peaks
+
+    act = activations(model, log_mel_frames(audio))
+    hits = []
+    for c, times in enumerate(peaks(act, threshold)):
+        hits += [(float(t), COMPONENTS[c], float(act[int(round(t * FPS)), c])) for t in times]
+    hits.sort()
+    bpm = estimate_tempo(act.sum(axis=1))
+    return Transcription(hits, bpm if bpm is not None else 120.0, bpm is not None, len(hits))
+
+
+@attrs.define
 class ProcessResult:
     path: Path
     hits: int
@@ -113,12 +173,13 @@ class ProcessResult:
 
 
 def process(input_path: str | Path, output: str | Path, *, ml_model: str | None = None, use_ml: bool | None = None,
-            confidence: float = 0.7, sensitivity: float = 50.0, second_hit: float = 0.1, do_quantize: bool = True,
-            say: Callable[[str], None] = print) -> ProcessResult:
-    """Transcribe ``input_path`` into the beatmap ``output``."""
+            confidence: float | None = None, sensitivity: float = 50.0, second_hit: float = 0.1,
+            do_quantize: bool = True, say: Callable[[str], None] = print) -> ProcessResult:
+    """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the guide's) for the
+    onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber."""
     from mlrun_music.audio import load_audio
 
-    if not 0.0 <= confidence <= 1.0:
+    if confidence is not None and not 0.0 <= confidence <= 1.0:
         raise UserError(f"--confidence must be in [0, 1], got {confidence}")
     if not 0.0 <= sensitivity <= 100.0:
         raise UserError(f"--sensitivity must be in [0, 100], got {sensitivity}")
@@ -129,52 +190,38 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     audio = audio / float(np.max(np.abs(audio)))
     seconds = len(audio) / SAMPLE_RATE
     say(f"classifier: {classifier.describe()}")
-    onsets = detect(audio, SAMPLE_RATE, sensitivity)
-    samples = np.round(onsets.times * SAMPLE_RATE).astype(np.int64)
-    hits: list[dict[str, Any]] = []
-    kept_conf = []
-    if classifier.kind == "ml":
-        probs = classify_ml(classifier.model, audio, samples)
-        for i, t in enumerate(onsets.times):
-            top = int(np.argmax(probs[i]))
-            score = (float(onsets.confidence[i]) + float(probs[i, top])) / 2
-            if score < confidence:
-                continue
-            for c in classes_of_hit(probs[i], second_hit):
-                hits.append({"t": t, "component": COMPONENTS[c], "i": i})
-            kept_conf.append(score)
+    if classifier.kind == "transcriber":
+        threshold = classifier.threshold if confidence is None else confidence
+        found = transcribe_frames(classifier.model, audio, threshold)
     else:
-        segments = np.stack([segment_at(audio, int(s)) for s in samples]) if len(samples) else np.zeros((0, 1))
-        idx, conf = heuristic.classify(segments, SEGMENT_PRE_SAMPLES) if len(samples) else (np.zeros(0, int), [])
-        for i, t in enumerate(onsets.times):
-            score = (float(onsets.confidence[i]) + float(conf[i])) / 2
-            if score >= confidence:
-                hits.append({"t": t, "component": COMPONENTS[int(idx[i])], "i": i})
-                kept_conf.append(score)
-    times = np.array([h["t"] for h in hits])
+        found = transcribe_onsets(classifier, audio, 0.7 if confidence is None else confidence, sensitivity,
+                                  second_hit)
+    times = np.array([h[0] for h in found.hits])
     if do_quantize and len(times):
-        times = quantize(times, onsets.bpm, float(times.min()))
-    peak_of = {}
-    for h in hits:
-        s = int(round(h["t"] * SAMPLE_RATE))
-        peak_of.setdefault(h["i"], float(np.max(np.abs(audio[s: s + int(0.03 * SAMPLE_RATE)] if s < len(audio) else 0))))
-    objects = [{"time": int(round(t * 1000)), "component": h["component"],
-                "velocity": float(np.clip(peak_of[h["i"]], 0.05, 1.0))} for h, t in zip(hits, times)]
+        times = quantize(times, found.bpm, float(times.min()))
+    window = int(0.03 * SAMPLE_RATE)
+    objects = []
+    for (t0, component, _), t in zip(found.hits, times):
+        s = min(int(round(t0 * SAMPLE_RATE)), len(audio) - 1)
+        objects.append({"time": int(round(t * 1000)), "component": component,
+                        "velocity": float(np.clip(np.max(np.abs(audio[s: s + window])), 0.05, 1.0))})
     counts = {c: sum(o["component"] == c for o in objects) for c in COMPONENTS}
     used = sum(1 for v in counts.values() if v)
+    model_version = {"ml": f"beatsight-cnn:{classifier.path.name if classifier.path else ''}",
+                     "transcriber": f"beatsight-transcriber:{classifier.path.name if classifier.path else ''}",
+                     "heuristic": "beatsight-heuristic-1"}[classifier.kind]
     editor = {"snapDivisor": 4, "visualLanes": len(COMPONENTS), "bookmarks": [],
               "aiGenerationMetadata": {
-                  "modelVersion": f"beatsight-cnn:{classifier.path.name}" if classifier.kind == "ml"
-                  else "beatsight-heuristic-1",
-                  "confidence": float(round(np.mean(kept_conf), 4)) if kept_conf else 0.0,
+                  "modelVersion": model_version,
+                  "confidence": float(round(np.mean([h[2] for h in found.hits]), 4)) if found.hits else 0.0,
                   "processedAt": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
                   "manualEdits": 0}}
-    beatmap = new_beatmap(audio_file=input_path, duration_ms=seconds * 1000, sample_rate=SAMPLE_RATE, bpm=onsets.bpm,
+    beatmap = new_beatmap(audio_file=input_path, duration_ms=seconds * 1000, sample_rate=SAMPLE_RATE, bpm=found.bpm,
                           hits=objects, difficulty=difficulty(len(objects), seconds, used),
                           audio_hash=sha256_of(input_path), editor=editor,
                           offset_ms=int(round(float(times.min()) * 1000)) if len(times) else 0)
     write_bsm(output, beatmap)
-    tempo_note = "" if onsets.bpm_estimated else " (no clear beat: fallback)"
-    say(f"{len(objects)} hits from {len(onsets.times)} onsets, tempo {onsets.bpm:.1f} BPM{tempo_note}; "
-        f"wrote {output}")
-    return ProcessResult(Path(output), len(objects), onsets.bpm, classifier.kind, seconds, counts)
+    tempo_note = "" if found.bpm_estimated else " (no clear beat: fallback)"
+    what = "frame peaks" if classifier.kind == "transcriber" else "onsets"
+    say(f"{len(objects)} hits from {found.candidates} {what}, tempo {found.bpm:.1f} BPM{tempo_note}; wrote {output}")
+    return ProcessResult(Path(output), len(objects), found.bpm, classifier.kind, seconds, counts)

@@ -17,7 +17,34 @@ OWN_DATASETS = ("default", "folder")
 
 
 @attrs.define(kw_only=True)
-class BeatsightConfig(TrainConfig):
+class KitOptions(TrainConfig):
+    """Options shared by both beatsight tasks: which kits render the embedded default, and the held-out test kit."""
+
+    soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
+    extra_soundfonts: str = option(
+        "/usr/share/sounds/sf2/sf_GMbank.sf2,/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2,"
+        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2,/etc/timidity/freepats.cfg",
+        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth) or timidity "
+        "patch sets (.cfg, rendered with timidity); the AVL Drumkits' own key map is known. Missing files are "
+        "skipped with a warning. Never the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
+    test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
+                                 "Embedded default: a second kit, never trained on, for the test split "
+                                 "(rendered with fluidsynth; timidity cannot read .sf3).")
+    cache_dir: str = option("", "Where rendered audio is cached; empty = $MLRUN_MUSIC_CACHE/beatsight or "
+                                "~/.cache/mlrun_music/beatsight.")
+
+    def validate(self) -> None:
+        """No training kit may be (or share samples with) the held-out test kit."""
+        from .soundfonts import leaks_test_kit
+
+        for sf in [self.soundfont, *self.extra_soundfonts.split(",")]:
+            if sf.strip() and leaks_test_kit(sf.strip(), self.test_soundfont):
+                raise UserError(f"training soundfont {sf.strip()} is (or shares samples with) the held-out test kit "
+                                f"{self.test_soundfont}; training on it would make the test figures meaningless")
+
+
+@attrs.define(kw_only=True)
+class BeatsightConfig(KitOptions):
     """Options of ``mlrun train beatsight``: the guide's defaults (Adam 1e-3, batch 32, 50 epochs, plateau)."""
 
     data_dir: str = option("", "Exported dataset folder (`mlrun beatsight collect export`). `--dataset DIR` "
@@ -44,13 +71,6 @@ class BeatsightConfig(TrainConfig):
                                      min=1, max=64)
     default_grooves: int = option(12, "Embedded default: rendered training grooves (4 bars each).", min=0, max=500)
     default_renderers: str = option("timidity,fluidsynth", "Embedded default: renderers, comma-separated.")
-    soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
-    extra_soundfonts: str = option(
-        "/usr/share/sounds/sf2/sf_GMbank.sf2,/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2,"
-        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2,/etc/timidity/freepats.cfg",
-        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth) or timidity "
-        "patch sets (.cfg, rendered with timidity); the AVL Drumkits' own key map is known. Missing files are "
-        "skipped with a warning. Never the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
     extra_grooves: int = option(4, "Embedded default: grooves rendered with each extra kit (besides its one-shots).",
                                 min=0, max=500)
     synthetic_kits: int = option(150, "Embedded default: random procedurally synthesised drum kits added to "
@@ -60,11 +80,6 @@ class BeatsightConfig(TrainConfig):
                                          "validation split.", min=0, max=10000)
     synthetic_hits_per_class: int = option(1, "Embedded default: hits per class and synthetic kit.", min=1, max=100)
     synthetic_seed: int = option(0, "Embedded default: seed of the synthetic kits.", min=0, max=2**31 - 1)
-    test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
-                                 "Embedded default: a second kit, never trained on, for the test split "
-                                 "(rendered with fluidsynth; timidity cannot read .sf3).")
-    cache_dir: str = option("", "Where rendered audio is cached; empty = $MLRUN_MUSIC_CACHE/beatsight or "
-                                "~/.cache/mlrun_music/beatsight.")
 
     def validate(self) -> None:
         """``--dataset DIR`` (the guide's option) means an exported folder: move it to ``data_dir``."""
@@ -77,12 +92,7 @@ class BeatsightConfig(TrainConfig):
             self.dataset = "folder"
         if self.dataset == "folder" and not self.data_dir:
             raise UserError("--dataset folder needs --data-dir DIR (an exported dataset folder)")
-        from .soundfonts import leaks_test_kit
-
-        for sf in [self.soundfont, *self.extra_soundfonts.split(",")]:
-            if sf.strip() and leaks_test_kit(sf.strip(), self.test_soundfont):
-                raise UserError(f"training soundfont {sf.strip()} is (or shares samples with) the held-out test kit "
-                                f"{self.test_soundfont}; training on it would make the test figures meaningless")
+        super().validate()
         renderers = [r.strip() for r in self.default_renderers.split(",") if r.strip()]
         if not renderers or any(r not in ("timidity", "fluidsynth") for r in renderers):
             raise UserError(f"--default-renderers must list timidity and/or fluidsynth, got {self.default_renderers!r}")
@@ -93,6 +103,50 @@ class BeatsightEvalConfig:
     """Options of ``mlrun evaluate beatsight``."""
 
     heuristic_baseline: bool = option(True, "Also score the heuristic classifier on the same hits (baseline).")
+
+
+@attrs.define(kw_only=True)
+class TranscriberConfig(KitOptions):
+    """Options of ``mlrun train beatsight-transcriber`` (frame-level transcription of whole songs)."""
+
+    epochs: int = option(12, "Number of epochs.", min=1, max=100000)
+    batch_size: int = option(16, "Chunks per batch.", min=1, max=1 << 20)
+    learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
+    optimizer: str = option("adamw", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    weight_decay: float = option(1e-4, "Weight decay.", min=0.0, max=1.0)
+    grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
+    lr_scheduler: str = option("cosine", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    monitor: str = option("val_onset_f", "Metric that picks the best checkpoint.")
+    monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
+    hidden: int = option(64, "GRU units per direction.", min=4, max=4096)
+    dropout: float = option(0.1, "Dropout after each conv block and between the GRU layers.", min=0.0, max=0.95)
+    positive_weight: float = option(4.0, "Loss weight of onset frames against the many frames without one.",
+                                    min=0.01, max=1000.0)
+    chunk_seconds: float = option(4.0, "Length of the training chunks cut from the songs.", min=0.5, max=120.0)
+    threshold: float = option(0.5, "Peak threshold on a class activation: the default of `process --confidence` "
+                                   "with this model and of `mlrun evaluate`.", min=0.0, max=1.0)
+    renderer: str = option("timidity", "Embedded default: the renderer of --soundfont.",
+                           choices=("timidity", "fluidsynth"))
+    songs_per_kit: int = option(120, "Embedded default: training songs per rendered kit.", min=0, max=100000)
+    synthetic_songs: int = option(400, "Embedded default: training songs on procedurally synthesised random kits "
+                                       "(a new kit per song).", min=0, max=100000)
+    val_songs_per_kit: int = option(8, "Embedded default: validation songs per rendered kit (other seeds).",
+                                    min=0, max=100000)
+    val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",
+                                      min=0, max=100000)
+    test_songs: int = option(6, "Evaluation: held-out songs rendered with --test-soundfont (the transcription "
+                                "benchmark's grooves, seeds 5000 on).", min=1, max=10000)
+
+
+@attrs.define(kw_only=True)
+class TranscriberEvalConfig:
+    """Options of ``mlrun evaluate beatsight-transcriber``."""
+
+    threshold: float = option(-1.0, "Peak threshold (-1 = the model's --threshold).", min=-1.0, max=1.0)
+    songs: int = option(0, "Songs to transcribe (0 = the model's --test-songs).", min=0, max=10000)
+    heuristic_baseline: bool = option(True, "Also transcribe the same songs with the guide's pipeline (spectral-flux "
+                                            "onsets + heuristic classifier) as a baseline.")
 
 
 BEATSIGHT = Task(
@@ -115,9 +169,28 @@ BEATSIGHT = Task(
 )
 
 
+TRANSCRIBER = Task(
+    name="beatsight-transcriber",
+    description="Frame-level drum transcription (12 classes, several at once) of whole songs, for `beatsight process`.",
+    config_class=TranscriberConfig,
+    models=[ModelSpec("crnn", "mlrun_music_beatsight.transcriber:build",
+                      "Conv blocks over 100 log-mel bands (20 Hz-16 kHz, 100 frames/s) + a 2-layer bidirectional "
+                      "GRU; an onset probability per frame and class.")],
+    datasets=[DatasetSpec("default", "mlrun_music_beatsight.transcriber_data:load_default",
+                          "Random grooves on the training kits and on synthetic kits, with rendered accompaniment "
+                          "(cached); evaluation songs use the unseen test kit.", embedded=True)],
+    loss="mlrun_music_beatsight.transcriber:loss",
+    evaluate="mlrun_music_beatsight.transcriber_eval:evaluate",
+    onnx="mlrun_music_beatsight.transcriber:onnx_spec",
+    evaluate_config=TranscriberEvalConfig,
+    option_aliases={"learning_rate": ("--lr",)},
+)
+
+
 @hookimpl
 def register_tasks(register):
     register(BEATSIGHT)
+    register(TRANSCRIBER)
 
 
 @hookimpl

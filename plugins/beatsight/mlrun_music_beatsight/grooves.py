@@ -1,0 +1,140 @@
+"""Songs for the frame-level transcriber: random grooves played by a rendered or a procedurally synthesised kit,
+mixed with rendered accompaniment at a random level, as log-mel frames plus the hits' times and classes.
+Also the held-out test songs (the transcription benchmark's material)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import numpy as np
+
+from . import synth, synthkit
+from .classes import COMPONENTS
+from .frames import log_mel_frames
+from .soundfonts import drum_kit
+
+SAMPLE_RATE = synth.SAMPLE_RATE
+
+
+@attrs.frozen
+class KitSource:
+    """Who plays a song's drums: a soundfont or patch set with a renderer, or (``path`` None) a new synthetic kit
+    per song."""
+
+    path: str | None
+    renderer: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{Path(self.path).name}/{self.renderer}" if self.path else "synthetic"
+
+
+@attrs.frozen
+class Song:
+    """Frames ``[T, N_MELS]`` (float16 to keep caches small) and hits ``[n, 2]`` as (time s, class index)."""
+
+    frames: np.ndarray
+    hits: np.ndarray
+    source: str
+
+
+def synthetic_drums(hits: Sequence[synth.Hit], rng: np.random.Generator) -> np.ndarray:
+    """``hits`` played by a random procedural kit (:mod:`synthkit`), with the kit's room; float64 mono."""
+    kit = synthkit.random_kit(rng)
+    n = int((max((h.time for h in hits), default=0.0) + 2.0) * SAMPLE_RATE)
+    out = np.zeros(n)
+    for h in hits:
+        x = synthkit.hit(kit, h.component, h.velocity / 127, rng)
+        s = int(round(h.time * SAMPLE_RATE))
+        e = min(n, s + len(x))
+        out[s:e] += x[: e - s]
+    return synthkit._room(out, kit, rng)
+
+
+def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.ndarray:
+    """``drums + other`` with ``other`` scaled to ``accompaniment_db`` relative to the drums' RMS; peak 0.9."""
+    n = max(len(drums), len(other))
+    drums, other = np.pad(drums, (0, n - len(drums))), np.pad(other, (0, n - len(other)))
+    gain = np.sqrt(np.mean(drums ** 2) / (np.mean(other ** 2) + 1e-12)) * 10 ** (accompaniment_db / 20)
+    out = drums + gain * other
+    return (out / (np.max(np.abs(out)) + 1e-12) * 0.9).astype(np.float32)
+
+
+def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource]) -> Song:
+    """One random song: a 2-6 bar groove (:func:`synth.groove`) on ``kit``, a random accompaniment rendered with
+    one of ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB above the
+    drums (1 song in 10 without accompaniment)."""
+    rng = np.random.default_rng([4242, seed])
+    tempo, hits = synth.groove(rng, bars=int(rng.choice([2, 4, 4, 6])))
+    if kit.path is None:
+        drums = synthetic_drums(hits, rng)
+    else:
+        hits = synth.for_kit(hits, drum_kit(kit.path))
+        drums = synth.render(hits, kit.path, kit.renderer, tempo)
+    band = accompaniment[int(rng.integers(len(accompaniment)))]
+    other = synth.render([], band.path, band.renderer, tempo,
+                         synth.accompaniment(rng, tempo, len(drums) / SAMPLE_RATE + rng.uniform(0, 4)))
+    level = float(rng.uniform(-18, 6)) if rng.random() > 0.1 else -120.0
+    audio = mix(drums, other, level)
+    labels = np.array([[h.time, COMPONENTS.index(h.component)] for h in hits], np.float32).reshape(-1, 2)
+    return Song(log_mel_frames(audio / np.max(np.abs(audio))).astype(np.float16), labels, kit.name)
+
+
+def _song_job(job: tuple[int, KitSource, tuple[KitSource, ...]]) -> Song:
+    return training_song(*job)
+
+
+def training_songs(kits: Sequence[KitSource], per_kit: int, synthetic: int, first_seed: int,
+                   accompaniment: Sequence[KitSource], workers: int = 2) -> list[Song]:
+    """``per_kit`` songs on each kit and ``synthetic`` songs on synthetic kits, seeds from ``first_seed``; rendered
+    in ``workers`` processes (the renderers are single-threaded)."""
+    jobs = [(first_seed + 10_000 * k + j, kit, tuple(accompaniment)) for k, kit in enumerate(kits)
+            for j in range(per_kit)]
+    jobs += [(first_seed + 90_000 + j, KitSource(None), tuple(accompaniment)) for j in range(synthetic)]
+    if workers <= 1 or len(jobs) < 4:
+        return [_song_job(j) for j in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_song_job, jobs, chunksize=4))
+
+
+def pack(songs: Sequence[Song]) -> dict[str, np.ndarray]:
+    """Songs as flat arrays for an ``.npz`` cache."""
+    return {"frames": np.concatenate([s.frames for s in songs]) if songs else np.zeros((0, 1), np.float16),
+            "lengths": np.array([len(s.frames) for s in songs], np.int64),
+            "hits": np.concatenate([s.hits for s in songs]) if songs else np.zeros((0, 2), np.float32),
+            "n_hits": np.array([len(s.hits) for s in songs], np.int64),
+            "sources": np.array([s.source for s in songs])}
+
+
+def unpack(d: dict[str, np.ndarray]) -> list[Song]:
+    """The inverse of :func:`pack`."""
+    fo = np.concatenate([[0], np.cumsum(d["lengths"])])
+    ho = np.concatenate([[0], np.cumsum(d["n_hits"])])
+    return [Song(d["frames"][fo[i]:fo[i + 1]], d["hits"][ho[i]:ho[i + 1]], str(d["sources"][i]))
+            for i in range(len(d["lengths"]))]
+
+
+def test_song(seed: int, soundfont: str, renderer: str, accompaniment_db: float = -6.0
+              ) -> tuple[np.ndarray, list[synth.Hit], float]:
+    """A held-out test song (the transcription benchmark's): a 4-bar groove and its accompaniment, both rendered
+    with ``soundfont``, mixed at ``accompaniment_db``: (audio peak 0.9, hits, tempo)."""
+    rng = np.random.default_rng(seed)
+    tempo, hits = synth.groove(rng, bars=4)
+    drums = synth.render(hits, soundfont, renderer, tempo)
+    other = synth.render([], soundfont, renderer, tempo, synth.accompaniment(rng, tempo, len(drums) / SAMPLE_RATE))
+    return mix(drums, other, accompaniment_db), hits, tempo
+
+
+def describe(songs: Sequence[Song]) -> dict[str, Any]:
+    """Counts for the data report: songs and seconds per source, hits per class."""
+    by_source: dict[str, list[float]] = {}
+    counts = np.zeros(len(COMPONENTS), np.int64)
+    for s in songs:
+        by_source.setdefault(s.source, []).append(len(s.frames) / 100.0)
+        np.add.at(counts, s.hits[:, 1].astype(np.int64), 1)
+    return {"songs": {k: len(v) for k, v in by_source.items()},
+            "seconds": {k: round(float(sum(v)), 1) for k, v in by_source.items()},
+            "hits": dict(zip(COMPONENTS, counts.tolist()))}

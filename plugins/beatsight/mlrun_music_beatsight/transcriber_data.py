@@ -1,0 +1,118 @@
+"""Dataset of ``mlrun train beatsight-transcriber``: rendered and synthetic-kit songs (:mod:`grooves`), cached, cut
+into fixed-length chunks of frames with per-frame, per-class onset targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from mlrun_music.training import DataSplits
+
+from . import grooves
+from .classes import COMPONENTS
+from .data import _cached, _key, _soundfont_id, cache_dir, extra_renderer, extra_soundfonts
+from .frames import FLOOR, FPS
+from .soundfonts import drum_kit
+
+CACHE_VERSION = "beatsight-songs-1"
+
+
+def kit_sources(config: Any, log: Any) -> list[grooves.KitSource]:
+    """The training kits: ``--soundfont`` with ``--renderer``, then each installed ``--extra-soundfonts``."""
+    return [grooves.KitSource(config.soundfont, config.renderer)] + [
+        grooves.KitSource(p, extra_renderer(p)) for p in extra_soundfonts(config, log)]
+
+
+def band_sources(kits: Sequence[grooves.KitSource]) -> list[grooves.KitSource]:
+    """Kits that also play General MIDI instruments (not the drum-only AVL kits): they render accompaniment."""
+    return [k for k in kits if k.path and drum_kit(k.path).program is None]
+
+
+def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
+    """The cached songs of ``split`` (train or val: other seeds, same kits, other synthetic kits)."""
+    kits = kit_sources(config, log)
+    bands = band_sources(kits)
+    if not bands:
+        from mlrun_music.errors import UserError
+
+        raise UserError("beatsight-transcriber: no training soundfont plays General MIDI instruments, so there is "
+                        f"no accompaniment to mix in (--soundfont {config.soundfont})")
+    per_kit = config.songs_per_kit if split == "train" else config.val_songs_per_kit
+    synthetic = config.synthetic_songs if split == "train" else config.val_synthetic_songs
+    first_seed = 0 if split == "train" else 500_000
+    parts = {"v": CACHE_VERSION, "split": split, "kits": [[_soundfont_id(k.path), k.renderer] for k in kits],
+             "per_kit": per_kit, "synthetic": synthetic}
+    path = cache_dir(config) / f"songs-{split}-{_key(parts)}.npz"
+    data = _cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands)),
+                   log, f"{split} songs ({per_kit} per kit on {', '.join(k.name for k in kits)}, {synthetic} on "
+                        f"synthetic kits, rendered accompaniment mixed in)")
+    return grooves.unpack(data)
+
+
+def targets(song: grooves.Song, start: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset targets ``[length, classes]`` of frames ``start..start+length`` (1 at a hit's frame, 0.5 at the frames
+    either side: a hit between two frames is not wrong on either) and the hits inside, times from ``start``."""
+    y = np.zeros((length, len(COMPONENTS)), np.float32)
+    frame = np.round(song.hits[:, 0] * FPS).astype(np.int64) - start
+    inside = (frame >= 0) & (frame < length)
+    for f, c in zip(frame[inside], song.hits[inside, 1].astype(np.int64)):
+        for d, v in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+            if 0 <= f + d < length:
+                y[f + d, c] = max(y[f + d, c], v)
+    ref = song.hits[inside].copy()
+    ref[:, 0] -= start / FPS
+    return y, ref
+
+
+class SongChunks(torch.utils.data.Dataset):
+    """Items ``(frames [L, mels], targets [L, classes], hits [n, 2])``. Training: as many random crops per epoch as
+    the songs hold chunks, each with a random gain (+-2 in log power); otherwise every song cut in order."""
+
+    def __init__(self, songs: list[grooves.Song], chunk_frames: int, random_crops: bool) -> None:
+        self.songs, self.length, self.random = songs, chunk_frames, random_crops
+        if random_crops:
+            total = sum(len(s.frames) for s in songs)
+            self.index = [(-1, -1)] * max(1, total // chunk_frames)
+        else:
+            self.index = [(i, s) for i, song in enumerate(songs) for s in range(0, len(song.frames), chunk_frames)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.random:  # the trainer seeds NumPy's global state per item (DataSplits.seeded_items)
+            i = np.random.randint(len(self.songs))
+            start = np.random.randint(max(1, len(self.songs[i].frames) - self.length + 1))
+            gain = np.random.uniform(-2.0, 2.0)
+        else:
+            (i, start), gain = self.index[k], 0.0
+        song = self.songs[i]
+        x = np.full((self.length, song.frames.shape[1]), FLOOR, np.float32)
+        piece = song.frames[start:start + self.length].astype(np.float32)
+        x[:len(piece)] = piece + gain
+        y, ref = targets(song, start, self.length)
+        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(ref)
+
+
+def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """Stack frames and targets; the hits stay a list (their counts differ)."""
+    return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items]), [i[2] for i in items]
+
+
+def load_default(config: Any, ctx: Any) -> DataSplits:
+    """Dataset factory ``default``: songs rendered with the training kits and synthesised kits (announced)."""
+    train = song_set(config, ctx.log, "train")
+    val = song_set(config, ctx.log, "val")
+    ctx.log.info("beatsight-transcriber: training on the EMBEDDED DEFAULT: %d songs (%.0f s) of random grooves on "
+                 "%s and synthetic kits, with accompaniment (no --dataset given)", len(train),
+                 sum(len(s.frames) for s in train) / FPS, ", ".join(k.name for k in kit_sources(config, None)))
+    sample = np.concatenate([s.frames[::10] for s in train]).astype(np.float32)
+    info = {"components": list(COMPONENTS), "fps": FPS, "band_mean": sample.mean(0).tolist(),
+            "band_std": (sample.std(0) + 1e-3).tolist(), "dataset": "default"}
+    length = int(round(config.chunk_seconds * FPS))
+    return DataSplits(train=SongChunks(train, length, True), val=SongChunks(val, length, False), collate_fn=collate,
+                      info=info, report={"train": grooves.describe(train), "val": grooves.describe(val)},
+                      seeded_items=True)

@@ -1,0 +1,81 @@
+"""``mlrun evaluate beatsight-transcriber CHECKPOINT``: onset F-measure per class (mir_eval, 50 ms) on songs of the
+held-out kit (``--split test``, the transcription benchmark's songs) or of the training kit (``--split val``, other
+seeds), next to the guide's pipeline with the heuristic classifier on the same songs. JSON + Markdown table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mlrun_music.errors import UserError
+from mlrun_music.fileio import write_text
+
+from .classes import COMPONENTS
+from .frames import log_mel_frames
+from .grooves import test_song
+from .pipeline import Classifier, transcribe_onsets
+from .transcriber import WINDOW, activations, onset_counts
+
+#: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
+#: training kit used to choose thresholds (never trained on: training songs use other seeds).
+FIRST_SEED = {"test": 5000, "val": 6000}
+
+
+def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str, float]]:
+    out = {}
+    for name, a, b, c in [("overall", tp.sum(), ne.sum(), nr.sum())] + list(zip(COMPONENTS, tp, ne, nr)):
+        if b + c:
+            out[name] = {"f_measure": float(2 * a / (b + c)), "precision": float(a / b) if b else 0.0,
+                         "recall": float(a / c) if c else 0.0, "reference": int(c), "estimated": int(b)}
+    return out
+
+
+def evaluate(ctx: Any) -> dict[str, Any]:
+    """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class."""
+    import mir_eval
+
+    if ctx.split not in FIRST_SEED:
+        raise UserError(f"--split {ctx.split}: beatsight-transcriber evaluates on 'test' (unseen kit) or 'val' "
+                        "(training kit, other songs)")
+    if ctx.data:
+        raise UserError("--data: beatsight-transcriber evaluates on rendered songs only")
+    cfg = ctx.config
+    threshold = cfg.threshold if ctx.options is None or ctx.options.threshold < 0 else ctx.options.threshold
+    baseline = ctx.options is None or ctx.options.heuristic_baseline
+    songs = ctx.options.songs if ctx.options is not None and ctx.options.songs else cfg.test_songs
+    soundfont, renderer = ((cfg.test_soundfont, "fluidsynth") if ctx.split == "test" else (cfg.soundfont, cfg.renderer))
+    k = len(COMPONENTS)
+    counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "heuristic")}
+    model = ctx.model.cpu()
+    for g in range(songs):
+        audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
+        audio = audio / np.max(np.abs(audio))
+        reference = [np.array(sorted(h.time for h in hits if h.component == c)) for c in COMPONENTS]
+        for acc, new in zip(counts["model"], onset_counts(activations(model, log_mel_frames(audio)), reference,
+                                                          threshold)):
+            acc += new
+        if baseline:
+            found = transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1)
+            for c, comp in enumerate(COMPONENTS):
+                est = np.array(sorted(t for t, name, _ in found.hits if name == comp))
+                counts["heuristic"][0][c] += len(mir_eval.util.match_events(reference[c], est, WINDOW)) \
+                    if len(est) and len(reference[c]) else 0
+                counts["heuristic"][1][c] += len(est)
+                counts["heuristic"][2][c] += len(reference[c])
+    result = {"split": ctx.split, "songs": songs, "soundfont": soundfont, "threshold": threshold,
+              "model": _rows(*counts["model"])}
+    if baseline:
+        result["heuristic"] = _rows(*counts["heuristic"])
+    lines = [f"# beatsight-transcriber on {songs} {ctx.split} songs ({soundfont}, threshold {threshold})", "",
+             "| class | F (model) | precision | recall | reference hits |" + (" F (heuristic) |" if baseline else ""),
+             "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if baseline else "")]
+    for name, row in result["model"].items():
+        base = f" {result['heuristic'].get(name, {}).get('f_measure', 0.0):.3f} |" if baseline else ""
+        lines.append(f"| {name} | {row['f_measure']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                     f"{row['reference']} |{base}")
+    write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
+    ctx.log.info("beatsight-transcriber: overall onset F %.3f on %d %s songs (heuristic pipeline %s)",
+                 result["model"].get("overall", {}).get("f_measure", 0.0), cfg.test_songs, ctx.split,
+                 f"{result['heuristic'].get('overall', {}).get('f_measure', 0.0):.3f}" if baseline else "not run")
+    return {"onset_f": result["model"].get("overall", {}).get("f_measure", 0.0), "per_class": result}

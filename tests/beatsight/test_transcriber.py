@@ -1,0 +1,125 @@
+"""The frame-level transcriber (`mlrun train/evaluate beatsight-transcriber`, `beatsight process` with its model):
+peak picking, onset targets, and the CLI chain on songs the tests render."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mlrun_music_beatsight import bsm, grooves
+from mlrun_music_beatsight.classes import COMPONENTS
+from mlrun_music_beatsight.frames import FLOOR, FPS, N_MELS, log_mel_frames
+from mlrun_music_beatsight.transcriber import onset_counts, peaks
+from mlrun_music_beatsight.transcriber_data import SongChunks, targets
+
+TINY = ["--songs-per-kit", "1", "--synthetic-songs", "1", "--val-songs-per-kit", "1", "--val-synthetic-songs", "1",
+        "--extra-soundfonts", "", "--chunk-seconds", "2", "--batch-size", "4", "--no-plots"]
+
+
+def test_peaks_are_local_maxima_above_the_threshold():
+    act = np.zeros((100, 2), np.float32)
+    act[10, 0], act[11, 0] = 0.9, 0.6      # one hit spread over two frames: one peak
+    act[30:33, 0] = 0.7                     # a plateau: its first frame only
+    act[50, 0] = 0.4                        # under the threshold
+    act[20, 1], act[23, 1] = 0.8, 0.9       # two peaks 3 frames apart (> distance 2): both
+    found = peaks(act, 0.5)
+    assert np.allclose(found[0], [10 / FPS, 30 / FPS])
+    assert np.allclose(found[1], [20 / FPS, 23 / FPS])
+    assert np.allclose(peaks(act, np.array([0.95, 0.85]))[1], [23 / FPS]) and len(peaks(act, 0.95)[0]) == 0
+    tp, ne, nr = onset_counts(act, [np.array([0.105, 0.6]), np.array([0.2])], 0.5)
+    assert (tp.tolist(), ne.tolist(), nr.tolist()) == ([1, 1], [2, 2], [2, 1])
+
+
+def test_targets_mark_the_hit_frame_and_its_neighbours():
+    song = grooves.Song(np.zeros((300, N_MELS), np.float16), np.array([[0.5, 2], [0.5, 0], [2.995, 1]], np.float32),
+                        "x")
+    y, ref = targets(song, 40, 100)  # frames 40..139: only the hits at 0.5 s (frame 50)
+    assert y.shape == (100, len(COMPONENTS))
+    assert y[10, 2] == 1.0 and y[9, 2] == 0.5 and y[11, 2] == 0.5 and y[10, 0] == 1.0
+    assert y.sum() == pytest.approx(4.0) and np.allclose(sorted(ref[:, 0]), [0.1, 0.1])
+    chunks = SongChunks([song], 128, random_crops=False)
+    assert len(chunks) == 3
+    x, y, ref = chunks[2]  # the last chunk is padded with silence
+    assert x.shape == (128, N_MELS) and float(x[-1, 0]) == pytest.approx(FLOOR) and ref.shape == (1, 2)
+
+
+def test_log_mel_frames_centre_frame_i_on_i_hundredths():
+    audio = np.zeros(44100, np.float32)
+    audio[22050] = 1.0  # a click at 0.5 s
+    frames = log_mel_frames(audio)
+    assert frames.shape == (101, N_MELS)
+    assert int(np.argmax(frames.sum(axis=1))) == 50
+
+
+def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
+    r = mlrun("train", "beatsight-transcriber", *TINY, "--epochs", "3", "--cache-dir", cache,
+              "--output-dir", tmp_path / "runs", "--tag", "t")
+    assert r.code == 0, r.text
+    run = tmp_path / "runs" / "beatsight-transcriber" / "t"
+    report = json.loads((run / "data_report.json").read_text())
+    assert report["train"]["songs"] == {"TimGM6mb.sf2/timidity": 1, "synthetic": 1}
+    assert sum(report["train"]["hits"].values()) > 20
+    history = json.loads((run / "history.json").read_text())
+    rows = history["epochs"] if isinstance(history, dict) else history
+    losses = [row["train_loss"] for row in rows]
+    assert losses[-1] < losses[0], losses  # it learns something from two songs
+    ckpt = run / "checkpoints" / "best.pt"
+
+    r = mlrun("evaluate", "beatsight-transcriber", ckpt, "--songs", "1", "--output", tmp_path / "ev")
+    assert r.code == 0, r.text
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"]
+    audio, hits, _ = grooves.test_song(5000, "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3", "fluidsynth")
+    model_rows, base_rows = metrics["per_class"]["model"], metrics["per_class"]["heuristic"]
+    assert model_rows["overall"]["reference"] == len(hits) == base_rows["overall"]["reference"]
+    assert 0.0 <= model_rows["overall"]["f_measure"] <= 1.0 and base_rows["overall"]["f_measure"] > 0.1
+    assert "| kick |" in (tmp_path / "ev" / "transcription.md").read_text()
+    r = mlrun("evaluate", "beatsight-transcriber", ckpt, "--split", "train")
+    assert r.code != 0 and "--split train" in r.err and len(r.err.strip().splitlines()) == 1
+
+    import soundfile as sf
+
+    wav = tmp_path / "song.wav"
+    sf.write(str(wav), audio, 44100)
+    r = mlrun("beatsight", "process", "--input", wav, "--output", tmp_path / "song.bsm", "--ml-model", ckpt,
+              "--confidence", "0.05")
+    assert r.code == 0, r.text
+    assert f"classifier: frame-level ML transcriber {ckpt}" in r.out
+    data = bsm.read_bsm(tmp_path / "song.bsm")
+    assert data["editor"]["aiGenerationMetadata"]["modelVersion"] == "beatsight-transcriber:best.pt"
+    assert data["audio"]["hash"] == bsm.sha256_of(wav)
+    times = [h["time"] for h in data["hitObjects"]]
+    assert times == sorted(times) and len(times) > 0
+    assert all(0 <= t <= data["audio"]["duration"] for t in times)
+    # A higher threshold never keeps more hits.
+    r = mlrun("beatsight", "process", "--input", wav, "--output", tmp_path / "strict.bsm", "--ml-model", ckpt,
+              "--confidence", "0.9")
+    assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(times)
+
+    r = mlrun("export", "beatsight-transcriber", ckpt, "--output", tmp_path / "crnn.onnx")
+    assert r.code == 0, r.text
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "crnn.onnx"))
+    (out,) = sess.run(None, {"frames": log_mel_frames(audio[:44100 * 3])[None]})
+    assert out.shape == (1, 301, len(COMPONENTS))
+
+
+def test_process_refuses_a_checkpoint_of_another_task(mlrun, tmp_path, groove):
+    r = mlrun("train", "toy", "--epochs", "1", "--output-dir", tmp_path / "runs", "--tag", "toy", "--no-plots")
+    assert r.code == 0, r.text
+    ckpt = tmp_path / "runs" / "toy" / "toy" / "checkpoints" / "best.pt"
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "o.bsm", "--ml-model", ckpt)
+    assert r.code != 0 and "task 'toy'" in r.err and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.bsm").exists()
+
+
+def test_training_song_labels_what_the_kit_plays():
+    kit = grooves.KitSource("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2", "fluidsynth")
+    band = grooves.KitSource("/usr/share/sounds/sf2/TimGM6mb.sf2", "timidity")
+    song = grooves.training_song(3, kit, [band])
+    names = {COMPONENTS[int(c)] for c in song.hits[:, 1]}
+    assert "tom_high" not in names and "china" not in names  # a 5-piece kit: played by stand-ins, named so
+    assert song.frames.dtype == np.float16 and song.frames.shape[1] == N_MELS
+    assert len(song.frames) / FPS > song.hits[:, 0].max()
