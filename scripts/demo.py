@@ -1,7 +1,8 @@
 """The main job: a short training run of every installed first-party task on its embedded default data, then an
 evaluation and an ONNX export of the result, ending with where each output is.
 
-Each plugin ships ``plugins/<task>/demo.toml`` with settings that keep its run to seconds or a few minutes on
+Each plugin ships ``plugins/<plugin>/demo.toml`` (``demo-<name>.toml`` for a second task ``<plugin>-<name>``) with
+settings that keep its run to seconds or a few minutes on
 2 CPU cores. Run it with ``.venv/bin/python scripts/demo.py [TASK ...]``.
 """
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = ("phase", "emopia", "chromasonic", "beatsight", "kelly")
+TASKS = ("phase", "emopia", "chromasonic", "beatsight", "beatsight-transcriber", "kelly")
 MLRUN = str(Path(sys.executable).with_name("mlrun"))
 
 
@@ -56,7 +57,8 @@ def main(argv: list[str]) -> int:
     out_root = REPO / "runs" / "demo"
     results = {}
     for task in wanted:
-        demo = REPO / "plugins" / task / "demo.toml"
+        plugin, _, name = task.partition("-")
+        demo = REPO / "plugins" / plugin / (f"demo-{name}.toml" if name else "demo.toml")
         args = ["train", task, "--output-dir", str(out_root), "--tag", "demo"]
         if demo.is_file():
             args += ["--config", str(demo)]

@@ -41,7 +41,8 @@ def main() -> None:
     ap.add_argument("--renderer", default="fluidsynth")
     ap.add_argument("--accompaniment-db", type=float, default=-6.0, help="accompaniment level relative to drums")
     ap.add_argument("--sensitivity", type=float, default=50.0)
-    ap.add_argument("--confidence", type=float, default=0.7)
+    ap.add_argument("--confidence", type=float, default=None,
+                    help="process --confidence (default: 0.7, or a transcriber's tuned threshold)")
     ap.add_argument("--out", default="/tmp/beatsight-transcription")
     args = ap.parse_args()
     out = Path(args.out)

@@ -123,3 +123,18 @@ def test_training_song_labels_what_the_kit_plays():
     assert "tom_high" not in names and "china" not in names  # a 5-piece kit: played by stand-ins, named so
     assert song.frames.dtype == np.float16 and song.frames.shape[1] == N_MELS
     assert len(song.frames) / FPS > song.hits[:, 0].max()
+
+
+def test_free_hits_cover_every_class_without_a_groove():
+    from mlrun_music_beatsight import synth
+
+    hits = synth.free_hits(np.random.default_rng(0), 60.0)
+    names = [h.component for h in hits]
+    assert set(names) == set(COMPONENTS)
+    counts = np.array([names.count(c) for c in COMPONENTS])
+    assert counts.min() > 0.4 * counts.mean()  # about equally often
+    times = np.array(sorted({h.time for h in hits}))
+    assert times[0] == 0.5 and times[-1] < 60.0 and np.all(np.diff(times) >= 0.05 - 1e-9)
+    song = grooves.training_song(1, grooves.KitSource(None), [grooves.KitSource(synth.TRAIN_SOUNDFONT, "timidity")],
+                                 free_fraction=1.0)
+    assert len(song.frames) / FPS >= 4.0 and len(song.hits) >= 6

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import synth, synthkit
 from .classes import COMPONENTS
-from .frames import log_mel_frames
+from .frames import FPS, log_mel_frames
 from .soundfonts import drum_kit
 
 SAMPLE_RATE = synth.SAMPLE_RATE
@@ -63,12 +63,16 @@ def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.nda
     return (out / (np.max(np.abs(out)) + 1e-12) * 0.9).astype(np.float32)
 
 
-def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource]) -> Song:
-    """One random song: a 2-6 bar groove (:func:`synth.groove`) on ``kit``, a random accompaniment rendered with
-    one of ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB above the
-    drums (1 song in 10 without accompaniment)."""
+def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0) -> Song:
+    """One random song: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or, with ``free_fraction``, 4-12 s of
+    :func:`synth.free_hits`), a random accompaniment rendered with one of ``accompaniment`` that may run on a few
+    seconds after the drums, mixed 18 dB below to 6 dB above the drums (1 song in 10 without accompaniment)."""
     rng = np.random.default_rng([4242, seed])
-    tempo, hits = synth.groove(rng, bars=int(rng.choice([2, 4, 4, 6])))
+    if rng.random() < free_fraction:
+        tempo = float(rng.uniform(80, 150))
+        hits = synth.free_hits(rng, float(rng.uniform(4, 12)))
+    else:
+        tempo, hits = synth.groove(rng, bars=int(rng.choice([2, 4, 4, 6])))
     if kit.path is None:
         drums = synthetic_drums(hits, rng)
     else:
@@ -83,17 +87,18 @@ def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource])
     return Song(log_mel_frames(audio / np.max(np.abs(audio))).astype(np.float16), labels, kit.name)
 
 
-def _song_job(job: tuple[int, KitSource, tuple[KitSource, ...]]) -> Song:
+def _song_job(job: tuple[int, KitSource, tuple[KitSource, ...], float]) -> Song:
     return training_song(*job)
 
 
 def training_songs(kits: Sequence[KitSource], per_kit: int, synthetic: int, first_seed: int,
-                   accompaniment: Sequence[KitSource], workers: int = 2) -> list[Song]:
+                   accompaniment: Sequence[KitSource], free_fraction: float = 0.0, workers: int = 2) -> list[Song]:
     """``per_kit`` songs on each kit and ``synthetic`` songs on synthetic kits, seeds from ``first_seed``; rendered
     in ``workers`` processes (the renderers are single-threaded)."""
-    jobs = [(first_seed + 10_000 * k + j, kit, tuple(accompaniment)) for k, kit in enumerate(kits)
+    band = tuple(accompaniment)
+    jobs = [(first_seed + 10_000 * k + j, kit, band, free_fraction) for k, kit in enumerate(kits)
             for j in range(per_kit)]
-    jobs += [(first_seed + 90_000 + j, KitSource(None), tuple(accompaniment)) for j in range(synthetic)]
+    jobs += [(first_seed + 90_000 + j, KitSource(None), band, free_fraction) for j in range(synthetic)]
     if workers <= 1 or len(jobs) < 4:
         return [_song_job(j) for j in jobs]
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -133,7 +138,7 @@ def describe(songs: Sequence[Song]) -> dict[str, Any]:
     by_source: dict[str, list[float]] = {}
     counts = np.zeros(len(COMPONENTS), np.int64)
     for s in songs:
-        by_source.setdefault(s.source, []).append(len(s.frames) / 100.0)
+        by_source.setdefault(s.source, []).append(len(s.frames) / FPS)
         np.add.at(counts, s.hits[:, 1].astype(np.int64), 1)
     return {"songs": {k: len(v) for k, v in by_source.items()},
             "seconds": {k: round(float(sum(v)), 1) for k, v in by_source.items()},

@@ -131,6 +131,9 @@ class TranscriberConfig(KitOptions):
     songs_per_kit: int = option(120, "Embedded default: training songs per rendered kit.", min=0, max=100000)
     synthetic_songs: int = option(400, "Embedded default: training songs on procedurally synthesised random kits "
                                        "(a new kit per song).", min=0, max=100000)
+    free_song_fraction: float = option(0.25, "Embedded default: share of songs with hits at random times instead of "
+                                             "a groove (every class equally often), so the model learns sounds, "
+                                             "not the groove generator's patterns.", min=0.0, max=1.0)
     val_songs_per_kit: int = option(8, "Embedded default: validation songs per rendered kit (other seeds).",
                                     min=0, max=100000)
     val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import attrs
 import numpy as np
 
-from .classes import COMPONENTS, NOTE_TO_COMPONENT
+from .classes import COMPONENTS, GM_NOTES, NOTE_TO_COMPONENT
 from .soundfonts import GENERAL_MIDI_KIT, DrumKit, drum_kit
 
 SAMPLE_RATE = 44100
@@ -161,6 +161,20 @@ def groove(rng: np.random.Generator, bars: int = 4) -> tuple[float, list[Hit]]:
     add(bars * 16, 36, 110)
     hits.sort(key=lambda h: h.time)
     return tempo, hits
+
+
+def free_hits(rng: np.random.Generator, seconds: float) -> list[Hit]:
+    """Hits with no groove: every class equally often at random times (gaps 50-700 ms), random velocities, 30 % of
+    them with a second class at the same time. Songs of these teach a transcriber sounds rather than patterns."""
+    notes = [GM_NOTES[c] for c in COMPONENTS]
+    hits: list[Hit] = []
+    t = 0.5
+    while t < seconds:
+        classes = rng.choice(len(COMPONENTS), size=2 if rng.random() < 0.3 else 1, replace=False)
+        for c in classes:
+            hits.append(Hit(float(t), int(rng.choice(notes[int(c)])), int(rng.integers(30, 128))))
+        t += float(rng.uniform(0.05, 0.7))
+    return hits
 
 
 def accompaniment(rng: np.random.Generator, tempo: float, seconds: float) -> list[tuple]:

@@ -17,7 +17,7 @@ from .data import _cached, _key, _soundfont_id, cache_dir, extra_renderer, extra
 from .frames import FLOOR, FPS
 from .soundfonts import drum_kit
 
-CACHE_VERSION = "beatsight-songs-1"
+CACHE_VERSION = "beatsight-songs-2"
 
 
 def kit_sources(config: Any, log: Any) -> list[grooves.KitSource]:
@@ -44,9 +44,10 @@ def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
     synthetic = config.synthetic_songs if split == "train" else config.val_synthetic_songs
     first_seed = 0 if split == "train" else 500_000
     parts = {"v": CACHE_VERSION, "split": split, "kits": [[_soundfont_id(k.path), k.renderer] for k in kits],
-             "per_kit": per_kit, "synthetic": synthetic}
+             "per_kit": per_kit, "synthetic": synthetic, "free": config.free_song_fraction}
     path = cache_dir(config) / f"songs-{split}-{_key(parts)}.npz"
-    data = _cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands)),
+    data = _cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands,
+                                                                  config.free_song_fraction)),
                    log, f"{split} songs ({per_kit} per kit on {', '.join(k.name for k in kits)}, {synthetic} on "
                         f"synthetic kits, rendered accompaniment mixed in)")
     return grooves.unpack(data)

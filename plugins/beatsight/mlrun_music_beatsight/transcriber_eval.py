@@ -31,6 +31,34 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
     return out
 
 
+def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
+    """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note,
+    seed 99), named by the class with the highest activation within 30 ms of each onset. ``in_sequence``: all
+    one-shots in one file, 0.6 s apart (the model hears the rest of the kit); ``alone``: each in its own 0.6 s
+    clip (no context, like the CNN)."""
+    from . import synth
+    from .frames import FPS
+
+    hits = synth.one_shots(velocities, seed=99)
+    audio = synth.render(hits, soundfont, renderer)
+    audio = audio / np.max(np.abs(audio))
+    labels = np.array([COMPONENTS.index(h.component) for h in hits])
+    act = activations(model, log_mel_frames(audio))
+    seq, alone = [], []
+    for h in hits:
+        f = int(round(h.time * FPS))
+        seq.append(int(np.argmax(act[max(0, f - 3):f + 4].max(axis=0))))
+        s = int(round((h.time - 0.1) * synth.SAMPLE_RATE))
+        clip = activations(model, log_mel_frames(audio[s:s + int(0.6 * synth.SAMPLE_RATE)]))
+        alone.append(int(np.argmax(clip[7:14].max(axis=0))))  # the onset sits at frame 10 of the clip
+    out: dict[str, Any] = {"hits": len(hits)}
+    for name, pred in (("in_sequence", np.array(seq)), ("alone", np.array(alone))):
+        cm = np.zeros((len(COMPONENTS), len(COMPONENTS)), np.int64)
+        np.add.at(cm, (labels, pred), 1)
+        out[name] = {"accuracy": float(np.mean(pred == labels)), "confusion": cm.tolist()}
+    return out
+
+
 def evaluate(ctx: Any) -> dict[str, Any]:
     """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class."""
     import mir_eval
@@ -63,7 +91,8 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                     if len(est) and len(reference[c]) else 0
                 counts["heuristic"][1][c] += len(est)
                 counts["heuristic"][2][c] += len(reference[c])
-    result = {"split": ctx.split, "songs": songs, "soundfont": soundfont, "threshold": threshold,
+    shots = one_shot_accuracy(model, soundfont, renderer)
+    result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
               "model": _rows(*counts["model"])}
     if baseline:
         result["heuristic"] = _rows(*counts["heuristic"])
@@ -74,8 +103,13 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         base = f" {result['heuristic'].get(name, {}).get('f_measure', 0.0):.3f} |" if baseline else ""
         lines.append(f"| {name} | {row['f_measure']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
                      f"{row['reference']} |{base}")
+    lines += ["", f"One-shots of every class ({shots['hits']} hits, {soundfont}): accuracy "
+                  f"{shots['in_sequence']['accuracy']:.3f} played in one file, {shots['alone']['accuracy']:.3f} each "
+                  "alone."]
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
     ctx.log.info("beatsight-transcriber: overall onset F %.3f on %d %s songs (heuristic pipeline %s)",
                  result["model"].get("overall", {}).get("f_measure", 0.0), cfg.test_songs, ctx.split,
                  f"{result['heuristic'].get('overall', {}).get('f_measure', 0.0):.3f}" if baseline else "not run")
-    return {"onset_f": result["model"].get("overall", {}).get("f_measure", 0.0), "per_class": result}
+    return {"onset_f": result["model"].get("overall", {}).get("f_measure", 0.0),
+            "one_shot_accuracy": shots["in_sequence"]["accuracy"],
+            "one_shot_accuracy_alone": shots["alone"]["accuracy"], "per_class": result}
