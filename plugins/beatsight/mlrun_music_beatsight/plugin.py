@@ -124,8 +124,9 @@ class TranscriberConfig(KitOptions):
     positive_weight: float = option(4.0, "Loss weight of onset frames against the many frames without one.",
                                     min=0.01, max=1000.0)
     chunk_seconds: float = option(4.0, "Length of the training chunks cut from the songs.", min=0.5, max=120.0)
-    threshold: float = option(0.5, "Peak threshold on a class activation: the default of `process --confidence` "
-                                   "with this model and of `mlrun evaluate`.", min=0.0, max=1.0)
+    threshold: float = option(0.6, "Peak threshold on a class activation: the default of `process --confidence` "
+                                   "with this model and of `mlrun evaluate` (0.6: best on training-kit songs, "
+                                   "BENCHMARKS.md).", min=0.0, max=1.0)
     renderer: str = option("timidity", "Embedded default: the renderer of --soundfont.",
                            choices=("timidity", "fluidsynth"))
     songs_per_kit: int = option(120, "Embedded default: training songs per rendered kit.", min=0, max=100000)
