@@ -153,3 +153,17 @@ def test_long_songs_go_through_in_overlapping_pieces():
     assert whole.shape == pieces.shape == (2500, len(COMPONENTS))
     assert np.abs(whole - pieces).max() < 1e-2  # each piece's cold start is cut off; the seams agree
     assert activations(model, frames[:0]).shape == (0, len(COMPONENTS))
+
+
+def test_training_bad_kits_are_one_line_errors(mlrun, tmp_path, cache):
+    common = ["--output-dir", tmp_path / "runs", "--cache-dir", cache, "--songs-per-kit", "1"]
+    r = mlrun("train", "beatsight-transcriber", "--soundfont", tmp_path / "nope.sf2", *common)
+    assert r.code != 0 and "nope.sf2 does not exist" in r.err and len(r.err.strip().splitlines()) == 1
+    r = mlrun("train", "beatsight-transcriber", "--soundfont", "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+              "--renderer", "fluidsynth", "--extra-soundfonts", "", *common)
+    assert r.code != 0 and "no accompaniment" in r.err and len(r.err.strip().splitlines()) == 1
+    r = mlrun("train", "beatsight-transcriber", "--extra-soundfonts", "/usr/share/sounds/sf3/MuseScore_General.sf3",
+              *common)
+    assert r.code != 0 and "held-out test kit" in r.err
+    assert not (tmp_path / "runs" / "beatsight-transcriber").exists() or not any(
+        (tmp_path / "runs" / "beatsight-transcriber").rglob("*.pt"))

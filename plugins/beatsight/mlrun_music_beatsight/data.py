@@ -148,18 +148,21 @@ def cache_dir(config: Any) -> Path:
     return Path(root) / "beatsight" if root else Path.home() / ".cache" / "mlrun_music" / "beatsight"
 
 
-def _key(parts: dict[str, Any]) -> str:
+def cache_key(parts: dict[str, Any]) -> str:
+    """A short hash of everything a cached render depends on."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _soundfont_id(path: str) -> dict[str, Any]:
+def soundfont_id(path: str) -> dict[str, Any]:
+    """A soundfont's identity for cache keys (a missing or unreadable file is a one-line error)."""
     from mlrun_music.audio.render import check_soundfont
 
     p = check_soundfont(path)
     return {"path": str(p.resolve()), "size": p.stat().st_size}
 
 
-def _cached(path: Path, make: Any, log: Any, what: str) -> dict[str, np.ndarray]:
+def cached(path: Path, make: Any, log: Any, what: str) -> dict[str, np.ndarray]:
+    """The arrays cached at ``path``, else ``make()``'s, written there atomically (announced as ``what``)."""
     if path.is_file():
         try:
             with np.load(path) as z:
@@ -190,12 +193,12 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
     """One-shots and grooves with the training soundfont (every renderer listed), plus non-drum audio."""
     renderers = [r.strip() for r in config.default_renderers.split(",") if r.strip()]
     extras = extra_soundfonts(config, log)
-    parts = {"v": CACHE_VERSION, "sf": _soundfont_id(config.soundfont), "vel": config.default_velocities,
+    parts = {"v": CACHE_VERSION, "sf": soundfont_id(config.soundfont), "vel": config.default_velocities,
              "grooves": config.default_grooves, "renderers": renderers}
     if extras:
-        parts["extra"] = [_soundfont_id(e) for e in extras]
+        parts["extra"] = [soundfont_id(e) for e in extras]
         parts["extra_grooves"] = config.extra_grooves
-    path = cache_dir(config) / f"train-{_key(parts)}.npz"
+    path = cache_dir(config) / f"train-{cache_key(parts)}.npz"
 
     def make() -> dict[str, np.ndarray]:
         segs, labels, sources = [], [], []
@@ -238,7 +241,7 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
         return {"segments": np.stack(segs).astype(np.float32), "labels": np.array(labels, dtype=np.int64),
                 "sources": np.array(sources), "mix_bank": np.concatenate(bank).astype(np.float32)}
 
-    return _cached(path, make, log, f"the embedded default ({config.default_velocities} velocities per note, "
+    return cached(path, make, log, f"the embedded default ({config.default_velocities} velocities per note, "
                                     f"{config.default_grooves} grooves, {'+'.join(renderers)}, "
                                     f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
 
@@ -267,22 +270,22 @@ def synthetic_set(config: Any, log: Any) -> dict[str, np.ndarray]:
     (validation), cached like the renders."""
     parts = {"v": SYNTH_CACHE_VERSION, "kits": config.synthetic_kits, "val_kits": config.synthetic_val_kits,
              "per_class": config.synthetic_hits_per_class, "seed": config.synthetic_seed}
-    path = cache_dir(config) / f"synth-{_key(parts)}.npz"
+    path = cache_dir(config) / f"synth-{cache_key(parts)}.npz"
 
     def make() -> dict[str, np.ndarray]:
         train = synthkit.synthetic_hits(config.synthetic_kits, config.synthetic_hits_per_class, config.synthetic_seed)
         val = synthkit.synthetic_hits(config.synthetic_val_kits, 1, config.synthetic_seed + 1_000_003)
         return {"segments": train[0], "labels": train[1], "val_segments": val[0], "val_labels": val[1]}
 
-    return _cached(path, make, log, f"{config.synthetic_kits} + {config.synthetic_val_kits} synthetic kits "
+    return cached(path, make, log, f"{config.synthetic_kits} + {config.synthetic_val_kits} synthetic kits "
                                     f"(domain randomisation)")
 
 
 def render_test_set(config: Any, log: Any) -> dict[str, np.ndarray]:
     """One-shots of every class with the held-out soundfont (fluidsynth), never seen in training."""
     velocities = max(4, config.default_velocities)
-    parts = {"v": CACHE_VERSION, "sf": _soundfont_id(config.test_soundfont), "vel": velocities}
-    path = cache_dir(config) / f"test-{_key(parts)}.npz"
+    parts = {"v": CACHE_VERSION, "sf": soundfont_id(config.test_soundfont), "vel": velocities}
+    path = cache_dir(config) / f"test-{cache_key(parts)}.npz"
 
     def make() -> dict[str, np.ndarray]:
         hits = synth.one_shots(velocities, seed=99)
@@ -291,7 +294,7 @@ def render_test_set(config: Any, log: Any) -> dict[str, np.ndarray]:
         return {"segments": np.stack(s).astype(np.float32), "labels": np.array(l, dtype=np.int64),
                 "sources": np.array(src)}
 
-    return _cached(path, make, log, f"the held-out test kit ({Path(config.test_soundfont).name})")
+    return cached(path, make, log, f"the held-out test kit ({Path(config.test_soundfont).name})")
 
 
 def _as_hitset(d: dict[str, np.ndarray]) -> HitSet:

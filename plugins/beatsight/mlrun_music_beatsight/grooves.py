@@ -51,7 +51,7 @@ def synthetic_drums(hits: Sequence[synth.Hit], rng: np.random.Generator) -> np.n
         s = int(round(h.time * SAMPLE_RATE))
         e = min(n, s + len(x))
         out[s:e] += x[: e - s]
-    return synthkit._room(out, kit, rng)
+    return synthkit.room(out, kit, rng)
 
 
 def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.ndarray:

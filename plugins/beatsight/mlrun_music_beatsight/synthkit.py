@@ -267,7 +267,7 @@ def hit(kit: SynthKit, component: str, velocity: float, rng: np.random.Generator
     return _unit(x) * vel ** 1.5
 
 
-def _room(x: np.ndarray, kit: SynthKit, rng: np.random.Generator) -> np.ndarray:
+def room(x: np.ndarray, kit: SynthKit, rng: np.random.Generator) -> np.ndarray:
     """The kit's 'recording': a short noise reverb, a tilt EQ, a low-pass and a noise floor."""
     from scipy.signal import fftconvolve, lfilter
 
@@ -304,7 +304,7 @@ def training_segment(kit: SynthKit, component: str, rng: np.random.Generator,
         if other != component:
             out[SEGMENT_PRE_SAMPLES: SEGMENT_PRE_SAMPLES + _N] += \
                 hit(kit, other, velocity, rng) * 10 ** (-_u(rng, 6, 20) / 20)
-    out = _room(out, kit, rng)[:SEGMENT_SAMPLES]
+    out = room(out, kit, rng)[:SEGMENT_SAMPLES]
     return (_unit(out) * 0.5).astype(np.float32)
 
 

@@ -3,7 +3,6 @@ into fixed-length chunks of frames with per-frame, per-class onset targets."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -13,7 +12,7 @@ from mlrun_music.training import DataSplits
 
 from . import grooves
 from .classes import COMPONENTS
-from .data import _cached, _key, _soundfont_id, cache_dir, extra_renderer, extra_soundfonts
+from .data import cache_dir, cache_key, cached, soundfont_id, extra_renderer, extra_soundfonts
 from .frames import FLOOR, FPS
 from .soundfonts import drum_kit
 
@@ -43,10 +42,10 @@ def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
     per_kit = config.songs_per_kit if split == "train" else config.val_songs_per_kit
     synthetic = config.synthetic_songs if split == "train" else config.val_synthetic_songs
     first_seed = 0 if split == "train" else 500_000
-    parts = {"v": CACHE_VERSION, "split": split, "kits": [[_soundfont_id(k.path), k.renderer] for k in kits],
+    parts = {"v": CACHE_VERSION, "split": split, "kits": [[soundfont_id(k.path), k.renderer] for k in kits],
              "per_kit": per_kit, "synthetic": synthetic, "free": config.free_song_fraction}
-    path = cache_dir(config) / f"songs-{split}-{_key(parts)}.npz"
-    data = _cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands,
+    path = cache_dir(config) / f"songs-{split}-{cache_key(parts)}.npz"
+    data = cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands,
                                                                   config.free_song_fraction)),
                    log, f"{split} songs ({per_kit} per kit on {', '.join(k.name for k in kits)}, {synthetic} on "
                         f"synthetic kits, rendered accompaniment mixed in)")
