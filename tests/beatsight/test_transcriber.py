@@ -69,6 +69,7 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
 
     r = mlrun("evaluate", "beatsight-transcriber", ckpt, "--songs", "1", "--output", tmp_path / "ev")
     assert r.code == 0, r.text
+    assert "on 1 test songs" in r.out + r.err
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"]
     audio, hits, _ = grooves.test_song(5000, "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3", "fluidsynth")
     model_rows, base_rows = metrics["per_class"]["model"], metrics["per_class"]["heuristic"]

@@ -108,7 +108,7 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                   "alone."]
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
     ctx.log.info("beatsight-transcriber: overall onset F %.3f on %d %s songs (heuristic pipeline %s)",
-                 result["model"].get("overall", {}).get("f_measure", 0.0), cfg.test_songs, ctx.split,
+                 result["model"].get("overall", {}).get("f_measure", 0.0), songs, ctx.split,
                  f"{result['heuristic'].get('overall', {}).get('f_measure', 0.0):.3f}" if baseline else "not run")
     return {"onset_f": result["model"].get("overall", {}).get("f_measure", 0.0),
             "one_shot_accuracy": shots["in_sequence"]["accuracy"],
