@@ -4,6 +4,11 @@ Choose the threshold on training-kit songs (the defaults below), then report the
 
     python benchmarks/beatsight/transcriber_thresholds.py CKPT                       # training kit, seeds 6000..
     python benchmarks/beatsight/transcriber_thresholds.py CKPT --split test          # unseen kit, seeds 5000..
+    python benchmarks/beatsight/transcriber_thresholds.py CKPT --split test --free   # no groove: random hits
+
+``--free``: songs of hits at random times (every class equally often, :func:`synth.free_hits`) instead of grooves,
+drums and accompaniment both on the split's kit, accompaniment 18 dB below to 6 dB above (seeds 7000 on): how much
+of the transcription comes from hearing each sound rather than from the groove generator's patterns.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import argparse
 
 import numpy as np
 
+import mir_eval
+
 from mlrun_music.api import load_model
 from mlrun_music_beatsight.classes import COMPONENTS
 from mlrun_music_beatsight.frames import log_mel_frames
-from mlrun_music_beatsight.grooves import test_song
-from mlrun_music_beatsight.transcriber import activations, onset_counts
+from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
+from mlrun_music_beatsight.pipeline import Classifier, choose_classifier, transcribe_onsets
+from mlrun_music_beatsight.transcriber import WINDOW, activations, onset_counts
 from mlrun_music_beatsight.transcriber_eval import FIRST_SEED
 
 
@@ -26,16 +34,31 @@ def main() -> None:
     ap.add_argument("--split", choices=("val", "test"), default="val")
     ap.add_argument("--songs", type=int, default=6)
     ap.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
+    ap.add_argument("--free", action="store_true", help="random-hit songs instead of the benchmark's grooves")
+    ap.add_argument("--cnn", default="", help="also score the guide's pipeline with this beatsight (CNN) checkpoint "
+                                              "at --cnn-confidence, and with the heuristic, on the same songs")
+    ap.add_argument("--cnn-confidence", type=float, default=0.5)
     args = ap.parse_args()
     loaded = load_model("beatsight-transcriber", args.checkpoint)
     cfg = loaded.config
     soundfont, renderer = (cfg.test_soundfont, "fluidsynth") if args.split == "test" else (cfg.soundfont, cfg.renderer)
     songs = []
+    others: dict[str, list] = {"cnn": [], "heuristic": []} if args.cnn else {}
     for g in range(args.songs):
-        audio, hits, _ = test_song(FIRST_SEED[args.split] + g, soundfont, renderer)
-        reference = [np.array(sorted(h.time for h in hits if h.component == c)) for c in COMPONENTS]
-        songs.append((activations(loaded.model, log_mel_frames(audio / np.max(np.abs(audio)))), reference))
-    print(f"{args.songs} {args.split} songs, {soundfont} via {renderer}")
+        if args.free:
+            kit = KitSource(soundfont, renderer)
+            audio, drum_hits = training_audio(7000 + g, kit, [kit], free_fraction=1.0)
+        else:
+            audio, drum_hits, _ = test_song(FIRST_SEED[args.split] + g, soundfont, renderer)
+        audio = audio / np.max(np.abs(audio))
+        reference = [np.array(sorted(h.time for h in drum_hits if h.component == c)) for c in COMPONENTS]
+        songs.append((activations(loaded.model, log_mel_frames(audio)), reference))
+        for name in others:
+            classifier = choose_classifier(args.cnn, True) if name == "cnn" else Classifier("heuristic", "baseline")
+            found = transcribe_onsets(classifier, audio, args.cnn_confidence if name == "cnn" else 0.7, 50.0, 0.1)
+            others[name].append(([np.array(sorted(t for t, comp, _ in found.hits if comp == c)) for c in COMPONENTS],
+                                 reference))
+    print(f"{args.songs} {args.split} {'free-hit ' if args.free else ''}songs, {soundfont} via {renderer}")
     print("| threshold | F | precision | recall | " + " | ".join(COMPONENTS) + " |")
     print("| ---: " * (4 + len(COMPONENTS)) + "|")
     for thr in [float(t) for t in args.thresholds.split(",")]:
@@ -45,6 +68,16 @@ def main() -> None:
             tp, ne, nr = tp + a, ne + b, nr + c
         per = 2 * tp / np.maximum(ne + nr, 1)
         print(f"| {thr} | {2 * tp.sum() / (ne.sum() + nr.sum()):.3f} | {tp.sum() / max(ne.sum(), 1):.3f} | "
+              f"{tp.sum() / nr.sum():.3f} | " + " | ".join(f"{x:.2f}" if n else "-" for x, n in zip(per, ne + nr)) + " |")
+    for name, scored in others.items():
+        tp, ne, nr = (np.zeros(len(COMPONENTS), np.int64) for _ in range(3))
+        for est, ref in scored:
+            for c in range(len(COMPONENTS)):
+                tp[c] += len(mir_eval.util.match_events(ref[c], est[c], WINDOW)) if len(ref[c]) and len(est[c]) else 0
+                ne[c] += len(est[c])
+                nr[c] += len(ref[c])
+        per = 2 * tp / np.maximum(ne + nr, 1)
+        print(f"| {name} pipeline | {2 * tp.sum() / (ne.sum() + nr.sum()):.3f} | {tp.sum() / max(ne.sum(), 1):.3f} | "
               f"{tp.sum() / nr.sum():.3f} | " + " | ".join(f"{x:.2f}" if n else "-" for x, n in zip(per, ne + nr)) + " |")
 
 

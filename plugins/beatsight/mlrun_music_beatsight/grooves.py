@@ -63,10 +63,12 @@ def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.nda
     return (out / (np.max(np.abs(out)) + 1e-12) * 0.9).astype(np.float32)
 
 
-def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0) -> Song:
-    """One random song: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or, with ``free_fraction``, 4-12 s of
-    :func:`synth.free_hits`), a random accompaniment rendered with one of ``accompaniment`` that may run on a few
-    seconds after the drums, mixed 18 dB below to 6 dB above the drums (1 song in 10 without accompaniment)."""
+def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0
+                   ) -> tuple[np.ndarray, list[synth.Hit]]:
+    """One random song as audio (peak 0.9) and its hits: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or,
+    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`), a random accompaniment rendered with one of
+    ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB above the drums
+    (1 song in 10 without accompaniment)."""
     rng = np.random.default_rng([4242, seed])
     if rng.random() < free_fraction:
         tempo = float(rng.uniform(80, 150))
@@ -82,7 +84,12 @@ def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource],
     other = synth.render([], band.path, band.renderer, tempo,
                          synth.accompaniment(rng, tempo, len(drums) / SAMPLE_RATE + rng.uniform(0, 4)))
     level = float(rng.uniform(-18, 6)) if rng.random() > 0.1 else -120.0
-    audio = mix(drums, other, level)
+    return mix(drums, other, level), hits
+
+
+def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0) -> Song:
+    """:func:`training_audio` as frames and labels."""
+    audio, hits = training_audio(seed, kit, accompaniment, free_fraction)
     labels = np.array([[h.time, COMPONENTS.index(h.component)] for h in hits], np.float32).reshape(-1, 2)
     return Song(log_mel_frames(audio / np.max(np.abs(audio))).astype(np.float16), labels, kit.name)
 
