@@ -24,10 +24,18 @@ def installed() -> list[str]:
     return [t["name"] for t in json.loads(out)["tasks"]]
 
 
+def demo_file(task: str, kind: str) -> Path:
+    """``plugins/<plugin>/demo-<kind>`` of a task; a plugin's second task ``<plugin>-<name>`` adds its name
+    (``demo.toml`` -> ``demo-<name>.toml``)."""
+    plugin, _, name = task.partition("-")
+    stem, dot, ext = kind.partition(".")
+    return REPO / "plugins" / plugin / (f"{stem}-{name}{dot}{ext}" if name else kind)
+
+
 def checkpoint_of(run_dir: Path, task: str) -> Path | None:
-    """The demo checkpoint: the one ``plugins/<task>/demo-checkpoint.txt`` names (relative to the run folder),
-    else checkpoints/best.pt, else checkpoints/final.pt."""
-    hint = REPO / "plugins" / task / "demo-checkpoint.txt"
+    """The demo checkpoint: the one ``demo-checkpoint.txt`` (:func:`demo_file`) names (relative to the run
+    folder), else checkpoints/best.pt, else checkpoints/final.pt."""
+    hint = demo_file(task, "demo-checkpoint.txt")
     if hint.is_file():
         path = run_dir / hint.read_text().strip()
         return path if path.is_file() else None
@@ -57,8 +65,7 @@ def main(argv: list[str]) -> int:
     out_root = REPO / "runs" / "demo"
     results = {}
     for task in wanted:
-        plugin, _, name = task.partition("-")
-        demo = REPO / "plugins" / plugin / (f"demo-{name}.toml" if name else "demo.toml")
+        demo = demo_file(task, "demo.toml")
         args = ["train", task, "--output-dir", str(out_root), "--tag", "demo"]
         if demo.is_file():
             args += ["--config", str(demo)]

@@ -17,14 +17,12 @@ import argparse
 
 import numpy as np
 
-import mir_eval
-
 from mlrun_music.api import load_model
 from mlrun_music_beatsight.classes import COMPONENTS
 from mlrun_music_beatsight.frames import log_mel_frames
 from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
 from mlrun_music_beatsight.pipeline import Classifier, choose_classifier, transcribe_onsets
-from mlrun_music_beatsight.transcriber import WINDOW, activations, onset_counts
+from mlrun_music_beatsight.transcriber import activations, match_counts, onset_counts, times_by_class
 from mlrun_music_beatsight.transcriber_eval import FIRST_SEED
 
 
@@ -43,7 +41,11 @@ def main() -> None:
     cfg = loaded.config
     soundfont, renderer = (cfg.test_soundfont, "fluidsynth") if args.split == "test" else (cfg.soundfont, cfg.renderer)
     songs = []
-    others: dict[str, list] = {"cnn": [], "heuristic": []} if args.cnn else {}
+    others = {}
+    if args.cnn:  # the guide's pipeline with the CNN, and with the heuristic, on the same songs
+        others = {"cnn": (choose_classifier(args.cnn, True), args.cnn_confidence),
+                  "heuristic": (Classifier("heuristic", "baseline"), 0.7)}
+    scored: dict[str, list] = {name: [] for name in others}
     for g in range(args.songs):
         if args.free:
             kit = KitSource(soundfont, renderer)
@@ -51,35 +53,27 @@ def main() -> None:
         else:
             audio, drum_hits, _ = test_song(FIRST_SEED[args.split] + g, soundfont, renderer)
         audio = audio / np.max(np.abs(audio))
-        reference = [np.array(sorted(h.time for h in drum_hits if h.component == c)) for c in COMPONENTS]
+        reference = times_by_class((h.time, h.component) for h in drum_hits)
         songs.append((activations(loaded.model, log_mel_frames(audio)), reference))
-        for name in others:
-            classifier = choose_classifier(args.cnn, True) if name == "cnn" else Classifier("heuristic", "baseline")
-            found = transcribe_onsets(classifier, audio, args.cnn_confidence if name == "cnn" else 0.7, 50.0, 0.1)
-            others[name].append(([np.array(sorted(t for t, comp, _ in found.hits if comp == c)) for c in COMPONENTS],
-                                 reference))
+        for name, (classifier, confidence) in others.items():
+            found = transcribe_onsets(classifier, audio, confidence, 50.0, 0.1)
+            scored[name].append(match_counts(times_by_class(h[:2] for h in found.hits), reference))
     print(f"{args.songs} {args.split} {'free-hit ' if args.free else ''}songs, {soundfont} via {renderer}")
     print("| threshold | F | precision | recall | " + " | ".join(COMPONENTS) + " |")
     print("| ---: " * (4 + len(COMPONENTS)) + "|")
     for thr in [float(t) for t in args.thresholds.split(",")]:
-        tp, ne, nr = (np.zeros(len(COMPONENTS), np.int64) for _ in range(3))
-        for act, ref in songs:
-            a, b, c = onset_counts(act, ref, thr)
-            tp, ne, nr = tp + a, ne + b, nr + c
-        per = 2 * tp / np.maximum(ne + nr, 1)
-        print(f"| {thr} | {2 * tp.sum() / (ne.sum() + nr.sum()):.3f} | {tp.sum() / max(ne.sum(), 1):.3f} | "
-              f"{tp.sum() / nr.sum():.3f} | " + " | ".join(f"{x:.2f}" if n else "-" for x, n in zip(per, ne + nr)) + " |")
-    for name, scored in others.items():
-        tp, ne, nr = (np.zeros(len(COMPONENTS), np.int64) for _ in range(3))
-        for est, ref in scored:
-            for c in range(len(COMPONENTS)):
-                tp[c] += len(mir_eval.util.match_events(ref[c], est[c], WINDOW)) if len(ref[c]) and len(est[c]) else 0
-                ne[c] += len(est[c])
-                nr[c] += len(ref[c])
-        per = 2 * tp / np.maximum(ne + nr, 1)
-        print(f"| {name} pipeline | {2 * tp.sum() / (ne.sum() + nr.sum()):.3f} | {tp.sum() / max(ne.sum(), 1):.3f} | "
-              f"{tp.sum() / nr.sum():.3f} | " + " | ".join(f"{x:.2f}" if n else "-" for x, n in zip(per, ne + nr)) + " |")
+        print(row(str(thr), [onset_counts(act, ref, thr) for act, ref in songs]))
+    for name, counts in scored.items():
+        print(row(f"{name} pipeline", counts))
 
+
+def row(label: str, counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> str:
+    """A Markdown table row: overall F, precision, recall and F per class from per-song (matched, estimated,
+    reference) counts."""
+    tp, ne, nr = (np.sum([c[i] for c in counts], axis=0) for i in range(3))
+    per = 2 * tp / np.maximum(ne + nr, 1)
+    return (f"| {label} | {2 * tp.sum() / (ne.sum() + nr.sum()):.3f} | {tp.sum() / max(ne.sum(), 1):.3f} | "
+            f"{tp.sum() / nr.sum():.3f} | " + " | ".join(f"{x:.2f}" if n else "-" for x, n in zip(per, ne + nr)) + " |")
 
 if __name__ == "__main__":
     main()

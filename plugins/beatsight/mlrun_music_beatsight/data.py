@@ -242,8 +242,8 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
                 "sources": np.array(sources), "mix_bank": np.concatenate(bank).astype(np.float32)}
 
     return cached(path, make, log, f"the embedded default ({config.default_velocities} velocities per note, "
-                                    f"{config.default_grooves} grooves, {'+'.join(renderers)}, "
-                                    f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
+                                   f"{config.default_grooves} grooves, {'+'.join(renderers)}, "
+                                   f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
 
 
 def extra_renderer(soundfont: str) -> str:
@@ -278,7 +278,7 @@ def synthetic_set(config: Any, log: Any) -> dict[str, np.ndarray]:
         return {"segments": train[0], "labels": train[1], "val_segments": val[0], "val_labels": val[1]}
 
     return cached(path, make, log, f"{config.synthetic_kits} + {config.synthetic_val_kits} synthetic kits "
-                                    f"(domain randomisation)")
+                                   f"(domain randomisation)")
 
 
 def render_test_set(config: Any, log: Any) -> dict[str, np.ndarray]:

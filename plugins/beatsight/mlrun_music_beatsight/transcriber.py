@@ -5,7 +5,7 @@ ONNX spec."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -97,20 +97,31 @@ def activations(model: nn.Module, frames: np.ndarray, chunk: int = 6000) -> np.n
     return out
 
 
-def onset_counts(activation: np.ndarray, reference: list[np.ndarray], threshold: float
+def times_by_class(events: Iterable[tuple[float, str]]) -> list[np.ndarray]:
+    """Sorted times per class, in :data:`COMPONENTS` order, of ``(time, component)`` events."""
+    events = list(events)
+    return [np.array(sorted(t for t, name in events if name == c), float) for c in COMPONENTS]
+
+
+def match_counts(estimates: list[np.ndarray], reference: list[np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(matched, estimated, reference) hit counts per class at ``threshold`` (mir_eval matching, 50 ms)."""
+    """(matched, estimated, reference) hit counts per class (mir_eval matching within 50 ms)."""
     import mir_eval
 
-    est = peaks(activation, threshold)
-    k = activation.shape[1]
+    k = len(reference)
     tp, ne, nr = np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k, np.int64)
     for c in range(k):
         ref = np.sort(np.asarray(reference[c], float))
-        if len(ref) and len(est[c]):
-            tp[c] = len(mir_eval.util.match_events(ref, est[c], WINDOW))
-        ne[c], nr[c] = len(est[c]), len(ref)
+        if len(ref) and len(estimates[c]):
+            tp[c] = len(mir_eval.util.match_events(ref, estimates[c], WINDOW))
+        ne[c], nr[c] = len(estimates[c]), len(ref)
     return tp, ne, nr
+
+
+def onset_counts(activation: np.ndarray, reference: list[np.ndarray], threshold: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`match_counts` of the activation's :func:`peaks` at ``threshold``."""
+    return match_counts(peaks(activation, threshold), reference)
 
 
 def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:

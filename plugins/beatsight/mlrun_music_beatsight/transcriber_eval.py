@@ -15,7 +15,7 @@ from .classes import COMPONENTS
 from .frames import log_mel_frames
 from .grooves import test_song
 from .pipeline import Classifier, transcribe_onsets
-from .transcriber import WINDOW, activations, onset_counts
+from .transcriber import activations, match_counts, onset_counts, times_by_class
 
 #: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
 #: training kit used to choose thresholds (never trained on: training songs use other seeds).
@@ -61,8 +61,6 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
 
 def evaluate(ctx: Any) -> dict[str, Any]:
     """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class."""
-    import mir_eval
-
     if ctx.split not in FIRST_SEED:
         raise UserError(f"--split {ctx.split}: beatsight-transcriber evaluates on 'test' (unseen kit) or 'val' "
                         "(training kit, other songs)")
@@ -79,18 +77,15 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     for g in range(songs):
         audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
         audio = audio / np.max(np.abs(audio))
-        reference = [np.array(sorted(h.time for h in hits if h.component == c)) for c in COMPONENTS]
+        reference = times_by_class((h.time, h.component) for h in hits)
         for acc, new in zip(counts["model"], onset_counts(activations(model, log_mel_frames(audio)), reference,
                                                           threshold)):
             acc += new
         if baseline:
             found = transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1)
-            for c, comp in enumerate(COMPONENTS):
-                est = np.array(sorted(t for t, name, _ in found.hits if name == comp))
-                counts["heuristic"][0][c] += len(mir_eval.util.match_events(reference[c], est, WINDOW)) \
-                    if len(est) and len(reference[c]) else 0
-                counts["heuristic"][1][c] += len(est)
-                counts["heuristic"][2][c] += len(reference[c])
+            for acc, new in zip(counts["heuristic"], match_counts(times_by_class(h[:2] for h in found.hits),
+                                                                  reference)):
+                acc += new
     shots = one_shot_accuracy(model, soundfont, renderer)
     result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
               "model": _rows(*counts["model"])}
