@@ -36,6 +36,12 @@ def test_default_train_announces_caches_evaluates_exports(mlrun, tmp_path):
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["n"]
     assert "| component | precision | recall | F1 | support |" in (ev / "per_class.md").read_text()
     assert (ev / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The held-out kit's one-shots, also named kit-relative (toms by pitch order, crashes by brightness order).
+    r = mlrun("evaluate", "beatsight", run / "checkpoints" / "best.pt", "--split", "test", "--output", tmp_path / "t")
+    assert r.code == 0, r.text
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())["metrics"]
+    assert metrics["n"] == 72 and 0.0 <= metrics["kit_relative_accuracy"] <= 1.0  # 18 GM notes x 4 velocities
+    assert "named kit-relative" in (tmp_path / "t" / "per_class.md").read_text()
 
     r = mlrun("export", "beatsight", run / "checkpoints" / "final.pt", "--format", "onnx")
     assert r.code == 0, r.text

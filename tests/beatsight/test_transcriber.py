@@ -76,6 +76,9 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     assert model_rows["overall"]["reference"] == len(hits) == base_rows["overall"]["reference"]
     assert 0.0 <= model_rows["overall"]["f_measure"] <= 1.0 and base_rows["overall"]["f_measure"] > 0.1
     assert "| kick |" in (tmp_path / "ev" / "transcription.md").read_text()
+    assert metrics["per_class"]["absolute_names"]["overall"]["reference"] == len(hits)
+    shots = metrics["per_class"]["one_shots"]
+    assert shots["hits"] == 144 and metrics["one_shot_accuracy"] == shots["in_sequence_kit_relative"]["accuracy"]
     r = mlrun("evaluate", "beatsight-transcriber", ckpt, "--split", "train")
     assert r.code != 0 and "--split train" in r.err and len(r.err.strip().splitlines()) == 1
 
@@ -87,6 +90,7 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
               "--confidence", "0.05")
     assert r.code == 0, r.text
     assert f"classifier: frame-level ML transcriber {ckpt}" in r.out
+    assert "kit-relative names: " in r.out and " tom hits renamed" in r.out
     data = bsm.read_bsm(tmp_path / "song.bsm")
     assert data["editor"]["aiGenerationMetadata"]["modelVersion"] == "beatsight-transcriber:best.pt"
     assert data["audio"]["hash"] == bsm.sha256_of(wav)
@@ -95,8 +99,9 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     assert all(0 <= t <= data["audio"]["duration"] for t in times)
     # A higher threshold never keeps more hits.
     r = mlrun("beatsight", "process", "--input", wav, "--output", tmp_path / "strict.bsm", "--ml-model", ckpt,
-              "--confidence", "0.9")
+              "--confidence", "0.9", "--absolute-names")
     assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(times)
+    assert "kit-relative" not in r.out
 
     r = mlrun("export", "beatsight-transcriber", ckpt, "--output", tmp_path / "crnn.onnx")
     assert r.code == 0, r.text

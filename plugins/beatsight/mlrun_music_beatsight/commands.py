@@ -101,13 +101,16 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
                    "this and it is a cymbal/hi-hat under a drum or the reverse (kick + hi-hat, snare + crash).")
 @click.option("--quantize/--no-quantize", default=True, show_default=True,
               help="Snap hits within 12 ms of the sixteenth-note grid onto it.")
+@click.option("--kit-relative/--absolute-names", default=True, show_default=True,
+              help="Name toms by their pitch order and the two crashes by their brightness order within the song "
+                   "(the kit's positions), instead of each hit's name on its own.")
 def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float | None,
-                sensitivity: float, second_hit: float, quantize: bool) -> None:
+                sensitivity: float, second_hit: float, quantize: bool, kit_relative: bool) -> None:
     """Transcribe a song's drums into a .bsm beatmap."""
     from .pipeline import process
 
     process(input_path, output, ml_model=ml_model, use_ml=use_ml, confidence=confidence, sensitivity=sensitivity,
-            second_hit=second_hit, do_quantize=quantize, say=click.echo)
+            second_hit=second_hit, do_quantize=quantize, kit_relative=kit_relative, say=click.echo)
 
 
 @beatsight.command("score")

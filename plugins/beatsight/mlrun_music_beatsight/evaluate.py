@@ -95,6 +95,22 @@ def _hits_for(ctx: Any) -> tuple[HitSet, str]:
     return (val if split == "val" else train), f"embedded default ({split})"
 
 
+def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy on the held-out kit's one-shots when toms and crashes are then named by their order among all the
+    kit's hits (:mod:`.kit_relative`, as ``process`` does): the one-shot sequence is rendered again to measure
+    each hit's pitch and brightness."""
+    from . import synth
+    from .kit_relative import rename
+
+    hits = synth.one_shots(max(4, config.default_velocities), seed=99)  # the sequence render_test_set cut
+    if len(hits) != len(labels):
+        raise UserError(f"the cached test set holds {len(labels)} hits, the held-out one-shots {len(hits)}")
+    audio = synth.render(hits, config.test_soundfont, "fluidsynth")
+    names = rename(audio, synth.SAMPLE_RATE, np.array([h.time for h in hits]),
+                   [COMPONENTS[int(i)] for i in probs.argmax(axis=1)], probs).components
+    return float(np.mean([COMPONENTS.index(c) == int(y) for c, y in zip(names, labels)]))
+
+
 def _test_arrays(config: Any, log: Any) -> tuple[np.ndarray, np.ndarray]:
     data = render_test_set(config, log)
     return data["segments"], data["labels"]
@@ -118,6 +134,9 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         "per_class": rows, "confusion_matrix": cm.tolist(), "components": list(COMPONENTS),
     }
     extra = f" on {len(labels)} hits of {source}"
+    if ctx.split == "test" and not ctx.data:
+        result["kit_relative_accuracy"] = kit_relative_accuracy(ctx.config, probs, labels)
+        extra += f"; {result['kit_relative_accuracy']:.4f} with toms and crashes named kit-relative"
     if ctx.options is None or ctx.options.heuristic_baseline:
         h_pred, _ = heuristic.classify(hits.segments)
         result["heuristic_accuracy"] = float((h_pred == labels).mean())

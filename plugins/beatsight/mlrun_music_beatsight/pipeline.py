@@ -114,12 +114,39 @@ def difficulty(n_hits: int, seconds: float, n_components: int) -> float:
 
 @attrs.define
 class Transcription:
-    """Hits of a song as ``(time s, component, score)``, its tempo, and how many onsets were considered."""
+    """Hits of a song as ``(time s, component, score)``, its tempo, how many onsets were considered, and the
+    classifier's per-class scores of each hit (``[hits, 12]``; None for the heuristic)."""
 
     hits: list[tuple[float, str, float]]
     bpm: float
     bpm_estimated: bool
     candidates: int
+    scores: np.ndarray | None = None
+
+    def kit_relative(self, audio: np.ndarray) -> dict[str, int]:
+        """Rename toms and crashes by their order within the song (:mod:`.kit_relative`); how many changed."""
+        from .kit_relative import rename
+
+        times = np.array([h[0] for h in self.hits])
+        renamed = rename(audio, SAMPLE_RATE, times, [h[1] for h in self.hits], self.scores)
+        # Two names of one sound (tom_mid and tom_high peaks of one hit) may now be one name twice: keep the
+        # stronger of a name's hits within 30 ms.
+        last: dict[str, int] = {}
+        keep: list[int] = []
+        for i in sorted(range(len(self.hits)), key=lambda i: self.hits[i][0]):
+            c = renamed.components[i]
+            j = last.get(c)
+            if j is not None and self.hits[i][0] - self.hits[j][0] < 0.03:
+                if self.hits[i][2] > self.hits[j][2]:
+                    keep[keep.index(j)] = i
+                    last[c] = i
+                continue
+            keep.append(i)
+            last[c] = i
+        self.hits = [(self.hits[i][0], renamed.components[i], self.hits[i][2]) for i in keep]
+        if self.scores is not None:
+            self.scores = self.scores[keep]
+        return renamed.changed
 
 
 def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: float, sensitivity: float,
@@ -131,11 +158,15 @@ def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: flo
     hits: list[tuple[float, str, float]] = []
     if classifier.kind == "ml":
         probs = classify_ml(classifier.model, audio, samples)
+        rows = []
         for i, t in enumerate(onsets.times):
             top = int(np.argmax(probs[i]))
             score = (float(onsets.confidence[i]) + float(probs[i, top])) / 2
             if score >= confidence:
-                hits += [(float(t), COMPONENTS[c], score) for c in classes_of_hit(probs[i], second_hit)]
+                for c in classes_of_hit(probs[i], second_hit):
+                    hits.append((float(t), COMPONENTS[c], score))
+                    rows.append(i)
+        return Transcription(hits, onsets.bpm, onsets.bpm_estimated, len(onsets.times), probs[rows])
     elif len(samples):
         segments = np.stack([segment_at(audio, int(s)) for s in samples])
         idx, conf = heuristic.classify(segments, SEGMENT_PRE_SAMPLES)
@@ -158,8 +189,11 @@ def transcribe_frames(model: Any, audio: np.ndarray, threshold: float) -> Transc
     for c, times in enumerate(peaks(act, threshold)):
         hits += [(float(t), COMPONENTS[c], float(act[int(round(t * FPS)), c])) for t in times]
     hits.sort()
+    frames = np.array([int(round(h[0] * FPS)) for h in hits], np.int64)
+    # Each hit's scores: every class's strongest activation within a frame of its peak.
+    scores = np.stack([act[np.clip(frames + d, 0, len(act) - 1)] for d in (-1, 0, 1)]).max(axis=0) if hits else None
     bpm = estimate_tempo(act.sum(axis=1))
-    return Transcription(hits, bpm if bpm is not None else 120.0, bpm is not None, len(hits))
+    return Transcription(hits, bpm if bpm is not None else 120.0, bpm is not None, len(hits), scores)
 
 
 @attrs.define
@@ -174,9 +208,11 @@ class ProcessResult:
 
 def process(input_path: str | Path, output: str | Path, *, ml_model: str | None = None, use_ml: bool | None = None,
             confidence: float | None = None, sensitivity: float = 50.0, second_hit: float = 0.1,
-            do_quantize: bool = True, say: Callable[[str], None] = print) -> ProcessResult:
+            do_quantize: bool = True, kit_relative: bool = True, say: Callable[[str], None] = print
+            ) -> ProcessResult:
     """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the guide's) for the
-    onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber."""
+    onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber. ``kit_relative``: name
+    toms and crashes by their order within the song (:mod:`.kit_relative`)."""
     from mlrun_music.audio import load_audio
 
     if confidence is not None and not 0.0 <= confidence <= 1.0:
@@ -196,6 +232,9 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     else:
         found = transcribe_onsets(classifier, audio, 0.7 if confidence is None else confidence, sensitivity,
                                   second_hit)
+    if kit_relative:
+        changed = found.kit_relative(audio)
+        say("kit-relative names: " + ", ".join(f"{n} {k} hits renamed" for k, n in changed.items()))
     times = np.array([h[0] for h in found.hits])
     if do_quantize and len(times):
         times = quantize(times, found.bpm, float(times.min()))

@@ -14,8 +14,8 @@ from mlrun_music.fileio import write_text
 from .classes import COMPONENTS
 from .frames import log_mel_frames
 from .grooves import test_song
-from .pipeline import Classifier, transcribe_onsets
-from .transcriber import activations, match_counts, onset_counts, times_by_class
+from .pipeline import Classifier, transcribe_frames, transcribe_onsets
+from .transcriber import activations, match_counts, times_by_class
 
 #: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
 #: training kit used to choose thresholds (never trained on: training songs use other seeds).
@@ -34,8 +34,11 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
 def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
     """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note,
     seed 99), named by the class with the highest activation within 30 ms of each onset. ``in_sequence``: all
-    one-shots in one file, 0.6 s apart (the model hears the rest of the kit); ``alone``: each in its own 0.6 s
-    clip (no context, like the CNN)."""
+    one-shots in one file, 0.6 s apart (the model hears the rest of the kit); ``in_sequence_kit_relative``: the
+    same, toms and crashes then named by their order in the file (:mod:`.kit_relative`, as ``process`` does);
+    ``alone``: each in its own 0.6 s clip (no context, like the CNN); ``alone_kit_relative``: those names, then
+    toms and crashes named by their order among all the kit's hits."""
+    from .kit_relative import rename
     from . import synth
     from .frames import FPS
 
@@ -44,15 +47,24 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     audio = audio / np.max(np.abs(audio))
     labels = np.array([COMPONENTS.index(h.component) for h in hits])
     act = activations(model, log_mel_frames(audio))
-    seq, alone = [], []
+    seq, alone, scores, alone_scores = [], [], [], []
     for h in hits:
         f = int(round(h.time * FPS))
-        seq.append(int(np.argmax(act[max(0, f - 3):f + 4].max(axis=0))))
+        scores.append(act[max(0, f - 3):f + 4].max(axis=0))
+        seq.append(int(np.argmax(scores[-1])))
         s = int(round((h.time - 0.1) * synth.SAMPLE_RATE))
         clip = activations(model, log_mel_frames(audio[s:s + int(0.6 * synth.SAMPLE_RATE)]))
-        alone.append(int(np.argmax(clip[7:14].max(axis=0))))  # the onset sits at frame 10 of the clip
+        alone_scores.append(clip[7:14].max(axis=0))  # the onset sits at frame 10 of the clip
+        alone.append(int(np.argmax(alone_scores[-1])))
     out: dict[str, Any] = {"hits": len(hits)}
-    for name, pred in (("in_sequence", np.array(seq)), ("alone", np.array(alone))):
+    times = np.array([h.time for h in hits])
+    relative = {name: [COMPONENTS.index(c) for c in rename(audio, synth.SAMPLE_RATE, times,
+                                                           [COMPONENTS[c] for c in pred], np.array(sc)).components]
+                for name, pred, sc in (("in_sequence", seq, scores), ("alone", alone, alone_scores))}
+    for name, pred in (("in_sequence", seq), ("alone", alone),
+                       ("in_sequence_kit_relative", relative["in_sequence"]),
+                       ("alone_kit_relative", relative["alone"])):
+        pred = np.array(pred)
         cm = np.zeros((len(COMPONENTS), len(COMPONENTS)), np.int64)
         np.add.at(cm, (labels, pred), 1)
         out[name] = {"accuracy": float(np.mean(pred == labels)), "confusion": cm.tolist()}
@@ -72,14 +84,17 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     songs = ctx.options.songs if ctx.options is not None and ctx.options.songs else cfg.test_songs
     soundfont, renderer = ((cfg.test_soundfont, "fluidsynth") if ctx.split == "test" else (cfg.soundfont, cfg.renderer))
     k = len(COMPONENTS)
-    counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "heuristic")}
+    counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "absolute", "heuristic")}
     model = ctx.model.cpu()
     for g in range(songs):
         audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
         audio = audio / np.max(np.abs(audio))
         reference = times_by_class((h.time, h.component) for h in hits)
-        for acc, new in zip(counts["model"], onset_counts(activations(model, log_mel_frames(audio)), reference,
-                                                          threshold)):
+        found = transcribe_frames(model, audio, threshold)
+        for acc, new in zip(counts["absolute"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
+            acc += new
+        found.kit_relative(audio)
+        for acc, new in zip(counts["model"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
             acc += new
         if baseline:
             found = transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1)
@@ -88,23 +103,32 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                 acc += new
     shots = one_shot_accuracy(model, soundfont, renderer)
     result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
-              "model": _rows(*counts["model"])}
+              "model": _rows(*counts["model"]), "absolute_names": _rows(*counts["absolute"])}
     if baseline:
         result["heuristic"] = _rows(*counts["heuristic"])
     lines = [f"# beatsight-transcriber on {songs} {ctx.split} songs ({soundfont}, threshold {threshold})", "",
-             "| class | F (model) | precision | recall | reference hits |" + (" F (heuristic) |" if baseline else ""),
-             "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if baseline else "")]
+             "Model: toms and crashes named kit-relative (as `process` does); absolute: each hit's own name.", "",
+             "| class | F (model) | precision | recall | reference hits | F (absolute names) |"
+             + (" F (heuristic) |" if baseline else ""),
+             "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if baseline else "")]
     for name, row in result["model"].items():
         base = f" {result['heuristic'].get(name, {}).get('f_measure', 0.0):.3f} |" if baseline else ""
+        absolute = result["absolute_names"].get(name, {}).get("f_measure", 0.0)
         lines.append(f"| {name} | {row['f_measure']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                     f"{row['reference']} |{base}")
+                     f"{row['reference']} | {absolute:.3f} |{base}")
     lines += ["", f"One-shots of every class ({shots['hits']} hits, {soundfont}): accuracy "
-                  f"{shots['in_sequence']['accuracy']:.3f} played in one file, {shots['alone']['accuracy']:.3f} each "
-                  "alone."]
+                  f"{shots['in_sequence_kit_relative']['accuracy']:.3f} played in one file with kit-relative names, "
+                  f"{shots['in_sequence']['accuracy']:.3f} with absolute names; each alone "
+                  f"{shots['alone_kit_relative']['accuracy']:.3f} with kit-relative names, "
+                  f"{shots['alone']['accuracy']:.3f} with absolute names."]
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
-    ctx.log.info("beatsight-transcriber: overall onset F %.3f on %d %s songs (heuristic pipeline %s)",
-                 result["model"].get("overall", {}).get("f_measure", 0.0), songs, ctx.split,
-                 f"{result['heuristic'].get('overall', {}).get('f_measure', 0.0):.3f}" if baseline else "not run")
-    return {"onset_f": result["model"].get("overall", {}).get("f_measure", 0.0),
-            "one_shot_accuracy": shots["in_sequence"]["accuracy"],
-            "one_shot_accuracy_alone": shots["alone"]["accuracy"], "per_class": result}
+    overall = {name: rows.get("overall", {}).get("f_measure", 0.0) for name, rows in result.items()
+               if name in ("model", "absolute_names", "heuristic")}
+    ctx.log.info("beatsight-transcriber: overall onset F %.3f (absolute names %.3f) on %d %s songs (heuristic "
+                 "pipeline %s)", overall["model"], overall["absolute_names"], songs, ctx.split,
+                 f"{overall['heuristic']:.3f}" if baseline else "not run")
+    return {"onset_f": overall["model"], "onset_f_absolute": overall["absolute_names"],
+            "one_shot_accuracy": shots["in_sequence_kit_relative"]["accuracy"],
+            "one_shot_accuracy_absolute": shots["in_sequence"]["accuracy"],
+            "one_shot_accuracy_alone": shots["alone"]["accuracy"],
+            "one_shot_accuracy_alone_kit_relative": shots["alone_kit_relative"]["accuracy"], "per_class": result}

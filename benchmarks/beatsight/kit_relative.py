@@ -1,0 +1,88 @@
+"""Kit-relative names against each hit's own name, for a beatsight-transcriber checkpoint: onset F overall and for
+toms and crashes on groove songs of several kits, and the per-hit accuracy of the 144 one-shots (played in one file,
+and each alone: `mlrun evaluate beatsight-transcriber`'s one-shot check) on each kit that has every GM note.
+
+    python benchmarks/beatsight/kit_relative.py CKPT [--songs 20] [--kits test,TimGM6mb.sf2,synthetic,...]
+
+Kits: ``test`` is the held-out kit with the benchmark's songs (`grooves.test_song`, seeds 5000 on); any other is a
+soundfont file name under /usr/share/sounds/sf2 or /etc/timidity (or ``synthetic``), with groove songs from the
+training generator at seeds 8000 on (never trained on) and accompaniment by the same kit.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from mlrun_music.api import load_model
+from mlrun_music_beatsight import synth
+from mlrun_music_beatsight.classes import COMPONENTS
+from mlrun_music_beatsight.data import extra_renderer
+from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
+from mlrun_music_beatsight.pipeline import transcribe_frames
+from mlrun_music_beatsight.transcriber import match_counts, times_by_class
+from mlrun_music_beatsight.transcriber_eval import FIRST_SEED, one_shot_accuracy
+
+GROUPS = {"toms": ("tom_low", "tom_mid", "tom_high"), "crashes": ("crash", "crash2")}
+
+
+def kit_source(name: str, test_soundfont: str) -> KitSource:
+    if name == "test":
+        return KitSource(test_soundfont, "fluidsynth")
+    if name == "synthetic":
+        return KitSource(None)
+    for folder in ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3", "/etc/timidity"):
+        if (Path(folder) / name).is_file():
+            path = str(Path(folder) / name)
+            return KitSource(path, extra_renderer(path) if not path.endswith("TimGM6mb.sf2") else "timidity")
+    raise SystemExit(f"--kits: no soundfont {name}")
+
+
+def f_of(counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], names: tuple[str, ...] | None = None) -> str:
+    tp, ne, nr = (np.sum([c[i] for c in counts], axis=0) for i in range(3))
+    sel = [COMPONENTS.index(n) for n in names] if names else list(range(len(COMPONENTS)))
+    return f"{2 * tp[sel].sum() / max(ne[sel].sum() + nr[sel].sum(), 1):.3f} ({int(nr[sel].sum())})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("--songs", type=int, default=20)
+    ap.add_argument("--kits", default="test,TimGM6mb.sf2,sf_GMbank.sf2,Black_Pearl_4_LV2.sf2,synthetic")
+    args = ap.parse_args()
+    loaded = load_model("beatsight-transcriber", args.checkpoint)
+    cfg = loaded.config
+    print(f"{args.songs} groove songs per kit, threshold {cfg.threshold}; F (reference hits)\n")
+    print("| kit | names | overall | toms | crashes | one-shots in one file | one-shots alone |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in args.kits.split(","):
+        kit = kit_source(name, cfg.test_soundfont)
+        counts: dict[str, list] = {"absolute": [], "kit-relative": []}
+        for g in range(args.songs):
+            if name == "test":
+                audio, hits, _ = test_song(FIRST_SEED["test"] + g, kit.path, kit.renderer)
+            else:
+                band = kit if kit.path else KitSource(cfg.soundfont, cfg.renderer)
+                audio, hits = training_audio(8000 + g, kit, [band])
+            audio = audio / np.max(np.abs(audio))
+            reference = times_by_class((h.time, h.component) for h in hits)
+            found = transcribe_frames(loaded.model, audio, cfg.threshold)
+            counts["absolute"].append(match_counts(times_by_class(h[:2] for h in found.hits), reference))
+            found.kit_relative(audio)
+            counts["kit-relative"].append(match_counts(times_by_class(h[:2] for h in found.hits), reference))
+        shots = {}
+        if kit.path:
+            try:
+                shots = one_shot_accuracy(loaded.model, kit.path, kit.renderer)
+            except ValueError:  # a kit without every GM note: no one-shot set
+                pass
+        for names, key in (("absolute", ""), ("kit-relative", "_kit_relative")):
+            acc = " | ".join(f"{shots[k + key]['accuracy']:.3f}" if shots else "-" for k in ("in_sequence", "alone"))
+            print(f"| {Path(kit.path).name if kit.path else 'synthetic'} | {names} | {f_of(counts[names])} | "
+                  f"{f_of(counts[names], GROUPS['toms'])} | {f_of(counts[names], GROUPS['crashes'])} | {acc} |")
+
+
+if __name__ == "__main__":
+    main()
