@@ -28,6 +28,8 @@ def test_toms_and_crashes_are_renamed_in_their_order_within_the_song():
     ranks = [r for _, r in toms]
     assert ranks == sorted(ranks), toms  # a higher GM tom note (a higher-tuned tom) never gets a lower name
     assert ranks[0] == 0 and ranks[-1] == 2  # the song's lowest tom is the low tom, its highest the high tom
+    # Six tom notes, six drums, three names: two drums per name, as General MIDI names them.
+    assert all(c == h.component for h, c in zip(hits, out.components) if h.component in TOMS)
     crashes = {(h.note, c) for h, c in zip(hits, out.components) if h.component.startswith("crash")}
     assert crashes == {(49, "crash"), (57, "crash2")}
     assert out.changed["tom"] >= 4 and out.changed["crash"] == 2

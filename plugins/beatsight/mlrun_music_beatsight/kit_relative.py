@@ -10,6 +10,8 @@ in the family's order -- the names that agree best with the classifier's scores.
 
 from __future__ import annotations
 
+import itertools
+
 import attrs
 import numpy as np
 
@@ -31,9 +33,10 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-def _spectra(audio: np.ndarray, sr: int, time: float, seconds: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """Power spectrum of ``seconds`` after ``time`` minus that of as long before it (what the hit added), and its
-    frequencies; None when the hit adds nothing."""
+def _spectra(audio: np.ndarray, sr: int, time: float, seconds: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What the hit at ``time`` added to the spectrum: power over ``seconds`` after it minus that over as long
+    before it (clipped at 0), the power before it, and their frequencies; None past the end of the audio."""
     n = int(seconds * sr)
     s = int(round(time * sr))
     after = audio[s:s + n]
@@ -42,34 +45,37 @@ def _spectra(audio: np.ndarray, sr: int, time: float, seconds: float) -> tuple[n
     before = audio[max(0, s - n):s]
     size = 1 << int(np.ceil(np.log2(4 * n)))
     power = np.abs(np.fft.rfft(after * np.hanning(len(after)), size)) ** 2
+    ringing = np.zeros_like(power)
     if len(before):
-        power = power - np.abs(np.fft.rfft(before * np.hanning(len(before)), size)) ** 2 * len(after) / len(before)
-    power = np.maximum(power, 0.0)
-    return (power, np.fft.rfftfreq(size, 1 / sr)) if power.sum() > 0 else None
+        ringing = np.abs(np.fft.rfft(before * np.hanning(len(before)), size)) ** 2 * len(after) / len(before)
+    return np.maximum(power - ringing, 0.0), ringing, np.fft.rfftfreq(size, 1 / sr)
+
+
+def _measure(audio: np.ndarray, sr: int, time: float, feature: str) -> tuple[float, bool]:
+    """The ``feature`` of the hit at ``time`` in Hz (NaN when it cannot be measured), and whether the hit is clear:
+    louder in the measured band than what was ringing before it (else it may be mismeasured)."""
+    got = _spectra(audio, sr, time, 0.15 if feature == "pitch" else 0.2)
+    if got is None:
+        return float("nan"), False
+    added, ringing, freqs = got
+    # Pitch: 40-400 Hz. Brightness: above 1 kHz only, as a kick under the crash (the usual accent) would pull a
+    # full-band centroid down by half.
+    band = (freqs >= 40) & (freqs <= 400) if feature == "pitch" else freqs >= 1000.0
+    total = added[band].sum()
+    if total <= 0:
+        return float("nan"), False
+    clear = bool(total >= ringing[band].sum())
+    if feature == "pitch":
+        mag = np.sqrt(added[band])
+        # The lowest local maximum at half the strongest or more: the fundamental, not a louder overtone.
+        strong = (mag >= 0.5 * mag.max()) & (mag >= np.roll(mag, 1)) & (mag >= np.roll(mag, -1))
+        return float(freqs[band][np.argmax(strong)]), clear
+    return float((added[band] * freqs[band]).sum() / total), clear
 
 
 def measure(audio: np.ndarray, sr: int, time: float, feature: str) -> float:
-    """The ``feature`` of the hit at ``time`` in Hz, or NaN when it cannot be measured."""
-    if feature == "pitch":
-        got = _spectra(audio, sr, time, 0.15)
-        if got is None:
-            return float("nan")
-        power, freqs = got
-        band = (freqs >= 40) & (freqs <= 400)
-        mag = np.sqrt(power[band])
-        if mag.max() <= 0:
-            return float("nan")
-        # The lowest local maximum at half the strongest or more: the fundamental, not a louder overtone.
-        strong = (mag >= 0.5 * mag.max()) & (mag >= np.roll(mag, 1)) & (mag >= np.roll(mag, -1))
-        return float(freqs[band][np.argmax(strong)])
-    got = _spectra(audio, sr, time, 0.2)
-    if got is None:
-        return float("nan")
-    power, freqs = got
-    # Above 1 kHz only: a kick under the crash (the usual accent) would pull a full-band centroid down by half.
-    band = freqs >= 1000.0
-    total = power[band].sum()
-    return float((power[band] * freqs[band]).sum() / total) if total > 0 else float("nan")
+    """The ``feature`` (:attr:`Family.feature`) of the hit at ``time`` in Hz, or NaN when it cannot be measured."""
+    return _measure(audio, sr, time, feature)[0]
 
 
 def _clusters(values: np.ndarray, tolerance: float) -> np.ndarray:
@@ -83,39 +89,26 @@ def _clusters(values: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def _ordered_names(fit: np.ndarray) -> list[int]:
-    """For ``fit[cluster, name]`` (clusters and names both in ascending order), the name of each cluster that
-    maximises the total fit with names never decreasing from one cluster to the next, every name used when there
-    are at least as many clusters as names, and no two clusters sharing a name when there are fewer."""
+    """For ``fit[drum, name]`` (drums and names both in ascending order), the name of each drum: with fewer drums
+    than names, distinct names in order; with as many or more, the drums split in order into one run per name,
+    the runs as even as they can be (a kit's toms spread over its tom names). Among those, the best total fit."""
     k, m = fit.shape
-    strict = k <= m
-    neg = -np.inf
-    # best[i, j]: best total of clusters 0..i with cluster i named j (and, if not strict, names 0..j all used).
-    best = np.full((k, m), neg)
-    back = np.zeros((k, m), np.int64)
-    best[0] = fit[0] if strict else np.where(np.arange(m) == 0, fit[0], neg)
-    for i in range(1, k):
-        for j in range(m):
-            prev = best[i - 1, :j] if strict else best[i - 1, max(0, j - 1):j + 1]
-            if len(prev) == 0 or np.all(prev == neg):
-                continue
-            p = int(np.argmax(prev)) + (0 if strict else max(0, j - 1))
-            best[i, j] = best[i - 1, p] + fit[i, j]
-            back[i, j] = p
-    j = int(np.argmax(best[-1])) if strict else m - 1
-    names = [j]
-    for i in range(k - 1, 0, -1):
-        j = int(back[i, j])
-        names.append(j)
-    return names[::-1]
+    if k < m:
+        options = [list(c) for c in itertools.combinations(range(m), k)]
+    else:
+        sizes = [k // m + (1 if i < k % m else 0) for i in range(m)]
+        options = [[j for j, size in enumerate(order) for _ in range(size)]
+                   for order in sorted(set(itertools.permutations(sizes)))]
+    return max(options, key=lambda names: float(sum(fit[i, j] for i, j in enumerate(names))))
 
 
-def _names(fit: np.ndarray, support: np.ndarray) -> list[int]:
-    """:func:`_ordered_names` over the clusters of two hits or more (a lone hit may be mismeasured: a quiet hit under
-    the previous drum's tail); each lone hit then gets the name it fits best between its supported neighbours'."""
-    supported = support >= 2
-    if not supported.any():
-        supported[:] = True
-    idx = np.flatnonzero(supported)
+def _names(fit: np.ndarray, reliable: np.ndarray) -> list[int]:
+    """:func:`_ordered_names` over the reliable drums (heard twice or more, or clearly once); every other drum (a
+    quiet hit under the previous drum's tail may be mismeasured) gets the name it fits best between its reliable
+    neighbours' names."""
+    if not reliable.any():
+        reliable = np.ones_like(reliable)
+    idx = np.flatnonzero(reliable)
     named = dict(zip(idx.tolist(), _ordered_names(fit[idx])))
     names = []
     for c in range(len(fit)):
@@ -146,10 +139,12 @@ def rename(audio: np.ndarray, sr: int, times: np.ndarray, components: list[str],
     changed = {}
     for family in FAMILIES:
         idx = [i for i, c in enumerate(components) if c in family.names]
-        values = np.array([measure(audio, sr, float(times[i]), family.feature) for i in idx])
+        measured = [_measure(audio, sr, float(times[i]), family.feature) for i in idx]
+        values = np.array([v for v, _ in measured], float).reshape(-1)
         keep = np.isfinite(values) & (values > 0)
         idx = [i for i, ok in zip(idx, keep) if ok]
         values = values[keep]
+        clear = np.array([c for (_, c), ok in zip(measured, keep) if ok], bool)
         changed[family.names[0].split("_")[0]] = 0
         if len(idx) < 2:
             continue
@@ -162,7 +157,8 @@ def rename(audio: np.ndarray, sr: int, times: np.ndarray, components: list[str],
             votes = np.array([[0.0 if components[i] == n else np.log(1e-4) for n in family.names] for i in idx])
         fit = np.zeros((int(cluster.max()) + 1, len(family.names)))
         np.add.at(fit, cluster, votes)
-        names = _names(fit, np.bincount(cluster))
+        reliable = (np.bincount(cluster) >= 2) | (np.bincount(cluster, weights=clear) > 0)
+        names = _names(fit, reliable)
         for i, c in zip(idx, cluster):
             name = family.names[names[c]]
             if new[i] != name:
