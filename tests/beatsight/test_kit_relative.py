@@ -58,3 +58,15 @@ def test_two_drums_never_share_a_name_and_unmeasurable_hits_keep_theirs():
     high = {c for h, c in zip(hits, out.components) if h.note == 50}
     assert len(low) == len(high) == 1 and TOMS.index(low.pop()) < TOMS.index(high.pop())
     assert out.components[-1] == "tom_mid"
+
+
+def test_two_names_of_one_tom_become_one_hit_in_a_transcription():
+    from mlrun_music_beatsight.pipeline import Transcription
+
+    audio = _render([synth.Hit(1.0, 45, 100), synth.Hit(2.0, 36, 100)])
+    found = Transcription([(1.0, "tom_mid", 0.7), (1.0, "tom_high", 0.8), (2.0, "kick", 0.9), (2.025, "kick", 0.6)],
+                          120.0, True, 4)
+    found.kit_relative(audio)
+    toms = [h for h in found.hits if h[1] in TOMS]
+    assert len(toms) == 1 and toms[0][2] == 0.8  # one drum, one hit: the stronger peak's
+    assert [h[1] for h in found.hits].count("kick") == 2  # other classes are left as they are

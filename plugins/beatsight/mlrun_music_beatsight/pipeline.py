@@ -125,18 +125,19 @@ class Transcription:
 
     def kit_relative(self, audio: np.ndarray) -> dict[str, int]:
         """Rename toms and crashes by their order within the song (:mod:`.kit_relative`); how many changed."""
-        from .kit_relative import rename
+        from .kit_relative import FAMILIES, rename
 
         times = np.array([h[0] for h in self.hits])
         renamed = rename(audio, SAMPLE_RATE, times, [h[1] for h in self.hits], self.scores)
         # Two names of one sound (tom_mid and tom_high peaks of one hit) may now be one name twice: keep the
         # stronger of a name's hits within 30 ms.
+        renamable = {n for family in FAMILIES for n in family.names}
         last: dict[str, int] = {}
         keep: list[int] = []
         for i in sorted(range(len(self.hits)), key=lambda i: self.hits[i][0]):
             c = renamed.components[i]
             j = last.get(c)
-            if j is not None and self.hits[i][0] - self.hits[j][0] < 0.03:
+            if c in renamable and j is not None and self.hits[i][0] - self.hits[j][0] < 0.03:
                 if self.hits[i][2] > self.hits[j][2]:
                     keep[keep.index(j)] = i
                     last[c] = i
