@@ -28,7 +28,7 @@ class Family:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family(("tom_low", "tom_mid", "tom_high"), "pitch", 0.06),
+    Family(("tom_low", "tom_mid", "tom_high"), "pitch", 0.08),
     Family(("crash", "crash2"), "brightness", 0.05),
 )
 
