@@ -5,8 +5,8 @@ and each alone: `mlrun evaluate beatsight-transcriber`'s one-shot check) on each
     python benchmarks/beatsight/kit_relative.py CKPT [--songs 20] [--kits test,TimGM6mb.sf2,synthetic,...]
 
 Kits: ``test`` is the held-out kit with the benchmark's songs (`grooves.test_song`, seeds 5000 on); any other is a
-soundfont file name under /usr/share/sounds/sf2 or /etc/timidity (or ``synthetic``), with groove songs from the
-training generator at seeds 8000 on (never trained on) and accompaniment by the same kit.
+training kit's file name (or ``synthetic``), with groove songs from the training generator at seeds 8000 on (never
+trained on) and accompaniment by the same kit, or by ``--soundfont`` when the kit plays drums only (AVL kits).
 """
 
 from __future__ import annotations
@@ -17,27 +17,26 @@ from pathlib import Path
 import numpy as np
 
 from mlrun_music.api import load_model
-from mlrun_music_beatsight import synth
 from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.data import extra_renderer
 from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
 from mlrun_music_beatsight.pipeline import transcribe_frames
 from mlrun_music_beatsight.transcriber import match_counts, times_by_class
+from mlrun_music_beatsight.transcriber_data import band_sources, kit_sources
 from mlrun_music_beatsight.transcriber_eval import FIRST_SEED, one_shot_accuracy
 
 GROUPS = {"toms": ("tom_low", "tom_mid", "tom_high"), "crashes": ("crash", "crash2")}
 
 
-def kit_source(name: str, test_soundfont: str) -> KitSource:
+def kit_source(name: str, cfg) -> KitSource:
+    """``test``, ``synthetic`` or a training kit (:func:`kit_sources`) by file name."""
     if name == "test":
-        return KitSource(test_soundfont, "fluidsynth")
+        return KitSource(cfg.test_soundfont, "fluidsynth")
     if name == "synthetic":
         return KitSource(None)
-    for folder in ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3", "/etc/timidity"):
-        if (Path(folder) / name).is_file():
-            path = str(Path(folder) / name)
-            return KitSource(path, extra_renderer(path) if not path.endswith("TimGM6mb.sf2") else "timidity")
-    raise SystemExit(f"--kits: no soundfont {name}")
+    found = [k for k in kit_sources(cfg, None) if Path(k.path).name == name]
+    if not found:
+        raise SystemExit(f"--kits: {name} is not an installed training kit of this checkpoint")
+    return found[0]
 
 
 def f_of(counts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], names: tuple[str, ...] | None = None) -> str:
@@ -58,13 +57,13 @@ def main() -> None:
     print("| kit | names | overall | toms | crashes | one-shots in one file | one-shots alone |\n"
           "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name in args.kits.split(","):
-        kit = kit_source(name, cfg.test_soundfont)
+        kit = kit_source(name, cfg)
+        band = (band_sources([kit]) or [KitSource(cfg.soundfont, cfg.renderer)])[0]
         counts: dict[str, list] = {"absolute": [], "kit-relative": []}
         for g in range(args.songs):
             if name == "test":
                 audio, hits, _ = test_song(FIRST_SEED["test"] + g, kit.path, kit.renderer)
             else:
-                band = kit if kit.path else KitSource(cfg.soundfont, cfg.renderer)
                 audio, hits = training_audio(8000 + g, kit, [band])
             audio = audio / np.max(np.abs(audio))
             reference = times_by_class((h.time, h.component) for h in hits)
