@@ -26,6 +26,11 @@ class Family:
     feature: str  # "pitch" (Hz of the lowest strong peak, 40-400 Hz) or "brightness" (centroid above 1 kHz)
     tolerance: float  # relative difference below which two hits are the same drum
 
+    @property
+    def label(self) -> str:
+        """The family's name in reports: "tom", "crash"."""
+        return self.names[0].split("_")[0]
+
 
 FAMILIES: tuple[Family, ...] = (
     Family(("tom_low", "tom_mid", "tom_high"), "pitch", 0.08),
@@ -145,7 +150,7 @@ def rename(audio: np.ndarray, sr: int, times: np.ndarray, components: list[str],
         idx = [i for i, ok in zip(idx, keep) if ok]
         values = values[keep]
         clear = np.array([c for (_, c), ok in zip(measured, keep) if ok], bool)
-        changed[family.names[0].split("_")[0]] = 0
+        changed[family.label] = 0
         if len(idx) < 2:
             continue
         cluster = _clusters(values, family.tolerance)
@@ -162,6 +167,6 @@ def rename(audio: np.ndarray, sr: int, times: np.ndarray, components: list[str],
         for i, c in zip(idx, cluster):
             name = family.names[names[c]]
             if new[i] != name:
-                changed[family.names[0].split("_")[0]] += 1
+                changed[family.label] += 1
                 new[i] = name
     return Renaming(new, changed)
