@@ -12,7 +12,6 @@ trained on) and accompaniment by the same kit, or by ``--soundfont`` when the ki
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from mlrun_music_beatsight.classes import COMPONENTS
 from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
 from mlrun_music_beatsight.pipeline import transcribe_frames
 from mlrun_music_beatsight.transcriber import match_counts, times_by_class
+from mlrun_music_beatsight.soundfonts import kit_name
 from mlrun_music_beatsight.transcriber_data import band_sources, kit_sources
 from mlrun_music_beatsight.transcriber_eval import FIRST_SEED, one_shot_accuracy
 
@@ -33,7 +33,7 @@ def kit_source(name: str, cfg) -> KitSource:
         return KitSource(cfg.test_soundfont, "fluidsynth")
     if name == "synthetic":
         return KitSource(None)
-    found = [k for k in kit_sources(cfg, None) if Path(k.path).name == name]
+    found = [k for k in kit_sources(cfg, None) if kit_name(k.path) == name]
     if not found:
         raise SystemExit(f"--kits: {name} is not an installed training kit of this checkpoint")
     return found[0]
@@ -79,7 +79,7 @@ def main() -> None:
                 pass
         for names, key in (("absolute", ""), ("kit-relative", "_kit_relative")):
             acc = " | ".join(f"{shots[k + key]['accuracy']:.3f}" if shots else "-" for k in ("in_sequence", "alone"))
-            print(f"| {Path(kit.path).name if kit.path else 'synthetic'} | {names} | {f_of(counts[names])} | "
+            print(f"| {kit_name(kit.path) if kit.path else 'synthetic'} | {names} | {f_of(counts[names])} | "
                   f"{f_of(counts[names], GROUPS['toms'])} | {f_of(counts[names], GROUPS['crashes'])} | {acc} |")
 
 

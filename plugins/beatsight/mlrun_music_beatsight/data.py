@@ -24,7 +24,7 @@ from .classes import COMPONENTS
 from .collection import stratified_split
 from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
                        segment_at)
-from .soundfonts import drum_kit
+from .soundfonts import drum_kit, is_hydrogen_kit, kit_name
 from . import synth, synthkit
 
 CACHE_VERSION = "beatsight-default-4"
@@ -157,7 +157,12 @@ def soundfont_id(path: str) -> dict[str, Any]:
     """A soundfont's identity for cache keys (a missing or unreadable file is a one-line error)."""
     from mlrun_music.audio.render import check_soundfont
 
-    p = check_soundfont(path)
+    if is_hydrogen_kit(path):
+        from .hydrogen import load
+
+        p = load(path).path  # a UserError naming a kit that cannot be read
+    else:
+        p = check_soundfont(path)
     return {"path": str(p.resolve()), "size": p.stat().st_size}
 
 
@@ -211,13 +216,13 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
             kit, renderer = drum_kit(extra), extra_renderer(extra)
             hits = synth.one_shots(config.default_velocities, seed=50 + e_i, kit=kit)
             audio = synth.render(hits, extra, renderer)
-            s, l, src = _hits_from(audio, hits, f"one-shot/{renderer}/{Path(extra).name}")
+            s, l, src = _hits_from(audio, hits, f"one-shot/{renderer}/{kit_name(extra)}")
             segs += s; labels += l; sources += src
             for g in range(config.extra_grooves):  # hits in context: overlaps, cymbal tails, fills
                 tempo, hits = synth.groove(np.random.default_rng(2000 + 100 * e_i + g))
                 hits = synth.for_kit(hits, kit)
                 audio = synth.render(hits, extra, renderer, tempo)
-                s, l, src = _hits_from(audio, hits, f"groove/{renderer}/{Path(extra).name}")
+                s, l, src = _hits_from(audio, hits, f"groove/{renderer}/{kit_name(extra)}")
                 segs += s; labels += l; sources += src
         for g in range(config.default_grooves):
             rng = np.random.default_rng(1000 + g)
@@ -233,7 +238,7 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
             bank.append(synth.render([], config.soundfont, renderers[k % len(renderers)], tempo,
                                      synth.accompaniment(rng, tempo, 8.0)))
         for extra in extras:  # more instruments for mixing and for 'no drum' items, from kits with a GM bank
-            if drum_kit(extra).program is None:
+            if not drum_kit(extra).drums_only:
                 for _ in range(2):
                     tempo = float(rng.uniform(80, 150))
                     bank.append(synth.render([], extra, extra_renderer(extra), tempo,
@@ -243,13 +248,16 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
 
     return cached(path, make, log, f"the embedded default ({config.default_velocities} velocities per note, "
                                    f"{config.default_grooves} grooves, {'+'.join(renderers)}, "
-                                   f"{', '.join(Path(p).name for p in [config.soundfont, *extras])})")
+                                   f"{', '.join(kit_name(p) for p in [config.soundfont, *extras])})")
 
 
 def extra_renderer(soundfont: str) -> str:
-    """fluidsynth for SoundFonts, timidity for a timidity patch set (.cfg, e.g. freepats)."""
+    """fluidsynth for SoundFonts, timidity for a timidity patch set (.cfg, e.g. freepats), hydrogen (sample mixing)
+    for a Hydrogen drumkit."""
     from mlrun_music.audio.render import is_patch_set
 
+    if is_hydrogen_kit(soundfont):
+        return "hydrogen"
     return "timidity" if is_patch_set(soundfont) else "fluidsynth"
 
 
@@ -257,6 +265,8 @@ def extra_soundfonts(config: Any, log: Any) -> list[str]:
     """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so when ``log`` is given)."""
     out = []
     for item in [e.strip() for e in config.extra_soundfonts.split(",") if e.strip()]:
+        if is_hydrogen_kit(item):
+            item = str(Path(item) / "drumkit.xml") if Path(item).is_dir() else item
         if not Path(item).is_file():
             if log is not None:
                 log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
@@ -339,7 +349,7 @@ def load_default(config: Any, ctx: Any) -> DataSplits:
     log = ctx.log
     train, val, bank = default_hits(config, log)
     n_syn = sum(s == "synthetic" for s in train.sources) + sum(s == "synthetic" for s in val.sources)
-    kits = [Path(p).name for p in [config.soundfont, *extra_soundfonts(config, None)]]
+    kits = [kit_name(p) for p in [config.soundfont, *extra_soundfonts(config, None)]]
     log.info("beatsight: training on the EMBEDDED DEFAULT: %d drum hits rendered from General MIDI percussion with "
              "%s and %d hits of procedurally synthesised random kits (no --dataset given)",
              len(train) + len(val) - n_syn, ", ".join(kits), n_syn)

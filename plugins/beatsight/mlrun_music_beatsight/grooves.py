@@ -4,8 +4,8 @@ Also the held-out test songs (the transcription benchmark's material)."""
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any, Sequence
 
 import attrs
@@ -14,7 +14,7 @@ import numpy as np
 from . import synth, synthkit
 from .classes import COMPONENTS
 from .frames import FPS, log_mel_frames
-from .soundfonts import drum_kit
+from .soundfonts import drum_kit, kit_name
 
 SAMPLE_RATE = synth.SAMPLE_RATE
 
@@ -29,7 +29,7 @@ class KitSource:
 
     @property
     def name(self) -> str:
-        return f"{Path(self.path).name}/{self.renderer}" if self.path else "synthetic"
+        return f"{kit_name(self.path)}/{self.renderer}" if self.path else "synthetic"
 
 
 @attrs.frozen
@@ -108,7 +108,9 @@ def training_songs(kits: Sequence[KitSource], per_kit: int, synthetic: int, firs
     jobs += [(first_seed + 90_000 + j, KitSource(None), band, free_fraction) for j in range(synthetic)]
     if workers <= 1 or len(jobs) < 4:
         return [_song_job(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: a fork of a process whose torch/OpenMP threads already ran (a test session, a notebook)
+    # can deadlock in the child.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(_song_job, jobs, chunksize=4))
 
 

@@ -16,16 +16,26 @@ from mlrun_music.task import DatasetSpec, ModelSpec, Task
 OWN_DATASETS = ("default", "folder")
 
 
+#: Debian's hydrogen-drumkits: the kits that play a drum set (not the hand-percussion ones, nor "The Black Pearl",
+#: the same samples as the AVL kit above).
+HYDROGEN_KITS = ("Audiophob", "BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "ForzeeStereo",
+                 "HardElectro1", "Millo-Drums_v.1", "Millo_MultiLayered2", "Millo_MultiLayered3", "VariBreaks",
+                 "rumpf_kit_z01_h2")
+DEFAULT_EXTRA_KITS = ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+                      "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2", "/etc/timidity/freepats.cfg",
+                      *(f"/usr/share/hydrogen/data/drumkits/{k}" for k in HYDROGEN_KITS))
+
+
 @attrs.define(kw_only=True)
 class KitOptions(TrainConfig):
     """Options shared by both beatsight tasks: which kits render the embedded default, and the held-out test kit."""
 
     soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
     extra_soundfonts: str = option(
-        "/usr/share/sounds/sf2/sf_GMbank.sf2,/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2,"
-        "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2,/etc/timidity/freepats.cfg",
-        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth) or timidity "
-        "patch sets (.cfg, rendered with timidity); the AVL Drumkits' own key map is known. Missing files are "
+        ",".join(DEFAULT_EXTRA_KITS),
+        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth), timidity "
+        "patch sets (.cfg, rendered with timidity) or Hydrogen drumkits (a folder with drumkit.xml; samples mixed, "
+        "instruments matched to components by name); the AVL Drumkits' own key map is known. Missing kits are "
         "skipped with a warning. Never the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
     test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
                                  "Embedded default: a second kit, never trained on, for the test split "
@@ -129,13 +139,13 @@ class TranscriberConfig(KitOptions):
                                    "BENCHMARKS.md).", min=0.0, max=1.0)
     renderer: str = option("timidity", "Embedded default: the renderer of --soundfont.",
                            choices=("timidity", "fluidsynth"))
-    songs_per_kit: int = option(120, "Embedded default: training songs per rendered kit.", min=0, max=100000)
+    songs_per_kit: int = option(60, "Embedded default: training songs per rendered kit.", min=0, max=100000)
     synthetic_songs: int = option(400, "Embedded default: training songs on procedurally synthesised random kits "
                                        "(a new kit per song).", min=0, max=100000)
     free_song_fraction: float = option(0.25, "Embedded default: share of songs with hits at random times instead of "
                                              "a groove (every class equally often), so the model learns sounds, "
                                              "not the groove generator's patterns.", min=0.0, max=1.0)
-    val_songs_per_kit: int = option(8, "Embedded default: validation songs per rendered kit (other seeds).",
+    val_songs_per_kit: int = option(4, "Embedded default: validation songs per rendered kit (other seeds).",
                                     min=0, max=100000)
     val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",
                                       min=0, max=100000)

@@ -32,6 +32,7 @@ class DrumKit:
     channel: int
     program: int | None
     notes: dict[str, tuple[int, ...]]
+    drums_only: bool = False  # plays no General MIDI instruments, so it cannot render accompaniment
 
     def remap(self, note: int) -> int | None:
         """The note of this kit that stands for General MIDI percussion ``note``: the same note when the kit has it
@@ -56,7 +57,7 @@ GENERAL_MIDI_KIT = DrumKit(channel=9, program=None, notes=dict(GM_NOTES))
 #: and their key map follows GM for the shells but not for every cymbal: 48 is a swish hat, 50 a crash choke, 52 a
 #: ride choke, so high tom and china are absent. Names from the plugin's MIDNAM note list. Any melodic channel plays
 #: the preset; channel 16 (index 15) stays clear of the accompaniment's channels.
-AVL_KIT = DrumKit(channel=15, program=0, notes={
+AVL_KIT = DrumKit(channel=15, program=0, drums_only=True, notes={
     "kick": (36,), "snare": (38, 40), "hihat_closed": (42, 44), "hihat_open": (46,), "crash": (49,), "ride": (51,),
     "tom_high": (), "tom_mid": (45, 47), "tom_low": (41, 43), "crash2": (57,), "ride_bell": (53,), "china": ()})
 
@@ -64,8 +65,25 @@ AVL_KIT = DrumKit(channel=15, program=0, notes={
 _KITS_BY_NAME = (("black_pearl", AVL_KIT), ("red_zeppelin", AVL_KIT))
 
 
+def is_hydrogen_kit(path: str) -> bool:
+    """Whether ``path`` is a Hydrogen drumkit (its ``drumkit.xml`` or the folder holding one; :mod:`.hydrogen`)."""
+    p = Path(path)
+    return p.name == "drumkit.xml" or (p.is_dir() and (p / "drumkit.xml").is_file())
+
+
+def kit_name(path: str) -> str:
+    """A kit's name in reports: the soundfont's file name, or a Hydrogen kit's folder name."""
+    p = Path(path)
+    return (p if p.name != "drumkit.xml" else p.parent).name
+
+
 def drum_kit(path: str) -> DrumKit:
-    """How the soundfont at ``path`` plays drums (General MIDI unless it is a kit we know otherwise)."""
+    """How the soundfont or Hydrogen kit at ``path`` plays drums (General MIDI unless it is a kit we know
+    otherwise; a Hydrogen kit plays the GM notes of the components it has instruments for)."""
+    if is_hydrogen_kit(path):
+        from .hydrogen import load
+
+        return DrumKit(channel=9, program=None, notes=load(path).notes, drums_only=True)
     name = Path(path).name.lower()
     return next((kit for tag, kit in _KITS_BY_NAME if tag in name), GENERAL_MIDI_KIT)
 

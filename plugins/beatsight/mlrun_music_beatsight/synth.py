@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 
 from .classes import COMPONENTS, GM_NOTES, NOTE_TO_COMPONENT
-from .soundfonts import GENERAL_MIDI_KIT, DrumKit, drum_kit
+from .soundfonts import GENERAL_MIDI_KIT, DrumKit, drum_kit, is_hydrogen_kit
 
 SAMPLE_RATE = 44100
 TICKS = 480
@@ -73,7 +73,7 @@ def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
 def render(hits: Sequence[Hit], soundfont: str | Path, renderer: str, tempo_bpm: float = 120.0,
            notes: Sequence[tuple] = (), sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Render hits (and pitched notes) to mono float32 audio at ``sample_rate``, on the soundfont's drum kit
-    (:func:`for_kit` makes General MIDI hits playable on it first)."""
+    (:func:`for_kit` makes General MIDI hits playable on it first); a Hydrogen kit mixes its samples (drums only)."""
     from mlrun_music.audio.render import render_midi
 
     kit = drum_kit(str(soundfont))
@@ -81,6 +81,12 @@ def render(hits: Sequence[Hit], soundfont: str | Path, renderer: str, tempo_bpm:
                          or h.note not in kit.notes[NOTE_TO_COMPONENT[h.note]]})
     if unplayable:
         raise ValueError(f"notes {unplayable} are not in the kit of {soundfont}; pass the hits through for_kit")
+    if is_hydrogen_kit(str(soundfont)):
+        if notes:
+            raise ValueError(f"{soundfont} is a drum kit: it cannot play pitched notes")
+        from .hydrogen import load
+
+        return load(str(soundfont)).render(hits, sample_rate)
     with tempfile.TemporaryDirectory(prefix="beatsight-") as tmp:
         mid = write_midi(Path(tmp) / "hits.mid", hits, tempo_bpm, notes, kit=kit)
         return render_midi(mid, soundfont, sample_rate, renderer=renderer)

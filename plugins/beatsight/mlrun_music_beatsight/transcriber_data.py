@@ -26,8 +26,9 @@ def kit_sources(config: Any, log: Any) -> list[grooves.KitSource]:
 
 
 def band_sources(kits: Sequence[grooves.KitSource]) -> list[grooves.KitSource]:
-    """Kits that also play General MIDI instruments (not the drum-only AVL kits): they render accompaniment."""
-    return [k for k in kits if k.path and drum_kit(k.path).program is None]
+    """Kits that also play General MIDI instruments (not the drum-only AVL or Hydrogen kits): they render
+    accompaniment."""
+    return [k for k in kits if k.path and not drum_kit(k.path).drums_only]
 
 
 def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
