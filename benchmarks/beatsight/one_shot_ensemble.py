@@ -1,5 +1,5 @@
-"""Unseen-kit one-shots named by a ``beatsight`` CNN, a ``beatsight-transcriber`` (each hit alone, as
-``transcriber_eval.one_shot_accuracy`` does) and both combined (geometric and arithmetic mean of their per-class
+"""Unseen-kit one-shots named by a ``beatsight`` CNN, a ``beatsight-transcriber`` (each hit alone,
+``transcriber_eval.alone_scores``) and both combined (geometric and arithmetic mean of their per-class
 scores), with absolute and kit-relative names (plugin BENCHMARKS.md, seventh session).
 
     python benchmarks/beatsight/one_shot_ensemble.py TRANSCRIBER_CKPT CNN_CKPT
@@ -15,22 +15,9 @@ import numpy as np
 from mlrun_music.api import load_model
 from mlrun_music_beatsight import synth
 from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.frames import log_mel_frames
 from mlrun_music_beatsight.kit_relative import rename
 from mlrun_music_beatsight.pipeline import classify_ml
-from mlrun_music_beatsight.transcriber import activations
-
-
-def transcriber_scores(model, audio: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Per hit, the highest activation of each class within 30 ms of its onset in a 0.6 s clip of the hit alone,
-    normalised to sum 1 (comparable with the CNN's probabilities)."""
-    out = []
-    for t in times:
-        s = int(round((t - 0.1) * synth.SAMPLE_RATE))
-        clip = activations(model, log_mel_frames(audio[s:s + int(0.6 * synth.SAMPLE_RATE)]))
-        out.append(clip[7:14].max(axis=0))  # the onset sits at frame 10 of the clip
-    scores = np.array(out)
-    return scores / scores.sum(axis=1, keepdims=True)
+from mlrun_music_beatsight.transcriber_eval import alone_scores
 
 
 def main() -> None:
@@ -46,7 +33,8 @@ def main() -> None:
     times = np.array([h.time for h in hits])
     cnn = load_model("beatsight", args.cnn).model.cpu().eval()
     p_cnn = classify_ml(cnn, audio, np.round(times * synth.SAMPLE_RATE).astype(int))
-    p_tr = transcriber_scores(load_model("beatsight-transcriber", args.transcriber).model, audio, times)
+    p_tr = alone_scores(load_model("beatsight-transcriber", args.transcriber).model, audio, times)
+    p_tr = p_tr / p_tr.sum(axis=1, keepdims=True)  # comparable with the CNN's probabilities
     print(f"{len(hits)} one-shots of {args.soundfont}")
     for name, p in (("CNN", p_cnn), ("transcriber", p_tr), ("geometric mean", np.sqrt(p_cnn * p_tr)),
                     ("arithmetic mean", (p_cnn + p_tr) / 2)):

@@ -31,6 +31,19 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
     return out
 
 
+def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``[hits, classes]``: per hit at ``times`` (s) in ``audio`` (44.1 kHz), each class's highest activation within
+    30 ms of its onset in a 0.6 s clip of the hit alone (from 0.1 s before it: no context, like the CNN)."""
+    from . import synth
+
+    out = []
+    for t in times:
+        s = int(round((t - 0.1) * synth.SAMPLE_RATE))
+        clip = activations(model, log_mel_frames(audio[s:s + int(0.6 * synth.SAMPLE_RATE)]))
+        out.append(clip[7:14].max(axis=0))  # the onset sits at frame 10 of the clip
+    return np.array(out)
+
+
 def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
     """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note,
     seed 99), named by the class with the highest activation within 30 ms of each onset. ``in_sequence``: all
@@ -47,20 +60,15 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     audio = audio / np.max(np.abs(audio))
     labels = np.array([COMPONENTS.index(h.component) for h in hits])
     act = activations(model, log_mel_frames(audio))
-    seq, alone, scores, alone_scores = [], [], [], []
-    for h in hits:
-        f = int(round(h.time * FPS))
-        scores.append(act[max(0, f - 3):f + 4].max(axis=0))
-        seq.append(int(np.argmax(scores[-1])))
-        s = int(round((h.time - 0.1) * synth.SAMPLE_RATE))
-        clip = activations(model, log_mel_frames(audio[s:s + int(0.6 * synth.SAMPLE_RATE)]))
-        alone_scores.append(clip[7:14].max(axis=0))  # the onset sits at frame 10 of the clip
-        alone.append(int(np.argmax(alone_scores[-1])))
-    out: dict[str, Any] = {"hits": len(hits)}
     times = np.array([h.time for h in hits])
+    frames = np.round(times * FPS).astype(np.int64)
+    scores = np.array([act[max(0, f - 3):f + 4].max(axis=0) for f in frames])
+    alone_sc = alone_scores(model, audio, times)
+    seq, alone = scores.argmax(axis=1), alone_sc.argmax(axis=1)
+    out: dict[str, Any] = {"hits": len(hits)}
     relative = {name: [COMPONENTS.index(c) for c in rename(audio, synth.SAMPLE_RATE, times,
-                                                           [COMPONENTS[c] for c in pred], np.array(sc)).components]
-                for name, pred, sc in (("in_sequence", seq, scores), ("alone", alone, alone_scores))}
+                                                           [COMPONENTS[c] for c in pred], sc).components]
+                for name, pred, sc in (("in_sequence", seq, scores), ("alone", alone, alone_sc))}
     for name, pred in (("in_sequence", seq), ("alone", alone),
                        ("in_sequence_kit_relative", relative["in_sequence"]),
                        ("alone_kit_relative", relative["alone"])):
