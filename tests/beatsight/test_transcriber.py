@@ -144,6 +144,22 @@ def test_free_hits_cover_every_class_without_a_groove():
     song = grooves.training_song(1, grooves.KitSource(None), [grooves.KitSource(synth.TRAIN_SOUNDFONT, "timidity")],
                                  free_fraction=1.0)
     assert len(song.frames) / FPS >= 4.0 and len(song.hits) >= 6
+    # --free-hit-spacing 2: the same draws, every gap twice as long, so about half as many hits in the song.
+    sparse = synth.free_hits(np.random.default_rng(0), 60.0, spacing=2.0)
+    gaps = np.diff(np.array(sorted({h.time for h in sparse})))
+    assert np.all(gaps >= 0.1 - 1e-9) and np.mean(gaps) > 1.8 * np.mean(np.diff(times))
+    assert 0.4 * len(hits) < len(sparse) < 0.6 * len(hits)
+    sparse_song = grooves.training_song(1, grooves.KitSource(None), [grooves.KitSource(synth.TRAIN_SOUNDFONT,
+                                                                                       "timidity")],
+                                        free_fraction=1.0, free_spacing=2.0)
+    assert len(sparse_song.hits) < len(song.hits)
+
+
+def test_a_silent_training_song_has_floor_frames_and_no_hits(monkeypatch):
+    monkeypatch.setattr(grooves, "training_audio", lambda *a, **k: (np.zeros(44100, np.float32), []))
+    song = grooves.training_song(3, grooves.KitSource(None), [])
+    assert len(song.hits) == 0 and len(song.frames) > 50
+    assert np.all(np.isfinite(song.frames.astype(np.float32)))
 
 
 def test_long_songs_go_through_in_overlapping_pieces():

@@ -63,16 +63,16 @@ def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.nda
     return (out / (np.max(np.abs(out)) + 1e-12) * 0.9).astype(np.float32)
 
 
-def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0
-                   ) -> tuple[np.ndarray, list[synth.Hit]]:
+def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0,
+                   free_spacing: float = 1.0) -> tuple[np.ndarray, list[synth.Hit]]:
     """One random song as audio (peak 0.9) and its hits: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or,
-    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`), a random accompaniment rendered with one of
+    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`, gaps times ``free_spacing``), a random accompaniment rendered with one of
     ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB above the drums
     (1 song in 10 without accompaniment)."""
     rng = np.random.default_rng([4242, seed])
     if rng.random() < free_fraction:
         tempo = float(rng.uniform(80, 150))
-        hits = synth.free_hits(rng, float(rng.uniform(4, 12)))
+        hits = synth.free_hits(rng, float(rng.uniform(4, 12)), free_spacing)
     else:
         tempo, hits = synth.groove(rng, bars=int(rng.choice([2, 4, 4, 6])))
     if kit.path is None:
@@ -87,25 +87,30 @@ def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource]
     return mix(drums, other, level), hits
 
 
-def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0) -> Song:
+def training_song(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0,
+                  free_spacing: float = 1.0) -> Song:
     """:func:`training_audio` as frames and labels."""
-    audio, hits = training_audio(seed, kit, accompaniment, free_fraction)
+    audio, hits = training_audio(seed, kit, accompaniment, free_fraction, free_spacing)
     labels = np.array([[h.time, COMPONENTS.index(h.component)] for h in hits], np.float32).reshape(-1, 2)
-    return Song(log_mel_frames(audio / np.max(np.abs(audio))).astype(np.float16), labels, kit.name)
+    # A free song whose every hit the kit cannot play, without accompaniment, is silent: frames at the floor, no
+    # labels (not NaN frames from 0 / 0).
+    peak = float(np.max(np.abs(audio)))
+    return Song(log_mel_frames(audio / peak if peak > 0 else audio).astype(np.float16), labels, kit.name)
 
 
-def _song_job(job: tuple[int, KitSource, tuple[KitSource, ...], float]) -> Song:
+def _song_job(job: tuple[int, KitSource, tuple[KitSource, ...], float, float]) -> Song:
     return training_song(*job)
 
 
 def training_songs(kits: Sequence[KitSource], per_kit: int, synthetic: int, first_seed: int,
-                   accompaniment: Sequence[KitSource], free_fraction: float = 0.0, workers: int = 2) -> list[Song]:
+                   accompaniment: Sequence[KitSource], free_fraction: float = 0.0, workers: int = 2,
+                   free_spacing: float = 1.0) -> list[Song]:
     """``per_kit`` songs on each kit and ``synthetic`` songs on synthetic kits, seeds from ``first_seed``; rendered
     in ``workers`` processes (the renderers are single-threaded)."""
     band = tuple(accompaniment)
-    jobs = [(first_seed + 10_000 * k + j, kit, band, free_fraction) for k, kit in enumerate(kits)
+    jobs = [(first_seed + 10_000 * k + j, kit, band, free_fraction, free_spacing) for k, kit in enumerate(kits)
             for j in range(per_kit)]
-    jobs += [(first_seed + 90_000 + j, KitSource(None), band, free_fraction) for j in range(synthetic)]
+    jobs += [(first_seed + 90_000 + j, KitSource(None), band, free_fraction, free_spacing) for j in range(synthetic)]
     if workers <= 1 or len(jobs) < 4:
         return [_song_job(j) for j in jobs]
     # Spawned, not forked: a fork of a process whose torch/OpenMP threads already ran (a test session, a notebook)

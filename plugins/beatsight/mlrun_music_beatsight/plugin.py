@@ -145,6 +145,8 @@ class TranscriberConfig(KitOptions):
     free_song_fraction: float = option(0.25, "Embedded default: share of songs with hits at random times instead of "
                                              "a groove (every class equally often), so the model learns sounds, "
                                              "not the groove generator's patterns.", min=0.0, max=1.0)
+    free_hit_spacing: float = option(1.0, "Embedded default: scale of the gaps between those songs' hits (50-700 ms at "
+                                          "1; 2 lets most hits ring out alone, like one-shots).", min=0.2, max=10.0)
     val_songs_per_kit: int = option(4, "Embedded default: validation songs per rendered kit (other seeds).",
                                     min=0, max=100000)
     val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",

@@ -169,9 +169,10 @@ def groove(rng: np.random.Generator, bars: int = 4) -> tuple[float, list[Hit]]:
     return tempo, hits
 
 
-def free_hits(rng: np.random.Generator, seconds: float) -> list[Hit]:
-    """Hits with no groove: every class equally often at random times (gaps 50-700 ms), random velocities, 30 % of
-    them with a second class at the same time. Songs of these teach a transcriber sounds rather than patterns."""
+def free_hits(rng: np.random.Generator, seconds: float, spacing: float = 1.0) -> list[Hit]:
+    """Hits with no groove: every class equally often at random times (gaps 50-700 ms, times ``spacing``), random
+    velocities, 30 % of them with a second class at the same time. Songs of these teach a transcriber sounds rather
+    than patterns; a wider ``spacing`` lets each hit ring out alone."""
     notes = [GM_NOTES[c] for c in COMPONENTS]
     hits: list[Hit] = []
     t = 0.5
@@ -179,7 +180,7 @@ def free_hits(rng: np.random.Generator, seconds: float) -> list[Hit]:
         classes = rng.choice(len(COMPONENTS), size=2 if rng.random() < 0.3 else 1, replace=False)
         for c in classes:
             hits.append(Hit(float(t), int(rng.choice(notes[int(c)])), int(rng.integers(30, 128))))
-        t += float(rng.uniform(0.05, 0.7))
+        t += float(rng.uniform(0.05, 0.7)) * spacing
     return hits
 
 

@@ -45,9 +45,12 @@ def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
     first_seed = 0 if split == "train" else 500_000
     parts = {"v": CACHE_VERSION, "split": split, "kits": [[soundfont_id(k.path), k.renderer] for k in kits],
              "per_kit": per_kit, "synthetic": synthetic, "free": config.free_song_fraction}
+    if config.free_hit_spacing != 1.0:  # only then, so that caches rendered before the option stay valid
+        parts["free_spacing"] = config.free_hit_spacing
     path = cache_dir(config) / f"songs-{split}-{cache_key(parts)}.npz"
     data = cached(path, lambda: grooves.pack(grooves.training_songs(kits, per_kit, synthetic, first_seed, bands,
-                                                                  config.free_song_fraction)),
+                                                                  config.free_song_fraction,
+                                                                  free_spacing=config.free_hit_spacing)),
                    log, f"{split} songs ({per_kit} per kit on {', '.join(k.name for k in kits)}, {synthetic} on "
                         f"synthetic kits, rendered accompaniment mixed in)")
     return grooves.unpack(data)
