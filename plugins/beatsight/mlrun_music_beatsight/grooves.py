@@ -66,9 +66,9 @@ def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.nda
 def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0,
                    free_spacing: float = 1.0) -> tuple[np.ndarray, list[synth.Hit]]:
     """One random song as audio (peak 0.9) and its hits: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or,
-    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`, gaps times ``free_spacing``), a random accompaniment rendered with one of
-    ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB above the drums
-    (1 song in 10 without accompaniment)."""
+    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`, gaps times ``free_spacing``), a random accompaniment
+    rendered with one of ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB
+    above the drums (1 song in 10 without accompaniment)."""
     rng = np.random.default_rng([4242, seed])
     if rng.random() < free_fraction:
         tempo = float(rng.uniform(80, 150))
