@@ -1,6 +1,7 @@
 """Kit-relative names against each hit's own name, for a beatsight-transcriber checkpoint: onset F overall and for
-toms and crashes on groove songs of several kits, and the per-hit accuracy of the 144 one-shots (played in one file,
-and each alone: `mlrun evaluate beatsight-transcriber`'s one-shot check) on each kit that has every GM note.
+toms and crashes on groove songs of several kits, and the per-hit accuracy of the one-shots (played in one file, and
+each alone: `mlrun evaluate beatsight-transcriber`'s one-shot check; 8 per note of every component the kit has, 144
+on a General MIDI kit) on each kit but the synthetic ones.
 
     python benchmarks/beatsight/kit_relative.py CKPT [--songs 20] [--kits test,TimGM6mb.sf2,synthetic,...]
 
@@ -71,12 +72,7 @@ def main() -> None:
             counts["absolute"].append(match_counts(times_by_class(h[:2] for h in found.hits), reference))
             found.kit_relative(audio)
             counts["kit-relative"].append(match_counts(times_by_class(h[:2] for h in found.hits), reference))
-        shots = {}
-        if kit.path:
-            try:
-                shots = one_shot_accuracy(loaded.model, kit.path, kit.renderer)
-            except ValueError:  # a kit without every GM note: no one-shot set
-                pass
+        shots = one_shot_accuracy(loaded.model, kit.path, kit.renderer) if kit.path else {}
         for names, key in (("absolute", ""), ("kit-relative", "_kit_relative")):
             acc = " | ".join(f"{shots[k + key]['accuracy']:.3f}" if shots else "-" for k in ("in_sequence", "alone"))
             print(f"| {kit_name(kit.path) if kit.path else 'synthetic'} | {names} | {f_of(counts[names])} | "

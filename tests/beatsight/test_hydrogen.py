@@ -143,3 +143,22 @@ def test_unusable_hydrogen_kits_are_one_line_errors(mlrun, tmp_path):
                   "--cache-dir", tmp_path / "c", "--output-dir", tmp_path / "runs")
         assert r.code != 0 and message in r.err and str(folder / "drumkit.xml") in r.err, r.text
         assert len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_one_shot_accuracy_plays_a_kits_own_notes(kit):
+    """The one-shot check runs on any kit (here one without mid toms, open hi-hat, ride bell or china): it plays
+    the notes the kit has, every one at each velocity, and scores only those."""
+    import torch
+
+    from mlrun_music_beatsight.classes import COMPONENTS
+    from mlrun_music_beatsight.transcriber import DrumTranscriber
+    from mlrun_music_beatsight.transcriber_eval import one_shot_accuracy
+
+    torch.manual_seed(0)
+    shots = one_shot_accuracy(DrumTranscriber(channels=(4, 8), hidden=8), str(kit), "hydrogen", velocities=2)
+    notes = drum_kit(str(kit)).notes
+    assert shots["hits"] == 2 * sum(len(n) for n in notes.values()) == 26
+    for name in ("in_sequence", "alone", "alone_kit_relative"):
+        rows = np.array(shots[name]["confusion"]).sum(axis=1)
+        assert {c: int(n) for c, n in zip(COMPONENTS, rows) if n} == {c: 2 * len(n) for c, n in notes.items() if n}
+        assert 0.0 <= shots[name]["accuracy"] <= 1.0

@@ -45,17 +45,19 @@ def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray
 
 
 def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
-    """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note,
-    seed 99), named by the class with the highest activation within 30 ms of each onset. ``in_sequence``: all
-    one-shots in one file, 0.6 s apart (the model hears the rest of the kit); ``in_sequence_kit_relative``: the
-    same, toms and crashes then named by their order in the file (:mod:`.kit_relative`, as ``process`` does);
-    ``alone``: each in its own 0.6 s clip (no context, like the CNN); ``alone_kit_relative``: those names, then
-    toms and crashes named by their order among all the kit's hits."""
+    """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note of
+    every component the kit has, on its own notes (:func:`.soundfonts.drum_kit`), seed 99), named by the class with
+    the highest activation within 30 ms of each onset. ``in_sequence``: all one-shots in one file, 0.6 s apart (the
+    model hears the rest of the kit); ``in_sequence_kit_relative``: the same, toms and crashes then named by their
+    order in the file (:mod:`.kit_relative`, as ``process`` does); ``alone``: each in its own 0.6 s clip (no
+    context, like the CNN); ``alone_kit_relative``: those names, then toms and crashes named by their order among
+    all the kit's hits."""
     from .kit_relative import rename
     from . import synth
     from .frames import FPS
+    from .soundfonts import drum_kit
 
-    hits = synth.one_shots(velocities, seed=99)
+    hits = synth.one_shots(velocities, seed=99, kit=drum_kit(soundfont))
     audio = synth.render(hits, soundfont, renderer)
     audio = audio / np.max(np.abs(audio))
     labels = np.array([COMPONENTS.index(h.component) for h in hits])
