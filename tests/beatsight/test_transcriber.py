@@ -79,6 +79,17 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     assert metrics["per_class"]["absolute_names"]["overall"]["reference"] == len(hits)
     shots = metrics["per_class"]["one_shots"]
     assert shots["hits"] == 144 and metrics["one_shot_accuracy"] == shots["in_sequence_kit_relative"]["accuracy"]
+    # Per class, how the one-shots heard alone were named: a table row per class that agrees with the JSON matrix,
+    # and the same matrix as a PNG.
+    table = (tmp_path / "ev" / "transcription.md").read_text().split("| named instead |")[1]
+    cm = shots["alone_kit_relative"]["confusion"]
+    for i, name in enumerate(COMPONENTS):
+        assert f"| {name} | {cm[i][i]}/{sum(cm[i])} |" in table
+    ride = cm[COMPONENTS.index("ride")]
+    named = max((n, j) for j, n in enumerate(ride) if j != COMPONENTS.index("ride"))
+    if named[0]:
+        assert f"{COMPONENTS[named[1]]} {named[0]}" in table.split("| ride |")[1].splitlines()[0]
+    assert (tmp_path / "ev" / "one_shot_confusion.png").read_bytes()[:4] == b"\x89PNG"
     r = mlrun("evaluate", "beatsight-transcriber", ckpt, "--split", "train")
     assert r.code != 0 and "--split train" in r.err and len(r.err.strip().splitlines()) == 1
 

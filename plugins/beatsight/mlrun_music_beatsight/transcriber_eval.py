@@ -1,9 +1,11 @@
 """``mlrun evaluate beatsight-transcriber CHECKPOINT``: onset F-measure per class (mir_eval, 50 ms) on songs of the
 held-out kit (``--split test``, the transcription benchmark's songs) or of the training kit (``--split val``, other
-seeds), next to the guide's pipeline with the heuristic classifier on the same songs. JSON + Markdown table."""
+seeds), next to the guide's pipeline with the heuristic classifier on the same songs, and how it names one-shots of
+every class. JSON, a Markdown table and the one-shots' confusion-matrix PNG."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
 from .classes import COMPONENTS
+from .evaluate import plot_confusion
 from .frames import log_mel_frames
 from .grooves import test_song
 from .pipeline import Classifier, transcribe_frames, transcribe_onsets
@@ -81,6 +84,17 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     return out
 
 
+def one_shot_table(cm: np.ndarray) -> list[str]:
+    """Markdown rows of a one-shot confusion matrix ``[true, named]``: per class present, hits named right and what
+    the others were named (most often first)."""
+    lines = ["| class | one-shots alone named right (kit-relative) | named instead |", "| --- | ---: | --- |"]
+    for i, row in enumerate(cm):
+        if row.sum():
+            wrong = sorted(((n, COMPONENTS[j]) for j, n in enumerate(row) if n and j != i), reverse=True)
+            lines.append(f"| {COMPONENTS[i]} | {row[i]}/{row.sum()} | {', '.join(f'{c} {n}' for n, c in wrong)} |")
+    return lines
+
+
 def evaluate(ctx: Any) -> dict[str, Any]:
     """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class."""
     if ctx.split not in FIRST_SEED:
@@ -130,8 +144,11 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                   f"{shots['in_sequence_kit_relative']['accuracy']:.3f} played in one file with kit-relative names, "
                   f"{shots['in_sequence']['accuracy']:.3f} with absolute names; each alone "
                   f"{shots['alone_kit_relative']['accuracy']:.3f} with kit-relative names, "
-                  f"{shots['alone']['accuracy']:.3f} with absolute names."]
+                  f"{shots['alone']['accuracy']:.3f} with absolute names.", ""]
+    lines += one_shot_table(np.array(shots["alone_kit_relative"]["confusion"]))
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
+    plot_confusion(np.array(shots["alone_kit_relative"]["confusion"]), ctx.out_dir / "one_shot_confusion.png",
+                   f"beatsight-transcriber: one-shots alone, kit-relative ({Path(soundfont).name})")
     overall = {name: rows.get("overall", {}).get("f_measure", 0.0) for name, rows in result.items()
                if name in ("model", "absolute_names", "heuristic")}
     ctx.log.info("beatsight-transcriber: overall onset F %.3f (absolute names %.3f) on %d %s songs (heuristic "
