@@ -28,7 +28,7 @@ from .soundfonts import drum_kit, is_hydrogen_kit, kit_name
 from . import synth, synthkit
 
 CACHE_VERSION = "beatsight-default-4"
-SYNTH_CACHE_VERSION = "beatsight-synthkit-1"
+SYNTH_CACHE_VERSION = "beatsight-synthkit-2"
 
 
 @attrs.define

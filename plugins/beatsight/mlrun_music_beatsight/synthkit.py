@@ -104,11 +104,12 @@ def random_kit(rng: np.random.Generator) -> SynthKit:
                    "snappy": _u(rng, 0.35, 0.9), "lo": _lu(rng, 600, 2500), "hi": _lu(rng, 5000, 14000),
                    "drive": _u(rng, 1.0, 3.0)}
     metal = _lu(rng, 250, 600)
-    hat_hp = _lu(rng, 4000, 9000)
+    hat_hp = _lu(rng, 1000, 9000)
     hat_noise = _u(rng, 0.2, 0.8)
-    p["hihat_closed"] = {"base": metal, "hp": hat_hp, "noise": hat_noise, "decay": _lu(rng, 0.018, 0.09),
+    hat_lp = _lu(rng, 4000, 20000)
+    p["hihat_closed"] = {"base": metal, "hp": hat_hp, "lp": hat_lp, "noise": hat_noise, "decay": _lu(rng, 0.018, 0.09),
                          "pedal_decay": _lu(rng, 0.012, 0.05)}
-    p["hihat_open"] = {"base": metal, "hp": hat_hp * _u(rng, 0.8, 1.1), "noise": hat_noise,
+    p["hihat_open"] = {"base": metal, "hp": hat_hp * _u(rng, 0.8, 1.1), "lp": hat_lp, "noise": hat_noise,
                        "decay": _lu(rng, 0.25, 1.0), "wobble": _u(rng, 0.0, 0.3)}
     for name, lo_dec, hi_dec in (("crash", 0.9, 2.5), ("crash2", 0.7, 2.5)):
         p[name] = {"n": int(rng.integers(40, 90)), "lo": _lu(rng, 250, 700), "hi": _lu(rng, 7000, 15000),
@@ -120,9 +121,9 @@ def random_kit(rng: np.random.Generator) -> SynthKit:
     p["ride"] = {"n": int(rng.integers(25, 60)), "lo": _lu(rng, 1500, 3500), "hi": _lu(rng, 8000, 15000),
                  "ping_f": _lu(rng, 350, 900), "ping": _u(rng, 0.2, 0.8), "decay": _lu(rng, 1.5, 4.0),
                  "noise": _u(rng, 0.05, 0.35), "stick": _u(rng, 0.1, 0.6)}
-    p["ride_bell"] = {"f": _lu(rng, 450, 1100), "ratios": [1.0, _u(rng, 1.9, 2.2), _u(rng, 2.6, 3.1),
+    p["ride_bell"] = {"f": _lu(rng, 800, 3200), "ratios": [1.0, _u(rng, 1.9, 2.2), _u(rng, 2.6, 3.1),
                                                            _u(rng, 3.9, 4.6), _u(rng, 5.2, 6.3)],
-                      "decay": _lu(rng, 0.8, 3.0), "wash": _u(rng, 0.05, 0.35), "lo": p["ride"]["lo"],
+                      "decay": _lu(rng, 0.8, 3.0), "wash": _u(rng, 0.05, 1.0), "lo": p["ride"]["lo"],
                       "hi": p["ride"]["hi"]}
     # Toms: per-kit reference (low-mid tom, GM 45/47) within +-3 semitones of ~115 Hz; floor and high toms are
     # several semitones below/above it, like the GM notes. Two notes per tom class, like 41/43, 45/47, 48/50.
@@ -165,7 +166,7 @@ def _metal(base: float, rng: np.random.Generator) -> np.ndarray:
 
 def _hihat(q: dict, vel: float, rng: np.random.Generator, decay: float, wobble: float = 0.0) -> np.ndarray:
     x = _metal(q["base"], rng) + q["noise"] * rng.standard_normal(_N)
-    x = _highpass(x, q["hp"] * (0.8 + 0.3 * vel), order=2)
+    x = _lowpass(_highpass(x, q["hp"] * (0.8 + 0.3 * vel), order=2), q["lp"], order=1)
     env = _env(decay, 0.0004)
     if wobble:
         env = env * (1 + wobble * np.sin(2 * np.pi * _u(rng, 4, 12) * _T))

@@ -16,7 +16,7 @@ from .data import cache_dir, cache_key, cached, soundfont_id, extra_renderer, ex
 from .frames import FLOOR, FPS
 from .soundfonts import drum_kit
 
-CACHE_VERSION = "beatsight-songs-2"
+CACHE_VERSION = "beatsight-songs-3"
 
 
 def kit_sources(config: Any, log: Any) -> list[grooves.KitSource]:
