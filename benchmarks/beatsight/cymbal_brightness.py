@@ -14,7 +14,6 @@ import argparse
 import numpy as np
 
 from mlrun_music_beatsight import synth, synthkit
-from mlrun_music_beatsight.grooves import KitSource
 from mlrun_music_beatsight.kit_relative import measure
 from mlrun_music_beatsight.plugin import TranscriberConfig
 from mlrun_music_beatsight.soundfonts import drum_kit, kit_name
@@ -56,11 +55,9 @@ def main() -> None:
     cfg = TranscriberConfig()
     print("Spectral centroid above 1 kHz (Hz), median per kit\n")
     print("| kit | " + " | ".join(CLASSES) + " |\n|" + " --- |" + " ---: |" * len(CLASSES))
-    rows = {}
-    for kit in kit_sources(cfg, None):
-        rows[kit_name(kit.path)] = kit_medians(kit.path, kit.renderer)
-    rows_test = {f"{kit_name(cfg.test_soundfont)} (test kit)": kit_medians(cfg.test_soundfont, "fluidsynth")}
-    for name, values in {**rows, **rows_test}.items():
+    rows = {kit_name(kit.path): kit_medians(kit.path, kit.renderer) for kit in kit_sources(cfg, None)}
+    test = {f"{kit_name(cfg.test_soundfont)} (test kit)": kit_medians(cfg.test_soundfont, "fluidsynth")}
+    for name, values in {**rows, **test}.items():
         print(f"| {name} | " + " | ".join(f"{values[c]:.0f}" if c in values else "-" for c in CLASSES) + " |")
     for label, fn in (("training kits, median", np.median), ("training kits, min", np.min),
                       ("training kits, max", np.max)):

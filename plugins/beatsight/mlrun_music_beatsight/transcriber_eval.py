@@ -145,9 +145,10 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                   f"{shots['in_sequence']['accuracy']:.3f} with absolute names; each alone "
                   f"{shots['alone_kit_relative']['accuracy']:.3f} with kit-relative names, "
                   f"{shots['alone']['accuracy']:.3f} with absolute names.", ""]
-    lines += one_shot_table(np.array(shots["alone_kit_relative"]["confusion"]))
+    alone = np.array(shots["alone_kit_relative"]["confusion"])
+    lines += one_shot_table(alone)
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
-    plot_confusion(np.array(shots["alone_kit_relative"]["confusion"]), ctx.out_dir / "one_shot_confusion.png",
+    plot_confusion(alone, ctx.out_dir / "one_shot_confusion.png",
                    f"beatsight-transcriber: one-shots alone, kit-relative ({Path(soundfont).name})")
     overall = {name: rows.get("overall", {}).get("f_measure", 0.0) for name, rows in result.items()
                if name in ("model", "absolute_names", "heuristic")}
