@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from torch.nn import functional as F
 
 from mlrun_music_beatsight import bsm, grooves
 from mlrun_music_beatsight.classes import COMPONENTS
@@ -41,8 +43,32 @@ def test_targets_mark_the_hit_frame_and_its_neighbours():
     assert y.sum() == pytest.approx(4.0) and np.allclose(sorted(ref[:, 0]), [0.1, 0.1])
     chunks = SongChunks([song], 128, random_crops=False)
     assert len(chunks) == 3
-    x, y, ref = chunks[2]  # the last chunk is padded with silence
+    x, y, ref, w = chunks[2]  # the last chunk is padded with silence
     assert x.shape == (128, N_MELS) and float(x[-1, 0]) == pytest.approx(FLOOR) and ref.shape == (1, 2)
+    assert torch.equal(w, torch.ones(len(COMPONENTS)))  # no class weighting unless asked
+
+
+def test_class_weights_scale_each_class_hit_frames_in_the_loss():
+    from types import SimpleNamespace
+
+    from mlrun_music_beatsight.transcriber import DrumTranscriber, loss
+
+    torch.manual_seed(0)
+    model = DrumTranscriber().eval()  # no dropout: both losses see the same logits
+    frames = torch.randn(2, 50, N_MELS) - 10.0
+    targets = torch.zeros(2, 50, len(COMPONENTS))
+    targets[:, 20, COMPONENTS.index("china")] = 1.0
+    batch = (frames, targets, [torch.zeros(0, 2)] * 2)
+    cfg = SimpleNamespace(positive_weight=4.0)
+    china_twice = torch.ones(len(COMPONENTS))
+    china_twice[COMPONENTS.index("china")] = 2.0
+    with torch.no_grad():
+        even = loss(model, (*batch, torch.ones(len(COMPONENTS))), cfg).loss
+        heavier = loss(model, (*batch, china_twice), cfg).loss
+        # Only the china hit frames' positive term doubles: the difference is exactly that term once more.
+        logits = model(frames)[..., COMPONENTS.index("china")]
+    hit_term = (targets[..., COMPONENTS.index("china")] * 4.0 * F.softplus(-logits)).sum() / logits.numel() / 12
+    assert float(heavier - even) == pytest.approx(float(hit_term), rel=1e-4)
 
 
 def test_log_mel_frames_centre_frame_i_on_i_hundredths():
@@ -55,12 +81,17 @@ def test_log_mel_frames_centre_frame_i_on_i_hundredths():
 
 def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     r = mlrun("train", "beatsight-transcriber", *TINY, "--epochs", "3", "--cache-dir", cache,
-              "--output-dir", tmp_path / "runs", "--tag", "t")
+              "--output-dir", tmp_path / "runs", "--tag", "t", "--class-weighting")
     assert r.code == 0, r.text
     run = tmp_path / "runs" / "beatsight-transcriber" / "t"
     report = json.loads((run / "data_report.json").read_text())
     assert report["train"]["songs"] == {"TimGM6mb.sf2/timidity": 1, "synthetic": 1}
     assert sum(report["train"]["hits"].values()) > 20
+    # --class-weighting: each class weighs the inverse of its share of the training hits (the average hit 1).
+    counts = {c: n for c, n in report["train"]["hits"].items() if n}
+    weights = torch.load(run / "checkpoints" / "best.pt", weights_only=True)["model_info"]["class_weights"]
+    for c, n in counts.items():
+        assert weights[c] == pytest.approx(sum(counts.values()) / (len(counts) * n), abs=2e-3)
     history = json.loads((run / "history.json").read_text())
     rows = history["epochs"] if isinstance(history, dict) else history
     losses = [row["train_loss"] for row in rows]

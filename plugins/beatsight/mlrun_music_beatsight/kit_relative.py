@@ -136,13 +136,13 @@ class Renaming:
 
 
 def rename(audio: np.ndarray, sr: int, times: np.ndarray, components: list[str],
-           scores: np.ndarray | None = None) -> Renaming:
+           scores: np.ndarray | None = None, families: tuple[Family, ...] = FAMILIES) -> Renaming:
     """Kit-relative components for hits at ``times`` named ``components``. ``scores[i]`` are the classifier's
     per-class scores of hit ``i`` (probabilities or activations, in :data:`COMPONENTS` order); without them each
     hit's own name is its only vote."""
     new = list(components)
     changed = {}
-    for family in FAMILIES:
+    for family in families:
         idx = [i for i, c in enumerate(components) if c in family.names]
         measured = [_measure(audio, sr, float(times[i]), family.feature) for i in idx]
         values = np.array([v for v, _ in measured], float).reshape(-1)

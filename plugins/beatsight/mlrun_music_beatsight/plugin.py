@@ -133,6 +133,8 @@ class TranscriberConfig(KitOptions):
     dropout: float = option(0.1, "Dropout after each conv block and between the GRU layers.", min=0.0, max=0.95)
     positive_weight: float = option(4.0, "Loss weight of onset frames against the many frames without one.",
                                     min=0.01, max=1000.0)
+    class_weighting: bool = option(False, "Weight each class's hit frames by its inverse frequency in the training "
+                                          "songs (china and ride bell are rarer: many kits lack them).")
     chunk_seconds: float = option(4.0, "Length of the training chunks cut from the songs.", min=0.5, max=120.0)
     threshold: float = option(0.6, "Peak threshold on a class activation: the default of `process --confidence` "
                                    "with this model and of `mlrun evaluate` (0.6: best on training-kit songs, "

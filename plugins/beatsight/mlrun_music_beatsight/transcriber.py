@@ -125,11 +125,12 @@ def onset_counts(activation: np.ndarray, reference: list[np.ndarray], threshold:
 
 
 def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:
-    """Binary cross-entropy per frame and class, hits weighted ``--positive-weight`` times (they are rare).
-    In evaluation mode it also reports the onset F-measure of the batch's chunks at threshold 0.5."""
-    frames, targets, reference = batch
+    """Binary cross-entropy per frame and class, hits weighted ``--positive-weight`` times (they are rare) and by
+    their class's weight (``--class-weighting``). In evaluation mode it also reports the onset F-measure of the
+    batch's chunks at threshold 0.5."""
+    frames, targets, reference, weights = batch
     logits = model(frames)
-    pos = torch.full((logits.shape[-1],), float(config.positive_weight), device=logits.device)
+    pos = float(config.positive_weight) * weights.to(logits.device, logits.dtype)
     value = F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos)
     metrics: dict[str, Any] = {}
     if not model.training:

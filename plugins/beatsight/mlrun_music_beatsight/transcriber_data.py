@@ -12,7 +12,7 @@ from mlrun_music.training import DataSplits
 
 from . import grooves
 from .classes import COMPONENTS
-from .data import cache_dir, cache_key, cached, soundfont_id, extra_renderer, extra_soundfonts
+from .data import cache_dir, cache_key, cached, class_weights, soundfont_id, extra_renderer, extra_soundfonts
 from .frames import FLOOR, FPS
 from .soundfonts import drum_kit
 
@@ -72,11 +72,15 @@ def targets(song: grooves.Song, start: int, length: int) -> tuple[np.ndarray, np
 
 
 class SongChunks(torch.utils.data.Dataset):
-    """Items ``(frames [L, mels], targets [L, classes], hits [n, 2])``. Training: as many random crops per epoch as
-    the songs hold chunks, each with a random gain (+-2 in log power); otherwise every song cut in order."""
+    """Items ``(frames [L, mels], targets [L, classes], hits [n, 2], class weights [classes])``. Training: as many
+    random crops per epoch as the songs hold chunks, each with a random gain (+-2 in log power); otherwise every
+    song cut in order. The class weights (1 each unless given) scale each class's hit frames in the loss."""
 
-    def __init__(self, songs: list[grooves.Song], chunk_frames: int, random_crops: bool) -> None:
+    def __init__(self, songs: list[grooves.Song], chunk_frames: int, random_crops: bool,
+                 weights: np.ndarray | None = None) -> None:
         self.songs, self.length, self.random = songs, chunk_frames, random_crops
+        self.weights = torch.from_numpy(np.asarray(weights if weights is not None else np.ones(len(COMPONENTS)),
+                                                   np.float32))
         if random_crops:
             total = sum(len(s.frames) for s in songs)
             self.index = [(-1, -1)] * max(1, total // chunk_frames)
@@ -98,12 +102,12 @@ class SongChunks(torch.utils.data.Dataset):
         piece = song.frames[start:start + self.length].astype(np.float32)
         x[:len(piece)] = piece + gain
         y, ref = targets(song, start, self.length)
-        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(ref)
+        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(ref), self.weights
 
 
-def collate(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, list]:
-    """Stack frames and targets; the hits stay a list (their counts differ)."""
-    return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items]), [i[2] for i in items]
+def collate(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, torch.Tensor, list, torch.Tensor]:
+    """Stack frames and targets; the hits stay a list (their counts differ); one copy of the class weights."""
+    return torch.stack([i[0] for i in items]), torch.stack([i[1] for i in items]), [i[2] for i in items], items[0][3]
 
 
 def load_default(config: Any, ctx: Any) -> DataSplits:
@@ -114,9 +118,16 @@ def load_default(config: Any, ctx: Any) -> DataSplits:
                  "%s and synthetic kits, with accompaniment (no --dataset given)", len(train),
                  sum(len(s.frames) for s in train) / FPS, ", ".join(k.name for k in kit_sources(config, None)))
     sample = np.concatenate([s.frames[::10] for s in train]).astype(np.float32)
+    # Kits without a china or ride bell play those hits on a stand-in (labelled as played), so the training songs
+    # hold fewer of them: weighting each class by its inverse frequency evens that out.
+    weights = (class_weights(np.concatenate([s.hits[:, 1] for s in train]).astype(np.int64))
+               if config.class_weighting else None)
     info = {"components": list(COMPONENTS), "fps": FPS, "band_mean": sample.mean(0).tolist(),
-            "band_std": (sample.std(0) + 1e-3).tolist(), "dataset": "default"}
+            "band_std": (sample.std(0) + 1e-3).tolist(), "dataset": "default",
+            "class_weights": dict(zip(COMPONENTS, (weights if weights is not None else
+                                                    np.ones(len(COMPONENTS))).round(3).tolist()))}
     length = int(round(config.chunk_seconds * FPS))
-    return DataSplits(train=SongChunks(train, length, True), val=SongChunks(val, length, False), collate_fn=collate,
+    return DataSplits(train=SongChunks(train, length, True, weights), val=SongChunks(val, length, False, weights),
+                      collate_fn=collate,
                       info=info, report={"train": grooves.describe(train), "val": grooves.describe(val)},
                       seeded_items=True)

@@ -47,9 +47,19 @@ def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray
     return np.array(out)
 
 
+def one_shot_set(soundfont: str, renderer: str, velocities: int = 8) -> tuple[list[Any], np.ndarray]:
+    """The one-shot test hits of a kit (``velocities`` per note of every component it has, on its own notes
+    (:func:`.soundfonts.drum_kit`), seed 99, 0.6 s apart) and their audio in one file (peak 1)."""
+    from . import synth
+    from .soundfonts import drum_kit
+
+    hits = synth.one_shots(velocities, seed=99, kit=drum_kit(soundfont))
+    audio = synth.render(hits, soundfont, renderer)
+    return hits, audio / np.max(np.abs(audio))
+
+
 def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
-    """Per-hit classification of every class's one-shots (the beatsight task's test hits: ``velocities`` per note of
-    every component the kit has, on its own notes (:func:`.soundfonts.drum_kit`), seed 99), named by the class with
+    """Per-hit classification of every class's one-shots (:func:`one_shot_set`), named by the class with
     the highest activation within 30 ms of each onset. ``in_sequence``: all one-shots in one file, 0.6 s apart (the
     model hears the rest of the kit); ``in_sequence_kit_relative``: the same, toms and crashes then named by their
     order in the file (:mod:`.kit_relative`, as ``process`` does); ``alone``: each in its own 0.6 s clip (no
@@ -58,11 +68,8 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     from .kit_relative import rename
     from . import synth
     from .frames import FPS
-    from .soundfonts import drum_kit
 
-    hits = synth.one_shots(velocities, seed=99, kit=drum_kit(soundfont))
-    audio = synth.render(hits, soundfont, renderer)
-    audio = audio / np.max(np.abs(audio))
+    hits, audio = one_shot_set(soundfont, renderer, velocities)
     labels = np.array([COMPONENTS.index(h.component) for h in hits])
     act = activations(model, log_mel_frames(audio))
     times = np.array([h.time for h in hits])

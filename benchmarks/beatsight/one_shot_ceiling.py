@@ -1,0 +1,62 @@
+"""The best one-shot accuracy kit-relative naming allows on each kit: the one-shot test set
+(:func:`transcriber_eval.one_shot_set`, 8 velocities per note) named by a perfect classifier (each hit's true
+component), then toms and crashes renamed by their order (:func:`kit_relative.rename`, as the evaluation does) at
+several tom tolerances. Below 1.0, the kit tunes drums of two different names closer than the tolerance, and no
+classifier's scores can separate them again. Also each tom note's measured pitch (median over its hits).
+
+    python benchmarks/beatsight/one_shot_ceiling.py [--tolerances 0.04,0.06,0.08]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import attrs
+import numpy as np
+
+from mlrun_music_beatsight import synth
+from mlrun_music_beatsight.kit_relative import FAMILIES, measure, rename
+from mlrun_music_beatsight.plugin import TranscriberConfig
+from mlrun_music_beatsight.soundfonts import kit_name
+from mlrun_music_beatsight.transcriber_data import kit_sources
+from mlrun_music_beatsight.transcriber_eval import one_shot_set
+
+TOMS = FAMILIES[0]
+
+
+def ceilings(path: str, renderer: str, tolerances: list[float]) -> tuple[list[float], str]:
+    """Accuracy after renaming true names, per tom tolerance, and the toms' pitch per note ("43: 85")."""
+    hits, audio = one_shot_set(path, renderer)
+    times = np.array([h.time for h in hits])
+    truth = [h.component for h in hits]
+    out = []
+    for tol in tolerances:
+        families = (attrs.evolve(TOMS, tolerance=tol), *FAMILIES[1:])
+        named = rename(audio, synth.SAMPLE_RATE, times, truth, families=families).components
+        out.append(float(np.mean([a == b for a, b in zip(named, truth)])))
+    pitch: dict[int, list[float]] = {}
+    for h in hits:
+        if h.component in TOMS.names:
+            pitch.setdefault(h.note, []).append(measure(audio, synth.SAMPLE_RATE, h.time, "pitch"))
+    return out, ", ".join(f"{n}: {np.median(v):.0f}" for n, v in sorted(pitch.items())) or "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tolerances", default="0.04,0.06,0.08")
+    args = ap.parse_args()
+    tolerances = [float(t) for t in args.tolerances.split(",")]
+    cfg = TranscriberConfig()
+    print(f"One-shots named right by a perfect classifier after kit-relative naming (default tom tolerance "
+          f"{TOMS.tolerance:g})\n")
+    print("| kit | " + " | ".join(f"toms {t:g}" for t in tolerances) + " | tom pitch per note (Hz) |\n|"
+          + " --- |" + " ---: |" * len(tolerances) + " --- |")
+    kits = [(kit_name(k.path), k.path, k.renderer) for k in kit_sources(cfg, None)]
+    kits.append((f"{kit_name(cfg.test_soundfont)} (test kit)", cfg.test_soundfont, "fluidsynth"))
+    for name, path, renderer in kits:
+        acc, pitch = ceilings(path, renderer, tolerances)
+        print(f"| {name} | " + " | ".join(f"{a:.3f}" for a in acc) + f" | {pitch} |")
+
+
+if __name__ == "__main__":
+    main()
