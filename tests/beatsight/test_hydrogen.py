@@ -112,6 +112,30 @@ def test_a_kit_plays_its_samples_by_velocity_layer_and_names_the_brighter_crash_
         synth.render(hits, kit, "hydrogen", notes=[(0.0, 1.0, 60, 100, 0, 0)])
 
 
+def test_one_sound_under_two_names_keeps_the_first_and_songs_label_what_played(tmp_path):
+    # As in Millo_MultiLayered2: "Tom Mid" and "Tom Hi" play the same samples, and so do its two crashes.
+    tom, crash = _tone(120, 0.8), _noise(1.0, 0.4, 3000, 0.7, 3)
+    root = write_kit(tmp_path / "twotoms", [
+        ("Kick", [("kick.wav", _tone(55, 0.9), 0, 1)]),
+        ("Tom Mid", [("tom_01.wav", tom, 0, 0.5), ("tom_02.wav", tom, 0.5, 1)]),
+        ("Tom Hi", [("tom_02.wav", tom, 0.5, 1), ("tom_01.wav", tom, 0, 0.5)]),  # same files, other order
+        ("Crash", [("crash.wav", crash, 0, 1)]),
+        ("Crash Jazz", [("crash.wav", crash, 0, 1)]),
+        ("Floor Tom", [("floor.wav", _tone(70, 0.8), 0, 1)]),
+    ])
+    kit = drum_kit(str(root))
+    assert kit.notes["tom_mid"] == (45, 47) and kit.notes["tom_high"] == ()
+    assert kit.notes["crash"] == (49,) and kit.notes["crash2"] == ()
+    assert kit.notes["tom_low"] == (41, 43)  # other samples: a drum of its own
+    from mlrun_music_beatsight.grooves import KitSource, training_audio
+
+    band = KitSource("/usr/share/sounds/sf2/TimGM6mb.sf2", "timidity")
+    played = {h.component for seed in range(4)
+              for h in training_audio(seed, KitSource(str(root), "hydrogen"), [band], free_fraction=1.0)[1]}
+    assert {"tom_mid", "crash"} <= played  # free songs hit every class; the stand-ins play the lost names' hits
+    assert not played & {"tom_high", "crash2"}  # never labelled with the name the kit's sound lost
+
+
 def test_training_on_a_hydrogen_kit_through_the_cli(mlrun, tmp_path, kit):
     """Both tasks take a Hydrogen kit folder in --extra-soundfonts: the CNN renders its one-shots and grooves, the
     transcriber its songs (accompaniment from --soundfont, as the kit plays drums only)."""

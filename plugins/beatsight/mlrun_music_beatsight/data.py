@@ -27,7 +27,7 @@ from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMP
 from .soundfonts import drum_kit, is_hydrogen_kit, kit_name
 from . import synth, synthkit
 
-CACHE_VERSION = "beatsight-default-4"
+CACHE_VERSION = "beatsight-default-5"
 SYNTH_CACHE_VERSION = "beatsight-synthkit-2"
 
 

@@ -166,9 +166,15 @@ def load(path: str | Path, sample_rate: int = 44100) -> HydrogenKit:
     if not file.is_file():
         raise UserError(f"hydrogen kit {path}: no {KIT_FILE} there")
     found: dict[str, list[Instrument]] = {c: [] for c in COMPONENTS}
+    sounds: set[tuple[Path, ...]] = set()
     for name, gain, layers in _parse(file):
         comp = component_of(name)
-        if comp:
+        sound = tuple(sorted(la.path.resolve() for la in layers))
+        # One sound under two names (Millo_MultiLayered2's "Tom Mid" and "Tom Hi" play the same samples, as do its
+        # two crashes) keeps the first: labelled both ways it would teach the model a contradiction. The other
+        # name's hits are then played by its stand-in (soundfonts.STAND_INS) and labelled as played.
+        if comp and sound not in sounds:
+            sounds.add(sound)
             found[comp].append(Instrument(name, comp, gain, tuple(layers)))
     crashes = sorted(found["crash"] + found["crash2"], key=lambda i: _brightness(i, sample_rate))
     if len(crashes) >= 2:

@@ -16,7 +16,7 @@ from .data import cache_dir, cache_key, cached, class_weights, soundfont_id, ext
 from .frames import FLOOR, FPS
 from .soundfonts import drum_kit
 
-CACHE_VERSION = "beatsight-songs-3"
+CACHE_VERSION = "beatsight-songs-4"
 
 
 def kit_sources(config: Any, log: Any) -> list[grooves.KitSource]:
