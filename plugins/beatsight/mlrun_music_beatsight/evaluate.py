@@ -95,12 +95,14 @@ def _hits_for(ctx: Any) -> tuple[HitSet, str]:
     return (val if split == "val" else train), f"embedded default ({split})"
 
 
-def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) -> float:
+def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on the held-out kit's one-shots when toms and crashes are then named by their order among all the
-    kit's hits (:mod:`.kit_relative`, as ``process`` does): the one-shot sequence is rendered again to measure
-    each hit's pitch and brightness."""
+    kit's hits (:mod:`.kit_relative`, as ``process`` does), and that of a perfect classifier
+    (:func:`.transcriber_eval.kit_relative_ceiling`): the one-shot sequence is rendered again to measure each hit's
+    pitch and brightness."""
     from . import synth
     from .kit_relative import rename
+    from .transcriber_eval import kit_relative_ceiling
 
     hits = synth.one_shots(max(4, config.default_velocities), seed=99)  # the sequence render_test_set cut
     if len(hits) != len(labels):
@@ -108,7 +110,8 @@ def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) ->
     audio = synth.render(hits, config.test_soundfont, "fluidsynth")
     names = rename(audio, synth.SAMPLE_RATE, np.array([h.time for h in hits]),
                    [COMPONENTS[int(i)] for i in probs.argmax(axis=1)], probs).components
-    return float(np.mean([COMPONENTS.index(c) == int(y) for c, y in zip(names, labels)]))
+    accuracy = float(np.mean([COMPONENTS.index(c) == int(y) for c, y in zip(names, labels)]))
+    return accuracy, kit_relative_ceiling(hits, audio / np.max(np.abs(audio)))
 
 
 def _test_arrays(config: Any, log: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +138,10 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     }
     extra = f" on {len(labels)} hits of {source}"
     if ctx.split == "test" and not ctx.data:
-        result["kit_relative_accuracy"] = kit_relative_accuracy(ctx.config, probs, labels)
-        extra += f"; {result['kit_relative_accuracy']:.4f} with toms and crashes named kit-relative"
+        result["kit_relative_accuracy"], result["kit_relative_ceiling"] = kit_relative_accuracy(ctx.config, probs,
+                                                                                                labels)
+        extra += (f"; {result['kit_relative_accuracy']:.4f} with toms and crashes named kit-relative (a perfect "
+                  f"classifier: {result['kit_relative_ceiling']:.4f})")
     if ctx.options is None or ctx.options.heuristic_baseline:
         h_pred, _ = heuristic.classify(hits.segments)
         result["heuristic_accuracy"] = float((h_pred == labels).mean())
