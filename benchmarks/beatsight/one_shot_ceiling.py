@@ -1,6 +1,6 @@
 """The best one-shot accuracy kit-relative naming allows on each kit, at several tom tolerances
-(:func:`transcriber_eval.kit_relative_ceiling`: the one-shot test set named by a perfect classifier, then toms and
-crashes renamed by their order, as the evaluation does). Below 1.0, the kit tunes drums of two different names
+(:func:`kit_relative.ceiling` of the one-shot test set: each hit named by its true component, a perfect
+classifier, then toms and crashes renamed by their order, as the evaluation does). Below 1.0, the kit tunes drums of two different names
 closer than the tolerance, and no classifier's scores can separate them again. Also each tom note's measured pitch
 (median over its hits).
 
@@ -15,19 +15,20 @@ import attrs
 import numpy as np
 
 from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.kit_relative import FAMILIES, measure
+from mlrun_music_beatsight.kit_relative import FAMILIES, ceiling, measure
 from mlrun_music_beatsight.plugin import TranscriberConfig
 from mlrun_music_beatsight.soundfonts import kit_name
 from mlrun_music_beatsight.transcriber_data import kit_sources
-from mlrun_music_beatsight.transcriber_eval import kit_relative_ceiling, one_shot_set
+from mlrun_music_beatsight.transcriber_eval import one_shot_set
 
 TOMS = FAMILIES[0]
 
 
 def ceilings(path: str, renderer: str, tolerances: list[float]) -> tuple[list[float], str]:
-    """:func:`kit_relative_ceiling` per tom tolerance, and the toms' pitch per note ("43: 85")."""
+    """:func:`ceiling` per tom tolerance, and the toms' pitch per note ("43: 85")."""
     hits, audio = one_shot_set(path, renderer)
-    out = [kit_relative_ceiling(hits, audio, (attrs.evolve(TOMS, tolerance=tol), *FAMILIES[1:]))
+    times, truth = np.array([h.time for h in hits]), [h.component for h in hits]
+    out = [ceiling(audio, synth.SAMPLE_RATE, times, truth, (attrs.evolve(TOMS, tolerance=tol), *FAMILIES[1:]))
            for tol in tolerances]
     pitch: dict[int, list[float]] = {}
     for h in hits:

@@ -98,20 +98,20 @@ def _hits_for(ctx: Any) -> tuple[HitSet, str]:
 def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on the held-out kit's one-shots when toms and crashes are then named by their order among all the
     kit's hits (:mod:`.kit_relative`, as ``process`` does), and that of a perfect classifier
-    (:func:`.transcriber_eval.kit_relative_ceiling`): the one-shot sequence is rendered again to measure each hit's
-    pitch and brightness."""
+    (:func:`.kit_relative.ceiling`): the one-shot sequence is rendered again to measure each hit's pitch and
+    brightness."""
     from . import synth
-    from .kit_relative import rename
-    from .transcriber_eval import kit_relative_ceiling
+    from .kit_relative import ceiling, rename
 
     hits = synth.one_shots(max(4, config.default_velocities), seed=99)  # the sequence render_test_set cut
     if len(hits) != len(labels):
         raise UserError(f"the cached test set holds {len(labels)} hits, the held-out one-shots {len(hits)}")
     audio = synth.render(hits, config.test_soundfont, "fluidsynth")
-    names = rename(audio, synth.SAMPLE_RATE, np.array([h.time for h in hits]),
-                   [COMPONENTS[int(i)] for i in probs.argmax(axis=1)], probs).components
+    times = np.array([h.time for h in hits])
+    named = [COMPONENTS[int(i)] for i in probs.argmax(axis=1)]
+    names = rename(audio, synth.SAMPLE_RATE, times, named, probs).components
     accuracy = float(np.mean([COMPONENTS.index(c) == int(y) for c, y in zip(names, labels)]))
-    return accuracy, kit_relative_ceiling(hits, audio / np.max(np.abs(audio)))
+    return accuracy, ceiling(audio, synth.SAMPLE_RATE, times, [h.component for h in hits])
 
 
 def _test_arrays(config: Any, log: Any) -> tuple[np.ndarray, np.ndarray]:

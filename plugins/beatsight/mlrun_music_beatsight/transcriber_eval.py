@@ -58,27 +58,14 @@ def one_shot_set(soundfont: str, renderer: str, velocities: int = 8) -> tuple[li
     return hits, audio / np.max(np.abs(audio))
 
 
-def kit_relative_ceiling(hits: list[Any], audio: np.ndarray, families: tuple[Any, ...] | None = None) -> float:
-    """The share of ``hits`` (in ``audio``) still named right when each is named by its true component and then
-    renamed kit-relative (:func:`.kit_relative.rename`, with ``families`` or the default ones): the best any
-    classifier can score with kit-relative names. Below 1 where a kit tunes two differently named drums as one."""
-    from . import synth
-    from .kit_relative import FAMILIES, rename
-
-    truth = [h.component for h in hits]
-    named = rename(audio, synth.SAMPLE_RATE, np.array([h.time for h in hits]), truth,
-                   families=families or FAMILIES).components
-    return float(np.mean([a == b for a, b in zip(named, truth)]))
-
-
 def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int = 8) -> dict[str, Any]:
     """Per-hit classification of every class's one-shots (:func:`one_shot_set`), named by the class with
     the highest activation within 30 ms of each onset. ``in_sequence``: all one-shots in one file, 0.6 s apart (the
     model hears the rest of the kit); ``in_sequence_kit_relative``: the same, toms and crashes then named by their
     order in the file (:mod:`.kit_relative`, as ``process`` does); ``alone``: each in its own 0.6 s clip (no
     context, like the CNN); ``alone_kit_relative``: those names, then toms and crashes named by their order among
-    all the kit's hits; ``kit_relative_ceiling``: :func:`kit_relative_ceiling`."""
-    from .kit_relative import rename
+    all the kit's hits; ``kit_relative_ceiling``: :func:`.kit_relative.ceiling` of these hits."""
+    from .kit_relative import ceiling, rename
     from . import synth
     from .frames import FPS
 
@@ -90,7 +77,8 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     scores = np.array([act[max(0, f - 3):f + 4].max(axis=0) for f in frames])
     alone_sc = alone_scores(model, audio, times)
     seq, alone = scores.argmax(axis=1), alone_sc.argmax(axis=1)
-    out: dict[str, Any] = {"hits": len(hits), "kit_relative_ceiling": kit_relative_ceiling(hits, audio)}
+    out: dict[str, Any] = {"hits": len(hits), "kit_relative_ceiling": ceiling(audio, synth.SAMPLE_RATE, times,
+                                                                            [h.component for h in hits])}
     relative = {name: [COMPONENTS.index(c) for c in rename(audio, synth.SAMPLE_RATE, times,
                                                            [COMPONENTS[c] for c in pred], sc).components]
                 for name, pred, sc in (("in_sequence", seq, scores), ("alone", alone, alone_sc))}
