@@ -146,13 +146,22 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
 
 
 def export(task_name: str, checkpoint: str | Path, fmt: str = "onnx", output: str | Path | None = None) -> dict:
-    """Export a checkpoint's model to ``fmt``; ONNX files are verified with onnxruntime."""
+    """Export a checkpoint's model to ``fmt``; ONNX files are verified with onnxruntime. ``checkpoint`` (every
+    task) writes a model-only checkpoint: weights, config and model info, without optimizer or RNG state."""
     r = task(task_name)
     formats = r.export_formats()
     if fmt not in formats:
         raise UserError(f"--format: task '{task_name}' cannot export '{fmt}'; formats: {', '.join(formats)}")
     loaded = load_model(task_name, checkpoint, "cpu")
     stem = loaded.checkpoint.get("model_name") or task_name
+    if fmt == "checkpoint":
+        from .training.checkpoint import save_model_only
+
+        out = Path(output) if output else default_output_dir(loaded.path, "exports") / f"{stem}.pt"
+        if out.resolve() == loaded.path.resolve():
+            raise UserError(f"--output {out}: that is the checkpoint being exported; choose another file")
+        save_model_only(loaded.checkpoint, out)
+        return {"format": "checkpoint", "path": str(out)}
     if fmt == "onnx":
         from .export.onnx import export_onnx
 

@@ -273,7 +273,8 @@ def evaluate_group() -> None:
 @cli.command("export")
 @click.argument("task_name", metavar="TASK")
 @click.argument("checkpoint")
-@click.option("--format", "fmt", default="onnx", show_default=True, help="onnx or a task-specific format.")
+@click.option("--format", "fmt", default="onnx", show_default=True,
+              help="onnx, checkpoint (model-only: no optimizer or RNG state) or a task-specific format.")
 @click.option("--output", default=None, help="Output file (default: <run folder>/exports/<model>.<format>).")
 def export_cmd(task_name: str, checkpoint: str, fmt: str, output: str | None) -> None:
     """Export a checkpoint: mlrun export TASK CHECKPOINT --format F."""

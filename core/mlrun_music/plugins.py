@@ -67,7 +67,8 @@ class Registered:
         return self.task.name
 
     def export_formats(self) -> list[str]:
-        return sorted(set(self.task.export_formats) | set(self.exporters))
+        # "checkpoint" (a model-only checkpoint) works for every task: it needs nothing from the plugin.
+        return sorted(set(self.task.export_formats) | set(self.exporters) | {"checkpoint"})
 
 
 @attrs.define

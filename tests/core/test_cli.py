@@ -16,7 +16,7 @@ def test_list_and_info(mlrun):
     assert "datasets: synthetic [default]" in r.out
     data = json.loads(mlrun("list", "--json").out)
     toy = next(t for t in data["tasks"] if t["name"] == "toy")
-    assert [m["name"] for m in toy["models"]] == ["mlp", "linear"] and toy["exports"] == ["onnx"]
+    assert [m["name"] for m in toy["models"]] == ["mlp", "linear"] and toy["exports"] == ["checkpoint", "onnx"]
     info = json.loads(mlrun("info", "toy", "--json").out)
     opts = {o["name"]: o for o in info["options"]}
     assert opts["learning_rate"] == {"name": "learning_rate", "option": "--learning-rate", "type": "float",

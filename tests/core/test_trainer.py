@@ -176,7 +176,20 @@ def test_evaluate_and_export_onnx(mlrun, tmp_path):
     model.load_state_dict(torch.load(best, weights_only=True)["model"])
     np.testing.assert_allclose(sess.run(None, {"x": x})[0], model(torch.tensor(x)).detach().numpy(), atol=1e-5)
     r = mlrun("export", "toy", best, "--format", "tflite")
-    assert r.code != 0 and "cannot export 'tflite'; formats: onnx" in r.err
+    assert r.code != 0 and "cannot export 'tflite'; formats: checkpoint, onnx" in r.err
+    # A model-only checkpoint: the same weights and config, no optimizer or RNG state, and it evaluates alike.
+    r = mlrun("export", "toy", best, "--format", "checkpoint", "--output", tmp_path / "slim.pt")
+    assert r.code == 0 and f"exported {tmp_path / 'slim.pt'}" in r.out, r.text
+    full, slim = torch.load(best, weights_only=True), torch.load(tmp_path / "slim.pt", weights_only=True)
+    assert "optimizer" in full and not {"optimizer", "scheduler", "rng", "trainer", "run_dir"} & set(slim)
+    assert slim["config"] == full["config"]
+    assert all(torch.equal(full["model"][k], slim["model"][k]) for k in full["model"])
+    assert (tmp_path / "slim.pt").stat().st_size < best.stat().st_size
+    r = mlrun("evaluate", "toy", tmp_path / "slim.pt", "--output", tmp_path / "slim_eval")
+    assert r.code == 0, r.text
+    assert json.loads((tmp_path / "slim_eval" / "metrics.json").read_text())["metrics"] == metrics["metrics"]
+    r = mlrun("export", "toy", tmp_path / "slim.pt", "--format", "checkpoint", "--output", tmp_path / "slim.pt")
+    assert r.code != 0 and "that is the checkpoint being exported" in r.err
 
 
 def test_train_onnx_flag_exports_at_the_end(mlrun, tmp_path):

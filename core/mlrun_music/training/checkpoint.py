@@ -28,6 +28,16 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
+#: What a model-only checkpoint keeps: enough to rebuild and run the model (``load_model``), nothing to resume.
+MODEL_ONLY_KEYS = ("task", "plugin", "plugin_version", "model_name", "config", "model_info", "model", "versions")
+
+
+def save_model_only(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` without its optimizer, scheduler, RNG and trainer state (about a third of the size for Adam):
+    the form in which a trained model is shipped or handed on. Atomic like :func:`save_checkpoint`."""
+    return save_checkpoint(path, {k: state[k] for k in MODEL_ONLY_KEYS if k in state})
+
+
 def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]:
     """Load a checkpoint safely.
 
