@@ -7,7 +7,7 @@ import json
 import numpy as np
 import soundfile as sf
 
-from mlrun_music_beatsight import bsm
+from mlrun_music_beatsight import bsm, pipeline
 from mlrun_music_beatsight.classes import COMPONENTS
 
 
@@ -42,6 +42,7 @@ def test_ml_process_uses_the_model(mlrun, groove, tmp_path, monkeypatch, tiny_ch
     r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out, "--confidence", "0")
     assert r.code == 0, r.text
     assert f"classifier: ML model {tiny_checkpoint}" in r.out
+    assert "kit-relative names: " in r.out  # the onset pipeline names toms and crashes kit-relative by default
     data = bsm.read_bsm(out)
     assert data["editor"]["aiGenerationMetadata"]["modelVersion"] == "beatsight-cnn:best.pt"
     assert len(data["hitObjects"]) > 0
@@ -49,10 +50,11 @@ def test_ml_process_uses_the_model(mlrun, groove, tmp_path, monkeypatch, tiny_ch
     r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "strict.bsm",
               "--confidence", "1", "--ml-model", tiny_checkpoint)
     assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(data["hitObjects"])
-    # Missing default model: heuristic, with the reason.
+    # Missing default model and none shipped (an install without the package data): heuristic, with the reason.
     monkeypatch.delenv("BEATSIGHT_ML_MODEL_PATH")
+    monkeypatch.setattr(pipeline, "SHIPPED_MODEL", tmp_path / "not-shipped.pt")
     r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "h.bsm")
-    assert r.code == 0 and "classifier: heuristic (no ML model at default path" in r.out
+    assert r.code == 0 and "classifier: heuristic (no ML model at default path" in r.out and "none shipped" in r.out
 
 
 def test_process_bad_input(mlrun, groove, tmp_path, monkeypatch):

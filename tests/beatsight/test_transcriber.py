@@ -107,7 +107,8 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     assert model_rows["overall"]["reference"] == len(hits) == base_rows["overall"]["reference"]
     assert 0.0 <= model_rows["overall"]["f_measure"] <= 1.0 and base_rows["overall"]["f_measure"] > 0.1
     assert "| kick |" in (tmp_path / "ev" / "transcription.md").read_text()
-    assert metrics["per_class"]["absolute_names"]["overall"]["reference"] == len(hits)
+    assert metrics["per_class"]["kit_relative_names"]["overall"]["reference"] == len(hits)
+    assert metrics["onset_f_kit_relative"] == metrics["per_class"]["kit_relative_names"]["overall"]["f_measure"]
     shots = metrics["per_class"]["one_shots"]
     assert shots["hits"] == 144 and metrics["one_shot_accuracy"] == shots["in_sequence_kit_relative"]["accuracy"]
     # The test kit tunes notes 43 and 45 (low and mid tom) at 85 and 86 Hz, 47 and 48 (mid and high) at 106 and
@@ -135,7 +136,7 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     wav = tmp_path / "song.wav"
     sf.write(str(wav), audio, 44100)
     r = mlrun("beatsight", "process", "--input", wav, "--output", tmp_path / "song.bsm", "--ml-model", ckpt,
-              "--confidence", "0.05")
+              "--confidence", "0.05", "--kit-relative")
     assert r.code == 0, r.text
     assert f"classifier: frame-level ML transcriber {ckpt}" in r.out
     assert "kit-relative names: " in r.out and " tom hits renamed" in r.out
@@ -150,6 +151,9 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
               "--confidence", "0.9", "--absolute-names")
     assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(times)
     assert "kit-relative" not in r.out
+    # A transcriber's hits keep their own names unless --kit-relative asks (it hears the whole song).
+    r = mlrun("beatsight", "process", "--input", wav, "--output", tmp_path / "plain.bsm", "--ml-model", ckpt)
+    assert r.code == 0 and "kit-relative" not in r.out, r.text
 
     r = mlrun("export", "beatsight-transcriber", ckpt, "--output", tmp_path / "crnn.onnx")
     assert r.code == 0, r.text

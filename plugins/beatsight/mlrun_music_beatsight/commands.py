@@ -87,7 +87,8 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
 @click.option("--input", "input_path", required=True, help="The song: any audio file soundfile reads.")
 @click.option("--output", required=True, help="The beatmap to write (.bsm).")
 @click.option("--ml-model", default=None, help="Classifier checkpoint (else $BEATSIGHT_ML_MODEL_PATH, else "
-                                               "models/best_drum_classifier.pt; heuristic when absent).")
+                                               "models/best_drum_classifier.pt, else the transcriber shipped "
+                                               "with the plugin).")
 @click.option("--ml/--no-ml", "use_ml", default=None,
               help="Use the ML classifier (default: $BEATSIGHT_USE_ML_CLASSIFIER, else on).")
 @click.option("--confidence", type=float, default=None,
@@ -101,11 +102,12 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
                    "this and it is a cymbal/hi-hat under a drum or the reverse (kick + hi-hat, snare + crash).")
 @click.option("--quantize/--no-quantize", default=True, show_default=True,
               help="Snap hits within 12 ms of the sixteenth-note grid onto it.")
-@click.option("--kit-relative/--absolute-names", default=True, show_default=True,
+@click.option("--kit-relative/--absolute-names", default=None,
               help="Name toms by their pitch order and the two crashes by their brightness order within the song "
-                   "(the kit's positions), instead of each hit's name on its own.")
+                   "(the kit's positions), instead of each hit's name on its own [default: kit-relative for the "
+                   "onset pipeline (CNN, heuristic), absolute for a frame-level transcriber].")
 def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float | None,
-                sensitivity: float, second_hit: float, quantize: bool, kit_relative: bool) -> None:
+                sensitivity: float, second_hit: float, quantize: bool, kit_relative: bool | None) -> None:
     """Transcribe a song's drums into a .bsm beatmap."""
     from .pipeline import process
 

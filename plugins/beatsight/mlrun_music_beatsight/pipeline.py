@@ -22,6 +22,10 @@ from .onsets import detect
 ENV_MODEL = "BEATSIGHT_ML_MODEL_PATH"
 ENV_USE_ML = "BEATSIGHT_USE_ML_CLASSIFIER"
 DEFAULT_MODEL = Path("models") / "best_drum_classifier.pt"
+#: The frame-level transcriber shipped with the plugin (a model-only checkpoint; how it was trained and what it
+#: scores: BENCHMARKS.md, "Shipped model"). Used when no model is named or found, so `process` transcribes with a
+#: trained model out of the box instead of the 9-class heuristic.
+SHIPPED_MODEL = Path(__file__).resolve().parent / "pretrained" / "transcriber.pt"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -38,15 +42,16 @@ class Classifier:
 
     def describe(self) -> str:
         if self.kind == "transcriber":
-            return f"frame-level ML transcriber {self.path}"
+            shipped = f" ({self.reason})" if self.path == SHIPPED_MODEL else ""
+            return f"frame-level ML transcriber {self.path}{shipped}"
         return f"ML model {self.path}" if self.kind == "ml" else f"heuristic ({self.reason})"
 
 
 def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
     """The ML model when enabled (flag, else env BEATSIGHT_USE_ML_CLASSIFIER, default on) and present (flag, else
-    env BEATSIGHT_ML_MODEL_PATH, else models/best_drum_classifier.pt); otherwise the heuristic classifier.
-    A model named with --ml-model that is missing is an error; one named by the env or the default path falls
-    back to the heuristic with the reason shown."""
+    env BEATSIGHT_ML_MODEL_PATH, else models/best_drum_classifier.pt, else the shipped transcriber
+    :data:`SHIPPED_MODEL`); otherwise the heuristic classifier. A model named with --ml-model that is missing is
+    an error; one named by the env or the default path falls back, with the reason shown."""
     if use_ml is None:
         raw = os.environ.get(ENV_USE_ML, "1").strip().lower()
         if raw not in _TRUE | _FALSE:
@@ -57,6 +62,7 @@ def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
         where = "--no-ml"
     if not use_ml:
         return Classifier("heuristic", f"ML disabled by {where}")
+    reason = "model present"
     if ml_model:
         path = Path(ml_model)
         if not path.is_file():
@@ -66,7 +72,9 @@ def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
         path = Path(env) if env else DEFAULT_MODEL
         if not path.is_file():
             source = f"{ENV_MODEL}={env}" if env else f"default path {DEFAULT_MODEL}"
-            return Classifier("heuristic", f"no ML model at {source}")
+            if not SHIPPED_MODEL.is_file():  # an install without the package data
+                return Classifier("heuristic", f"no ML model at {source}, none shipped")
+            path, reason = SHIPPED_MODEL, f"shipped with the plugin; no ML model at {source}"
     from mlrun_music.api import load_model
     from mlrun_music.training.checkpoint import load_checkpoint
 
@@ -75,8 +83,8 @@ def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
         raise UserError(f"{path}: a checkpoint of task '{task}', not of beatsight or beatsight-transcriber")
     loaded = load_model(task, path, "cpu")
     if task == "beatsight-transcriber":
-        return Classifier("transcriber", "model present", loaded.model, path, float(loaded.config.threshold))
-    return Classifier("ml", "model present", loaded.model, path)
+        return Classifier("transcriber", reason, loaded.model, path, float(loaded.config.threshold))
+    return Classifier("ml", reason, loaded.model, path)
 
 
 def classify_ml(model: Any, audio: np.ndarray, onset_samples: np.ndarray, batch: int = 64) -> np.ndarray:
@@ -209,11 +217,14 @@ class ProcessResult:
 
 def process(input_path: str | Path, output: str | Path, *, ml_model: str | None = None, use_ml: bool | None = None,
             confidence: float | None = None, sensitivity: float = 50.0, second_hit: float = 0.1,
-            do_quantize: bool = True, kit_relative: bool = True, say: Callable[[str], None] = print
+            do_quantize: bool = True, kit_relative: bool | None = None, say: Callable[[str], None] = print
             ) -> ProcessResult:
     """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the guide's) for the
     onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber. ``kit_relative``: name
-    toms and crashes by their order within the song (:mod:`.kit_relative`)."""
+    toms and crashes by their order within the song (:mod:`.kit_relative`); None (default): for the onset pipeline
+    (CNN, heuristic), which names each hit from a short window and cannot hear how the kit is tuned, not for a
+    frame-level transcriber, which hears the whole song and names toms and crashes better itself (BENCHMARKS.md,
+    "Shipped model": on songs of every kit measured, training kits included)."""
     from mlrun_music.audio import load_audio
 
     if confidence is not None and not 0.0 <= confidence <= 1.0:
@@ -233,6 +244,8 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     else:
         found = transcribe_onsets(classifier, audio, 0.7 if confidence is None else confidence, sensitivity,
                                   second_hit)
+    if kit_relative is None:
+        kit_relative = classifier.kind != "transcriber"
     if kit_relative:
         changed = found.kit_relative(audio)
         say("kit-relative names: " + ", ".join(f"{n} {k} hits renamed" for k, n in changed.items()))

@@ -62,9 +62,9 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     """Per-hit classification of every class's one-shots (:func:`one_shot_set`), named by the class with
     the highest activation within 30 ms of each onset. ``in_sequence``: all one-shots in one file, 0.6 s apart (the
     model hears the rest of the kit); ``in_sequence_kit_relative``: the same, toms and crashes then named by their
-    order in the file (:mod:`.kit_relative`, as ``process`` does); ``alone``: each in its own 0.6 s clip (no
-    context, like the CNN); ``alone_kit_relative``: those names, then toms and crashes named by their order among
-    all the kit's hits; ``kit_relative_ceiling``: :func:`.kit_relative.ceiling` of these hits."""
+    order in the file (:mod:`.kit_relative`, as ``process --kit-relative`` does); ``alone``: each in its own 0.6 s
+    clip (no context, like the CNN); ``alone_kit_relative``: those names, then toms and crashes named by their order
+    among all the kit's hits; ``kit_relative_ceiling``: :func:`.kit_relative.ceiling` of these hits."""
     from .kit_relative import ceiling, rename
     from . import synth
     from .frames import FPS
@@ -116,17 +116,18 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     songs = ctx.options.songs if ctx.options is not None and ctx.options.songs else cfg.test_songs
     soundfont, renderer = ((cfg.test_soundfont, "fluidsynth") if ctx.split == "test" else (cfg.soundfont, cfg.renderer))
     k = len(COMPONENTS)
-    counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "absolute", "heuristic")}
+    counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "kit_relative", "heuristic")}
     model = ctx.model.cpu()
     for g in range(songs):
         audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
         audio = audio / np.max(np.abs(audio))
         reference = times_by_class((h.time, h.component) for h in hits)
         found = transcribe_frames(model, audio, threshold)
-        for acc, new in zip(counts["absolute"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
+        for acc, new in zip(counts["model"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
             acc += new
         found.kit_relative(audio)
-        for acc, new in zip(counts["model"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
+        for acc, new in zip(counts["kit_relative"],
+                            match_counts(times_by_class(h[:2] for h in found.hits), reference)):
             acc += new
         if baseline:
             found = transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1)
@@ -135,19 +136,20 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                 acc += new
     shots = one_shot_accuracy(model, soundfont, renderer)
     result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
-              "model": _rows(*counts["model"]), "absolute_names": _rows(*counts["absolute"])}
+              "model": _rows(*counts["model"]), "kit_relative_names": _rows(*counts["kit_relative"])}
     if baseline:
         result["heuristic"] = _rows(*counts["heuristic"])
     lines = [f"# beatsight-transcriber on {songs} {ctx.split} songs ({soundfont}, threshold {threshold})", "",
-             "Model: toms and crashes named kit-relative (as `process` does); absolute: each hit's own name.", "",
-             "| class | F (model) | precision | recall | reference hits | F (absolute names) |"
+             "Model: each hit's own name (as `process` names a transcriber's hits); kit-relative: toms and crashes "
+             "then named by their order within the song (`process --kit-relative`).", "",
+             "| class | F (model) | precision | recall | reference hits | F (kit-relative names) |"
              + (" F (heuristic) |" if baseline else ""),
              "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if baseline else "")]
     for name, row in result["model"].items():
         base = f" {result['heuristic'].get(name, {}).get('f_measure', 0.0):.3f} |" if baseline else ""
-        absolute = result["absolute_names"].get(name, {}).get("f_measure", 0.0)
+        relative = result["kit_relative_names"].get(name, {}).get("f_measure", 0.0)
         lines.append(f"| {name} | {row['f_measure']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                     f"{row['reference']} | {absolute:.3f} |{base}")
+                     f"{row['reference']} | {relative:.3f} |{base}")
     lines += ["", f"One-shots of every class ({shots['hits']} hits, {soundfont}): accuracy "
                   f"{shots['in_sequence_kit_relative']['accuracy']:.3f} played in one file with kit-relative names, "
                   f"{shots['in_sequence']['accuracy']:.3f} with absolute names; each alone "
@@ -161,11 +163,11 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     plot_confusion(alone, ctx.out_dir / "one_shot_confusion.png",
                    f"beatsight-transcriber: one-shots alone, kit-relative ({Path(soundfont).name})")
     overall = {name: rows.get("overall", {}).get("f_measure", 0.0) for name, rows in result.items()
-               if name in ("model", "absolute_names", "heuristic")}
-    ctx.log.info("beatsight-transcriber: overall onset F %.3f (absolute names %.3f) on %d %s songs (heuristic "
-                 "pipeline %s)", overall["model"], overall["absolute_names"], songs, ctx.split,
+               if name in ("model", "kit_relative_names", "heuristic")}
+    ctx.log.info("beatsight-transcriber: overall onset F %.3f (kit-relative names %.3f) on %d %s songs (heuristic "
+                 "pipeline %s)", overall["model"], overall["kit_relative_names"], songs, ctx.split,
                  f"{overall['heuristic']:.3f}" if baseline else "not run")
-    return {"onset_f": overall["model"], "onset_f_absolute": overall["absolute_names"],
+    return {"onset_f": overall["model"], "onset_f_kit_relative": overall["kit_relative_names"],
             "one_shot_accuracy": shots["in_sequence_kit_relative"]["accuracy"],
             "one_shot_accuracy_absolute": shots["in_sequence"]["accuracy"],
             "one_shot_accuracy_alone": shots["alone"]["accuracy"],
