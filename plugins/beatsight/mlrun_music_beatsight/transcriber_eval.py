@@ -118,22 +118,23 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     k = len(COMPONENTS)
     counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "kit_relative", "heuristic")}
     model = ctx.model.cpu()
+
+    def tally(name: str, found: Any, reference: dict) -> None:
+        """Add one song's matches of ``found``'s hits against ``reference`` to ``counts[name]``."""
+        for acc, new in zip(counts[name], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
+            acc += new
+
     for g in range(songs):
         audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
         audio = audio / np.max(np.abs(audio))
         reference = times_by_class((h.time, h.component) for h in hits)
         found = transcribe_frames(model, audio, threshold)
-        for acc, new in zip(counts["model"], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
-            acc += new
+        tally("model", found, reference)
         found.kit_relative(audio)
-        for acc, new in zip(counts["kit_relative"],
-                            match_counts(times_by_class(h[:2] for h in found.hits), reference)):
-            acc += new
+        tally("kit_relative", found, reference)
         if baseline:
-            found = transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1)
-            for acc, new in zip(counts["heuristic"], match_counts(times_by_class(h[:2] for h in found.hits),
-                                                                  reference)):
-                acc += new
+            tally("heuristic", transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1),
+                  reference)
     shots = one_shot_accuracy(model, soundfont, renderer)
     result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
               "model": _rows(*counts["model"]), "kit_relative_names": _rows(*counts["kit_relative"])}
