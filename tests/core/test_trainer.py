@@ -9,7 +9,9 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 
@@ -135,6 +137,10 @@ def test_truncated_wrong_task_and_mismatched_checkpoints(mlrun, tmp_path):
     truncated.write_bytes(good.read_bytes()[:500])
     r = mlrun("evaluate", "toy", truncated)
     assert r.code != 0 and "corrupt or truncated" in r.err and str(truncated) in r.err
+    audio = tmp_path / "song.wav"  # not a checkpoint at all: the unpickler fails on its own terms
+    sf.write(str(audio), np.zeros(4410, np.float32), 44100)
+    r = mlrun("evaluate", "toy", audio)
+    assert r.code != 0 and "song.wav is corrupt or not a checkpoint" in r.err and len(r.err.strip().splitlines()) == 1
 
     state = torch.load(good, weights_only=True)
     state["task"] = "phase"

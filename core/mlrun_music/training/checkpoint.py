@@ -64,6 +64,8 @@ def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]
             io.UnsupportedOperation) as exc:
         msg = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"checkpoint {path} is corrupt or truncated ({msg})") from None
+    except Exception as exc:  # any other file (audio, text) makes the unpickler fail in its own way
+        raise UserError(f"checkpoint {path} is corrupt or not a checkpoint ({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"{path} is not an mlrun-music checkpoint")
     if task is not None and state.get("task") != task:
