@@ -127,6 +127,9 @@ def score_cmd(beatmap: str, reference: str, window: float, as_json: bool, output
 
     if window <= 0:
         raise UserError(f"--window must be positive, got {window}")
+    from mlrun_music.fileio import refuse_overwrite_of_inputs
+
+    refuse_overwrite_of_inputs(output, beatmap, reference)
     result = score(beatmap, reference, window)
     if output:
         from mlrun_music.fileio import write_json
