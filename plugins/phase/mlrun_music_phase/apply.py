@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import write_text
+from mlrun_music.fileio import refuse_overwrite_of_inputs, write_text
 
 from .model import PhaseTCNMel
 from .plugin import FPS, HOP, SAMPLE_RATE
@@ -162,6 +162,7 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
         raise UserError("--streaming runs the PyTorch checkpoint; it cannot be combined with --onnx-model")
     if block_ms <= 0:
         raise UserError("--block-ms must be > 0")
+    refuse_overwrite_of_inputs(output, audio, checkpoint, onnx_model)
     config = None
     if onnx_model:
         runner = OnnxPhase(onnx_model)
