@@ -59,10 +59,11 @@ def validate_cmd(files: tuple[str, ...], check_specs: bool, checkpoint: str | No
               help="Write the JSON here instead of printing it.")
 def pipeline_cmd(source: str, models_dir: str, runner: str, output: str | None) -> None:
     """Run the five models on AUDIO (or a features file: .json list / .npy of 128 values) as the plugin does."""
-    from mlrun_music.fileio import write_json
+    from mlrun_music.fileio import refuse_overwrite_of_inputs, write_json
 
     from .pipeline import load_features, run_pipeline
 
+    refuse_overwrite_of_inputs(output, source, models_dir)
     features = load_features(Path(source))
     result = run_pipeline(features, Path(models_dir), runner=runner)
     result = {"source": source, "runner": runner, **result}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import write_text
+from mlrun_music.fileio import atomic_path
 from mlrun_music.training import OnnxSpec
 
 from .specs import BY_NAME, KellyModelSpec
@@ -78,23 +78,36 @@ def _fmt(value: Any, indent: str = "") -> str:
     return json.dumps(value)
 
 
+def refuse_non_finite(model: torch.nn.Module, checkpoint: Path | None = None) -> None:
+    """UserError naming the checkpoint (and the first tensor) when any weight is NaN or infinite."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            what = f"checkpoint {checkpoint}" if checkpoint is not None else "the model"
+            raise UserError(f"{what} has non-finite weights (NaN or infinity) in {name}; nothing exported")
+
+
 def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | None = None) -> Path:
-    """Write the JSON (atomically), then check it with the NumPy runner against PyTorch (UserError if off)."""
+    """Write the JSON atomically once the NumPy runner on it matches PyTorch (UserError otherwise).
+
+    Non-finite weights are refused before anything is written; a failed check leaves ``out_path`` as it was.
+    """
+    out_path = Path(out_path)
+    refuse_non_finite(model, checkpoint)
     source = None
     if checkpoint is not None:
         try:
-            source = os.path.relpath(Path(checkpoint).resolve(), Path(out_path).resolve().parent)
+            source = os.path.relpath(Path(checkpoint).resolve(), out_path.resolve().parent)
         except ValueError:  # another drive on Windows
             source = str(Path(checkpoint).resolve())
     doc = to_rtneural(model, source)
-    write_text(out_path, _fmt(doc) + "\n")
     from .validate import numeric_difference
 
-    diff = numeric_difference(Path(out_path), model)
-    if not diff <= 1e-5:
-        out_path.unlink(missing_ok=True)
-        raise UserError(f"RTNeural export {out_path} does not match PyTorch (max abs difference {diff:.3g})")
-    return Path(out_path)
+    with atomic_path(out_path, suffix=".json") as tmp:
+        tmp.write_text(_fmt(doc) + "\n", encoding="utf-8")
+        diff = numeric_difference(tmp, model)
+        if not diff <= 1e-5:
+            raise UserError(f"RTNeural export {out_path} does not match PyTorch (max abs difference {diff:.3g})")
+    return out_path
 
 
 def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path,
