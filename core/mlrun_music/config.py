@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import ntpath
 import os
+import string
 import tomllib
 import typing
 from pathlib import Path
@@ -162,7 +164,7 @@ def describe_allowed(field: attrs.Attribute) -> str:
 
 def _check_value(field: attrs.Attribute, value: Any, where: str, as_option: bool = False) -> Any:
     typ = base_type(field.type)
-    name = "--" + field.name.replace("_", "-") if as_option else field.name
+    name = option_label(field.name, as_option)
     if value is None and is_optional(field.type):
         return None
     ok = (
@@ -186,14 +188,106 @@ def _check_value(field: attrs.Attribute, value: Any, where: str, as_option: bool
     return value
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Names that become folders: they must stay inside --output-dir
+
+MAX_TAG_LENGTH = 100
+_SHOWN = 60
+
+
+def shorten(value: Any, limit: int = _SHOWN) -> str:
+    """``repr`` of ``value`` cut to about ``limit`` characters, for messages that quote user input."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value)} characters)"
+    return repr(value)
+
+
+def _parts(path: str) -> list[str]:
+    return path.replace("\\", "/").split("/")
+
+
+def _is_absolute(path: str) -> bool:
+    return path.startswith(("/", "\\")) or os.path.isabs(path) or bool(ntpath.splitdrive(path)[0])
+
+
+def tag_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a run's tag (one folder name), or None."""
+    if value == "":
+        return "must not be empty"
+    if value in (".", ".."):
+        return "must not be '.' or '..'"
+    if any(c in value for c in "/\\\0"):
+        return "must be one folder name (no '/', '\\' or NUL)"
+    if len(value) > MAX_TAG_LENGTH:
+        return f"must be at most {MAX_TAG_LENGTH} characters"
+    return None
+
+
+def run_layout_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a run layout (a relative path template using only {task} and {tag}), or None."""
+    if "\0" in value:
+        return "must not contain NUL"
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        return f"is not a valid template ({exc})"
+    for name, spec, conv in fields:
+        if name not in ("task", "tag") or spec or conv:
+            shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            return f"may use only {{task}} and {{tag}}, not {shorten(shown)}"
+    if _is_absolute(value):
+        return "must be a relative path"
+    if ".." in _parts(value):
+        return "must not contain '..'"
+    return None
+
+
+def checkpoint_dir_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a checkpoint folder relative to the run folder, or None."""
+    if "\0" in value:
+        return "must not contain NUL"
+    if _is_absolute(value):
+        return "must be a relative path"
+    if ".." in _parts(value):
+        return "must not contain '..'"
+    return None
+
+
+RUN_NAME_CHECKS = {"tag": tag_problem, "run_layout": run_layout_problem, "checkpoint_dir": checkpoint_dir_problem}
+
+
+def option_label(name: str, as_option: bool) -> str:
+    """How messages name a field: ``--kebab-case`` for command-line flags, the key otherwise."""
+    return "--" + name.replace("_", "-") if as_option else name
+
+
+def check_run_name(name: str, value: Any, where: str = "", as_option: bool = False) -> None:
+    """UserError when the field ``name`` (tag, run_layout, checkpoint_dir) would leave the output folder."""
+    check = RUN_NAME_CHECKS.get(name)
+    if check is None or not isinstance(value, str):
+        return
+    problem = check(value)
+    if problem:
+        raise UserError(f"{where}'{option_label(name, as_option)}' {problem}, got {shorten(value)}")
+
+
+def check_run_names(config: Any, as_options: bool = True) -> None:
+    """Apply :func:`check_run_name` to every run-name field of ``config`` (however it was built)."""
+    for name in RUN_NAME_CHECKS:
+        if hasattr(config, name):
+            check_run_name(name, getattr(config, name), as_option=as_options)
+
+
 def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_options: Iterable[str] = ()) -> Any:
     """Validate ``values`` against ``cls`` and return an instance; unknown keys and bad values are UserErrors.
 
     ``where`` prefixes messages, e.g. ``"run.toml: "``; keys in ``as_options`` came from the command line and are
-    named as options (``--learning-rate``) in messages.
+    named as options (``--learning-rate``) in messages. For :class:`TrainConfig` classes the run-name fields (tag,
+    run_layout, checkpoint_dir) must keep the run folder inside the output folder (:func:`check_run_name`).
     """
-    flags = set(as_options)
+    flags = {key.replace("-", "_") for key in as_options}
     by_name = {f.name: f for f in fields_of(cls)}
+    train = isinstance(cls, type) and issubclass(cls, TrainConfig)
     clean: dict[str, Any] = {}
     for key, value in values.items():
         name = key.replace("-", "_")
@@ -202,6 +296,8 @@ def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_optio
             extra = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UserError(f"{where}unknown option '{key}'{extra}")
         clean[name] = _check_value(by_name[name], value, where, as_option=name in flags)
+        if train:
+            check_run_name(name, clean[name], where, as_option=name in flags)
     config = cls(**clean)
     check = getattr(config, "validate", None)
     if callable(check):

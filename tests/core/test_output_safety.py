@@ -137,3 +137,108 @@ def test_unrelated_outputs_and_missing_values_pass(tmp_path):
     (tmp_path / "a").mkdir()
     fileio.refuse_overwrite_of_inputs(tmp_path / "ab.json", tmp_path / "a", tmp_path / "a.json", None)
     fileio.refuse_overwrite_of_inputs(None, tmp_path / "a")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Run names: --tag, --run-layout, --checkpoint-dir keep the run inside --output-dir
+
+
+BIG = "x" * (40 * 1024 * 1024)
+
+BAD_NAMES = [
+    ("--tag", "", "'--tag' must not be empty, got ''"),
+    ("--tag", ".", "'--tag' must not be '.' or '..', got '.'"),
+    ("--tag", "..", "'--tag' must not be '.' or '..', got '..'"),
+    ("--tag", "../../escape", "'--tag' must be one folder name (no '/', '\\' or NUL), got '../../escape'"),
+    ("--tag", "a/b", "'--tag' must be one folder name (no '/', '\\' or NUL), got 'a/b'"),
+    ("--tag", "a\\b", "'--tag' must be one folder name (no '/', '\\' or NUL), got 'a\\\\b'"),
+    ("--tag", "a\0b", "'--tag' must be one folder name (no '/', '\\' or NUL), got 'a\\x00b'"),
+    ("--tag", "t" * 101, "'--tag' must be at most 100 characters, got '" + "t" * 60 + "'... (101 characters)"),
+    ("--run-layout", "/tmp/{tag}", "'--run-layout' must be a relative path, got '/tmp/{tag}'"),
+    ("--run-layout", "{task}/../../{tag}", "'--run-layout' must not contain '..', got '{task}/../../{tag}'"),
+    ("--run-layout", "..\\{tag}", "'--run-layout' must not contain '..', got '..\\\\{tag}'"),
+    ("--run-layout", "{tag.__class__}",
+     "'--run-layout' may use only {task} and {tag}, not '{tag.__class__}', got '{tag.__class__}'"),
+    ("--run-layout", "{0}", "'--run-layout' may use only {task} and {tag}, not '{0}', got '{0}'"),
+    ("--run-layout", "{tag!r}", "'--run-layout' may use only {task} and {tag}, not '{tag!r}', got '{tag!r}'"),
+    ("--run-layout", "{tag:>9}", "'--run-layout' may use only {task} and {tag}, not '{tag:>9}', got '{tag:>9}'"),
+    ("--run-layout", "{tag", "'--run-layout' is not a valid template (expected '}' before end of string), "
+                             "got '{tag'"),
+    ("--checkpoint-dir", "/tmp/ck", "'--checkpoint-dir' must be a relative path, got '/tmp/ck'"),
+    ("--checkpoint-dir", "../ck", "'--checkpoint-dir' must not contain '..', got '../ck'"),
+    ("--checkpoint-dir", "a/../../ck", "'--checkpoint-dir' must not contain '..', got 'a/../../ck'"),
+]
+
+
+def _only_runs_folder_untouched(tmp_path: Path) -> None:
+    assert not (tmp_path / "runs").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["run.toml"])
+
+
+@pytest.mark.parametrize("flag, value, message", BAD_NAMES, ids=[f"{f}={v[:20]!r}" for f, v, _ in BAD_NAMES])
+def test_bad_run_names_on_the_command_line_are_refused(mlrun, tmp_path, flag, value, message):
+    r = mlrun("train", "toy", "--epochs", "1", flag, value)
+    assert r.code == 2
+    assert r.err == f"error: {message}\n" and r.out == ""
+    _only_runs_folder_untouched(tmp_path)
+
+
+@pytest.mark.parametrize("flag, value, message", BAD_NAMES, ids=[f"{f}={v[:20]!r}" for f, v, _ in BAD_NAMES])
+def test_bad_run_names_in_a_config_file_are_refused(mlrun, tmp_path, flag, value, message):
+    key = flag[2:].replace("-", "_")
+    (tmp_path / "run.toml").write_text(f"epochs = 1\n{key} = {json.dumps(value)}\n")
+    r = mlrun("train", "toy", "--config", "run.toml")
+    assert r.code == 2
+    assert r.err == f"error: run.toml: {message.replace(repr(flag), repr(key), 1)}\n"
+    _only_runs_folder_untouched(tmp_path)
+
+
+def test_a_40_mb_tag_gives_a_short_error_line(mlrun, tmp_path):
+    r = mlrun("train", "toy", "--tag", BIG)
+    assert r.code == 2
+    assert r.err == ("error: '--tag' must be at most 100 characters, got '" + "x" * 60 + "'... "
+                     f"({len(BIG)} characters)\n")
+    _only_runs_folder_untouched(tmp_path)
+
+
+def test_the_python_api_refuses_bad_run_names_too(tmp_path):
+    from mlrun_music import api
+
+    with pytest.raises(UserError, match=r"^'tag' must be one folder name"):
+        api.make_config("toy", output_dir=str(tmp_path), tag="../x")
+    from mlrun_music.config import TrainConfig
+    from mlrun_music.training.run import run_dir_of
+
+    with pytest.raises(UserError, match=r"^'--run-layout' must not contain '\.\.'"):
+        run_dir_of(TrainConfig(output_dir=str(tmp_path), run_layout="../{tag}"), "toy")
+
+
+def test_a_layout_that_leaves_the_output_folder_through_a_symlink_is_refused(mlrun, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "toy").symlink_to(tmp_path / "elsewhere")
+    r = mlrun("train", "toy", "--epochs", "1")
+    assert r.code == 2
+    assert r.err == (f"error: --run-layout '{{task}}/{{tag}}' puts the run folder "
+                     f"{tmp_path / 'elsewhere' / 'default'} outside --output-dir {tmp_path / 'runs'}\n")
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_a_layout_that_is_the_output_folder_itself_is_refused(mlrun, tmp_path):
+    r = mlrun("train", "toy", "--epochs", "1", "--run-layout", ".")
+    assert r.code == 2
+    assert r.err == "error: --run-layout '.' makes --output-dir itself the run folder; name a folder under it\n"
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_ordinary_names_still_train(mlrun, tmp_path):
+    r = mlrun("train", "toy", "--epochs", "1", "--max-steps", "1", "--tag", "lr-0.01_b.2 (try 3)",
+              "--run-layout", "{task}-runs/{{x}}/{tag}", "--checkpoint-dir", "ck/./a")
+    assert r.code == 0, r.text
+    run = tmp_path / "runs" / "toy-runs" / "{x}" / "lr-0.01_b.2 (try 3)"
+    assert (run / "ck" / "a" / "final.pt").is_file()
+    assert json.loads((run / "config.json").read_text())["config"]["tag"] == "lr-0.01_b.2 (try 3)"
+    (tmp_path / "run.toml").write_text(f'epochs = 1\nmax_steps = 1\ntag = "{"t" * 100}"\n')
+    r = mlrun("train", "toy", "--config", "run.toml")
+    assert r.code == 0, r.text
+    assert (tmp_path / "runs" / "toy" / ("t" * 100) / "checkpoints" / "final.pt").is_file()

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..config import to_dict
+from ..config import check_run_names, shorten, to_dict
 from ..errors import UserError
 from ..fileio import write_json
 from ..task import resolve
@@ -42,9 +42,31 @@ def pick_device(name: str) -> torch.device:
 
 
 def run_dir_of(config: Any, task: str) -> Path:
-    """The run folder: ``<output_dir>/<run_layout>`` with {task} and {tag} filled in."""
+    """The run folder: ``<output_dir>/<run_layout>`` with {task} and {tag} filled in.
+
+    UserError (naming the option) for a tag, run layout or checkpoint folder that would put files outside
+    ``output_dir``, and when the filled-in layout, resolved, is not a folder inside the resolved ``output_dir``.
+    """
+    check_run_names(config)
     rel = config.run_layout.format(task=task, tag=config.tag)
-    return Path(config.output_dir) / rel
+    output_dir = Path(config.output_dir)
+    run_dir = output_dir / rel
+    try:
+        base, resolved = output_dir.resolve(), run_dir.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UserError(f"--output-dir {_path(output_dir)}: cannot resolve the run folder ({exc})") from None
+    if resolved == base:
+        raise UserError(f"--run-layout {shorten(config.run_layout)} makes --output-dir itself the run folder; "
+                        "name a folder under it")
+    if not resolved.is_relative_to(base):
+        raise UserError(f"--run-layout {shorten(config.run_layout)} puts the run folder {_path(resolved)} "
+                        f"outside --output-dir {_path(base)}")
+    return run_dir
+
+
+def _path(path: Path, limit: int = 300) -> str:
+    text = str(path)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def setup_logging(run_dir: Path | None, is_main: bool) -> logging.Logger:
