@@ -154,7 +154,7 @@ BAD_NAMES = [
     ("--tag", "a\\b", "'--tag' must be one folder name (no '/', '\\' or NUL), got 'a\\\\b'"),
     ("--tag", "a\0b", "'--tag' must be one folder name (no '/', '\\' or NUL), got 'a\\x00b'"),
     ("--tag", "t" * 101, "'--tag' must be at most 100 characters, got '" + "t" * 60 + "'... (101 characters)"),
-    ("--run-layout", "/tmp/{tag}", "'--run-layout' must be a relative path, got '/tmp/{tag}'"),
+    ("--run-layout", "@/{tag}", "'--run-layout' must be a relative path, got '@/{tag}'"),
     ("--run-layout", "{task}/../../{tag}", "'--run-layout' must not contain '..', got '{task}/../../{tag}'"),
     ("--run-layout", "..\\{tag}", "'--run-layout' must not contain '..', got '..\\\\{tag}'"),
     ("--run-layout", "{tag.__class__}",
@@ -164,7 +164,7 @@ BAD_NAMES = [
     ("--run-layout", "{tag:>9}", "'--run-layout' may use only {task} and {tag}, not '{tag:>9}', got '{tag:>9}'"),
     ("--run-layout", "{tag", "'--run-layout' is not a valid template (expected '}' before end of string), "
                              "got '{tag'"),
-    ("--checkpoint-dir", "/tmp/ck", "'--checkpoint-dir' must be a relative path, got '/tmp/ck'"),
+    ("--checkpoint-dir", "@/ck", "'--checkpoint-dir' must be a relative path, got '@/ck'"),
     ("--checkpoint-dir", "../ck", "'--checkpoint-dir' must not contain '..', got '../ck'"),
     ("--checkpoint-dir", "a/../../ck", "'--checkpoint-dir' must not contain '..', got 'a/../../ck'"),
 ]
@@ -175,8 +175,19 @@ def _only_runs_folder_untouched(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["run.toml"])
 
 
+def _absolute(value: str, message: str, tmp_path: Path) -> tuple[str, str]:
+    """``@`` stands for an absolute folder inside the test's folder (quoted as shorten() quotes it)."""
+    if not value.startswith("@"):
+        return value, message
+    from mlrun_music.config import shorten
+
+    real = str(tmp_path / "abs") + value[1:]
+    return real, message.replace(repr(value), shorten(real))
+
+
 @pytest.mark.parametrize("flag, value, message", BAD_NAMES, ids=[f"{f}={v[:20]!r}" for f, v, _ in BAD_NAMES])
 def test_bad_run_names_on_the_command_line_are_refused(mlrun, tmp_path, flag, value, message):
+    value, message = _absolute(value, message, tmp_path)
     r = mlrun("train", "toy", "--epochs", "1", flag, value)
     assert r.code == 2
     assert r.err == f"error: {message}\n" and r.out == ""
@@ -185,6 +196,7 @@ def test_bad_run_names_on_the_command_line_are_refused(mlrun, tmp_path, flag, va
 
 @pytest.mark.parametrize("flag, value, message", BAD_NAMES, ids=[f"{f}={v[:20]!r}" for f, v, _ in BAD_NAMES])
 def test_bad_run_names_in_a_config_file_are_refused(mlrun, tmp_path, flag, value, message):
+    value, message = _absolute(value, message, tmp_path)
     key = flag[2:].replace("-", "_")
     (tmp_path / "run.toml").write_text(f"epochs = 1\n{key} = {json.dumps(value)}\n")
     r = mlrun("train", "toy", "--config", "run.toml")

@@ -107,3 +107,13 @@ def test_rtneural_export_of_nan_weights_keeps_an_earlier_export(tmp_path):
     assert code != 0 and "non-finite weights" in text
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pt", "dyn.json", "good.pt"]
+
+
+@pytest.mark.parametrize("flag, value", [("--tag", "../up"), ("--checkpoint-dir", "../../ck"),
+                                         ("--run-layout", "{task}/{0}")])
+def test_kelly_training_refuses_run_names_that_leave_the_output_folder(tmp_path, flag, value):
+    code, text = run_cli("train", "kelly", "--output", tmp_path / "runs", "--epochs", "1", "--use-synthetic",
+                         "--synthetic-samples", "16", "--no-onnx", "--no-plots", flag, value)
+    assert code == 2
+    assert _error_line(text).startswith(f"error: '{flag}' "), text
+    assert not any(tmp_path.iterdir())
