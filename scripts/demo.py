@@ -1,4 +1,5 @@
-"""The main job: a short training run of every installed first-party task on its embedded default data, then an
+"""The main job: first every shipped model evaluated on its task's embedded data (`mlrun evaluate TASK` with no
+checkpoint), then a short training run of every installed first-party task on its embedded default data, with an
 evaluation and an ONNX export of the result, ending with where each output is.
 
 Each plugin ships ``plugins/<plugin>/demo.toml`` (``demo-<name>.toml`` for a second task ``<plugin>-<name>``) with
@@ -19,9 +20,18 @@ TASKS = ("phase", "emopia", "chromasonic", "beatsight", "beatsight-transcriber",
 MLRUN = str(Path(sys.executable).with_name("mlrun"))
 
 
-def installed() -> list[str]:
+def listing() -> list[dict]:
     out = subprocess.run([MLRUN, "list", "--json"], capture_output=True, text=True, check=True).stdout
-    return [t["name"] for t in json.loads(out)["tasks"]]
+    return json.loads(out)["tasks"]
+
+
+def installed() -> list[str]:
+    return [t["name"] for t in listing()]
+
+
+def shipped_tasks(wanted: list[str]) -> list[str]:
+    """The wanted tasks that ship a ready model."""
+    return [t["name"] for t in listing() if t["name"] in wanted and t.get("shipped")]
 
 
 def demo_file(task: str, kind: str) -> Path:
@@ -63,6 +73,9 @@ def step(label: str, args: list[str]) -> tuple[bool, str]:
 def main(argv: list[str]) -> int:
     wanted = argv or [t for t in TASKS if t in installed()]
     out_root = REPO / "runs" / "demo"
+    shipped = {}
+    for task in shipped_tasks(wanted):
+        shipped[task] = step(f"{task} shipped model", ["evaluate", task, "--output", str(out_root / task / "shipped")])[0]
     results = {}
     for task in wanted:
         demo = demo_file(task, "demo.toml")
@@ -79,12 +92,15 @@ def main(argv: list[str]) -> int:
             entry["export"] = step(f"{task} export", ["export", task, str(ckpt), "--format", "onnx"])[0]
         results[task] = entry
     print("\n== summary")
+    for task, ok in shipped.items():
+        print(f"{task:12s} {'ok' if ok else 'FAILED':7s} shipped model evaluated: {out_root / task / 'shipped'}")
     for task, e in results.items():
         status = "ok" if e["train"] and e.get("evaluate") and e.get("export") else "FAILED"
         print(f"{task:12s} {status:7s} run folder: {e['run_dir']}")
         if e["checkpoint"]:
             print(f"{'':21s}checkpoint: {e['checkpoint']}")
-    return 0 if all(e["train"] and e.get("evaluate") and e.get("export") for e in results.values()) else 1
+    trained = all(e["train"] and e.get("evaluate") and e.get("export") for e in results.values())
+    return 0 if trained and all(shipped.values()) else 1
 
 
 if __name__ == "__main__":

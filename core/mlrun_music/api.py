@@ -26,6 +26,11 @@ class LoadedModel:
     info: dict[str, Any]
     checkpoint: dict[str, Any]
     path: Path
+    #: The model card: the shipped card when ``path`` is a shipped model, else the card a checkpoint carries (an
+    #: export of a shipped model), else None.
+    card: dict[str, Any] | None = None
+    #: The shipped model's name when ``path`` is one.
+    shipped: str | None = None
 
 
 def task(name: str) -> Registered:
@@ -48,7 +53,24 @@ def list_tasks() -> list[dict[str, Any]]:
                           **({"source": src.distribution} if src.distribution != own else {})}
                          for n, (s, src) in r.datasets.items()],
             "exports": r.export_formats(),
+            "shipped": shipped_summaries(r),
         })
+    return out
+
+
+def shipped_summaries(r: Registered) -> list[dict[str, Any]]:
+    """Each shipped model of a task: name, checkpoint, card and its headline figure (or why it is unusable)."""
+    from .pretrained import headline, shipped_models
+
+    out = []
+    for m in shipped_models(r):
+        entry: dict[str, Any] = {"name": m.spec.name, "distribution": m.distribution}
+        try:
+            card = m.card()
+            entry.update(checkpoint=str(m.require_files()), card=card, headline=headline(card))
+        except UserError as exc:
+            entry["error"] = str(exc)
+        out.append(entry)
     return out
 
 
@@ -74,14 +96,20 @@ def train(task_name: str, config: Any = None, **overrides: Any) -> dict[str, Any
     return train_task(r, config)
 
 
-def load_model(task_name: str, checkpoint: str | Path, device: str = "cpu") -> LoadedModel:
-    """Rebuild a task's model from a checkpoint (loaded safely), in eval mode on ``device``."""
+def load_model(task_name: str, checkpoint: str | Path | None = None, device: str = "cpu", *,
+               shipped: str | None = None, quiet: bool = False) -> LoadedModel:
+    """Rebuild a task's model from a checkpoint (loaded safely), in eval mode on ``device``.
+
+    No checkpoint: the task's shipped model (``shipped`` names one other than the default), announced on one line
+    unless ``quiet``. A shipped model's card is checked against the checkpoint it describes.
+    """
+    from .pretrained import check_card_matches, resolve_checkpoint, shipped_for_path
     from .training.checkpoint import load_checkpoint
     from .training.fit import _load_model_state
     from .training.run import apply_threads, model_spec, pick_device
 
     r = task(task_name)
-    path = Path(checkpoint)
+    path = resolve_checkpoint(task_name, checkpoint, shipped, quiet=quiet)
     state = load_checkpoint(path, task=task_name)
     known = {f.name for f in fields_of(r.task.config_class)}
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}
@@ -91,7 +119,12 @@ def load_model(task_name: str, checkpoint: str | Path, device: str = "cpu") -> L
     model = resolve(spec.factory)(config, state.get("model_info", {}))
     _load_model_state(model, state, path)
     model.to(pick_device(device)).eval()
-    return LoadedModel(model, config, state.get("model_info", {}), state, path)
+    card, shipped_name = state.get("card"), None
+    ship = shipped_for_path(r, path)
+    if ship is not None:
+        card, shipped_name = ship.card(), ship.spec.name
+        check_card_matches(card, ship.card_path, path, state, sum(p.numel() for p in model.parameters()))
+    return LoadedModel(model, config, state.get("model_info", {}), state, path, card, shipped_name)
 
 
 def run_dir_of_checkpoint(loaded: LoadedModel) -> Path | None:
@@ -104,17 +137,21 @@ def run_dir_of_checkpoint(loaded: LoadedModel) -> Path | None:
     return guess if guess.is_dir() else None
 
 
-def default_output_dir(checkpoint: Path, kind: str) -> Path:
-    """``<run folder>/<kind>`` for a checkpoint inside a run's checkpoint folder, else beside the file."""
+def default_output_dir(checkpoint: Path, kind: str, loaded: LoadedModel | None = None) -> Path:
+    """``<run folder>/<kind>`` for a checkpoint inside a run's checkpoint folder, else beside the file; for a
+    shipped model (never write into the installed package) ``runs/<task>/shipped-<name>/<kind>``."""
+    if loaded is not None and loaded.shipped is not None:
+        return Path("runs") / loaded.checkpoint.get("task", "task") / f"shipped-{loaded.shipped}" / kind
     parent = checkpoint.resolve().parent
     run = parent.parent if parent.name == "checkpoints" else parent
     return run / kind
 
 
-def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", data: str | None = None,
+def evaluate(task_name: str, checkpoint: str | Path | None = None, *, shipped: str | None = None, split: str = "test", data: str | None = None,
              output: str | Path | None = None, device: str = "cpu", evaluator: str = "default",
              options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the task's evaluate hook on a checkpoint; writes ``metrics.json`` into ``output``."""
+    """Run the task's evaluate hook on a checkpoint (default: the shipped model); writes ``metrics.json`` into
+    ``output``."""
     from .fileio import write_json
     from .training.run import pick_device, setup_logging
     from .training.types import EvalContext
@@ -123,8 +160,8 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
     if evaluator not in r.evaluators:
         avail = ", ".join(sorted(r.evaluators)) or "none"
         raise UserError(f"--evaluator: task '{task_name}' has no evaluator '{evaluator}'; available: {avail}")
-    loaded = load_model(task_name, checkpoint, device)
-    out_dir = Path(output) if output else default_output_dir(loaded.path, "evaluation")
+    loaded = load_model(task_name, checkpoint, device, shipped=shipped)
+    out_dir = Path(output) if output else default_output_dir(loaded.path, "evaluation", loaded)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -145,33 +182,44 @@ def evaluate(task_name: str, checkpoint: str | Path, *, split: str = "test", dat
     return result
 
 
-def export(task_name: str, checkpoint: str | Path, fmt: str = "onnx", output: str | Path | None = None) -> dict:
-    """Export a checkpoint's model to ``fmt``; ONNX files are verified with onnxruntime. ``checkpoint`` (every
-    task) writes a model-only checkpoint: weights, config and model info, without optimizer or RNG state."""
+def export(task_name: str, checkpoint: str | Path | None = None, fmt: str = "onnx", output: str | Path | None = None,
+           *, shipped: str | None = None) -> dict:
+    """Export a checkpoint's model (default: the shipped model) to ``fmt``; ONNX files are verified with
+    onnxruntime. ``checkpoint`` (every task) writes a model-only checkpoint: weights, config and model info, without
+    optimizer or RNG state. Every export carries the model's card when it has one (checkpoint key ``card``, ONNX
+    metadata ``mlrun_music.card``, an exporter's ``card`` argument)."""
     r = task(task_name)
     formats = r.export_formats()
     if fmt not in formats:
         raise UserError(f"--format: task '{task_name}' cannot export '{fmt}'; formats: {', '.join(formats)}")
-    loaded = load_model(task_name, checkpoint, "cpu")
+    loaded = load_model(task_name, checkpoint, "cpu", shipped=shipped)
     stem = loaded.checkpoint.get("model_name") or task_name
+    exports_dir = default_output_dir(loaded.path, "exports", loaded)
+    out = Path(output) if output else exports_dir / f"{stem}.{'pt' if fmt == 'checkpoint' else fmt}"
+    if out.resolve() == loaded.path.resolve():
+        raise UserError(f"--output {out}: that is the checkpoint being exported; choose another file")
     if fmt == "checkpoint":
         from .training.checkpoint import save_model_only
 
-        out = Path(output) if output else default_output_dir(loaded.path, "exports") / f"{stem}.pt"
-        if out.resolve() == loaded.path.resolve():
-            raise UserError(f"--output {out}: that is the checkpoint being exported; choose another file")
-        save_model_only(loaded.checkpoint, out)
+        state = {**loaded.checkpoint, **({"card": loaded.card} if loaded.card else {})}
+        save_model_only(state, out)
         return {"format": "checkpoint", "path": str(out)}
     if fmt == "onnx":
+        import json
+
         from .export.onnx import export_onnx
 
-        out = Path(output) if output else default_output_dir(loaded.path, "exports") / f"{stem}.onnx"
         spec = resolve(r.task.onnx)(loaded.model, loaded.config, loaded.info)
-        report = export_onnx(loaded.model, spec, out)
+        metadata = {"mlrun_music.task": task_name, "mlrun_music.model": stem}
+        if loaded.card:
+            metadata["mlrun_music.card"] = json.dumps(loaded.card, sort_keys=True)
+        report = export_onnx(loaded.model, spec, out, metadata=metadata)
         return {"format": "onnx", "path": str(out), **report}
-    out = Path(output) if output else default_output_dir(loaded.path, "exports") / f"{stem}.{fmt}"
     exporter = resolve(r.exporters[fmt][0])
-    extra = {"checkpoint": loaded.path} if "checkpoint" in inspect.signature(exporter).parameters else {}
+    params = inspect.signature(exporter).parameters
+    extra: dict[str, Any] = {"checkpoint": loaded.path} if "checkpoint" in params else {}
+    if "card" in params:
+        extra["card"] = loaded.card
     written = exporter(loaded.model, loaded.config, loaded.info, out, **extra)
     return {"format": fmt, "path": str(written or out)}
 

@@ -10,12 +10,14 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .config import base_type, build_config, describe_allowed, fields_of, mark_given, read_config_file
 from .errors import UserError, one_line
+from .fileio import write_bytes, write_json
 from .plugins import get_registry
 
 ENV_DEBUG = "MLRUN_MUSIC_DEBUG"
@@ -92,6 +94,10 @@ class TaskCommands(click.Group):
                 formatter.write_dl(rows)
 
 
+SHIPPED_HELP = "Use this shipped model of the task (see mlrun info TASK) instead of the default one."
+SHIPPED_OPTION = click.Option(["--shipped"], default=None, metavar="NAME", help=SHIPPED_HELP)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Commands
 
@@ -118,6 +124,9 @@ def list_cmd(as_json: bool) -> None:
         click.echo("no tasks installed (pip install ./plugins/<name> from the mlrun checkout)")
     for t in tasks:
         click.echo(f"{t['name']}  ({t['distribution']} {t['version']})  {t['description']}")
+        ready = [f"{m['name']} ({m['headline']})" if m.get("headline") else f"{m['name']} ({m['error']})"
+                 for m in t["shipped"]]
+        click.echo(f"    ready model: {'; '.join(ready) if ready else 'none (train one: mlrun train ' + t['name'] + ')'}")
         for kind in ("models", "datasets"):
             items = []
             for item in t[kind]:
@@ -148,6 +157,17 @@ def info_cmd(task_name: str, as_json: bool) -> None:
         return
     click.echo(f"{entry['name']}: {entry['description']}")
     click.echo(f"distribution: {entry['distribution']} {entry['version']}")
+    from .pretrained import card_lines, shipped_models
+
+    shipped = shipped_models(r)
+    click.echo("shipped models:" if shipped else f"shipped models: none (train one: mlrun train {task_name})")
+    for i, m in enumerate(shipped):
+        try:
+            lines = card_lines(m.card(), m.card_path)
+        except UserError as exc:
+            lines = [f"{m.spec.name}: card unusable: {exc}"]
+        lines[0] += " [default]" if i == 0 else ""
+        click.echo("\n".join("  " + ln for ln in lines))
     for kind in ("models", "datasets"):
         click.echo(f"{kind}:")
         for item in entry[kind]:
@@ -226,18 +246,19 @@ def train_group() -> None:
 def _make_evaluate_command(registered: Any) -> click.Command:
     task = registered.task
 
-    def run(checkpoint: str, split: str, data: str | None, output: str | None, device: str, evaluator: str,
-            **flags: Any) -> None:
+    def run(checkpoint: str | None, shipped: str | None, split: str, data: str | None, output: str | None,
+            device: str, evaluator: str, **flags: Any) -> None:
         from . import api
 
         options = {k: v for k, v in flags.items() if v is not None}
-        result = api.evaluate(task.name, checkpoint, split=split, data=data, output=output, device=device,
-                              evaluator=evaluator, options=options)
+        result = api.evaluate(task.name, checkpoint, shipped=shipped, split=split, data=data, output=output,
+                              device=device, evaluator=evaluator, options=options)
         _print_metrics(result["metrics"])
         click.echo(f"metrics written to {result['output']}")
 
     params: list[click.Parameter] = [
-        click.Argument(["checkpoint"]),
+        click.Argument(["checkpoint"], required=False),
+        SHIPPED_OPTION,
         click.Option(["--split"], default="test", show_default=True, help="Which split to evaluate."),
         click.Option(["--data"], default=None, help="Evaluate on this data folder instead of the training data."),
         click.Option(["--output"], default=None, help="Folder for metrics.json and plots (default: run folder)."),
@@ -246,7 +267,8 @@ def _make_evaluate_command(registered: Any) -> click.Command:
     ]
     if task.evaluate_config is not None:
         params += config_options(task.evaluate_config)
-    return click.Command(task.name, callback=run, params=params, help=f"Evaluate a {task.name} checkpoint.",
+    return click.Command(task.name, callback=run, params=params,
+                         help=f"Evaluate a {task.name} checkpoint (default: the shipped model).",
                          short_help=task.description)
 
 
@@ -267,24 +289,94 @@ def _print_metrics(metrics: Any, prefix: str = "", depth: int = 0) -> None:
 
 @cli.group("evaluate", cls=TaskCommands, make=_make_evaluate_command)
 def evaluate_group() -> None:
-    """Evaluate a checkpoint: mlrun evaluate TASK CHECKPOINT [--split test] [--data DIR]."""
+    """Evaluate a checkpoint: mlrun evaluate TASK [CHECKPOINT] [--split test] [--data DIR]; no checkpoint = the
+    task's shipped model."""
 
 
 @cli.command("export")
 @click.argument("task_name", metavar="TASK")
-@click.argument("checkpoint")
+@click.argument("checkpoint", required=False)
 @click.option("--format", "fmt", default="onnx", show_default=True,
               help="onnx, checkpoint (model-only: no optimizer or RNG state) or a task-specific format.")
 @click.option("--output", default=None, help="Output file (default: <run folder>/exports/<model>.<format>).")
-def export_cmd(task_name: str, checkpoint: str, fmt: str, output: str | None) -> None:
-    """Export a checkpoint: mlrun export TASK CHECKPOINT --format F."""
+@click.option("--shipped", default=None, metavar="NAME", help=SHIPPED_HELP)
+def export_cmd(task_name: str, checkpoint: str | None, fmt: str, output: str | None, shipped: str | None) -> None:
+    """Export a checkpoint: mlrun export TASK [CHECKPOINT] --format F; no checkpoint = the task's shipped model."""
     from . import api
 
-    result = api.export(task_name, checkpoint, fmt, output)
+    result = api.export(task_name, checkpoint, fmt, output, shipped=shipped)
     line = f"exported {result['path']}"
     if "max_abs_diff" in result:
         line += f" (onnxruntime vs PyTorch max abs difference {result['max_abs_diff']:.2e})"
     click.echo(line)
+
+
+@cli.command("render")
+@click.argument("midi_file")
+@click.option("-o", "--output", default=None, help="Audio file to write (.wav, .flac, .ogg; default: beside the MIDI).")
+@click.option("--soundfont", default=None, help="SoundFont (.sf2/.sf3) or timidity patch set (.cfg) "
+              "[default: /usr/share/sounds/sf2/TimGM6mb.sf2, installed by scripts/setup.sh].")
+@click.option("--renderer", type=click.Choice(["auto", "timidity", "fluidsynth"]), default="auto", show_default=True,
+              help="auto: fluidsynth for .sf3, else timidity.")
+@click.option("--sample-rate", type=click.IntRange(8000, 192000), default=44100, show_default=True)
+def render_cmd(midi_file: str, output: str | None, soundfont: str | None, renderer: str, sample_rate: int) -> None:
+    """Render a MIDI file to audio with a General MIDI soundfont: mlrun render FILE.mid [-o FILE.wav]."""
+    from .audio.render import DEFAULT_SOUNDFONT, render_file
+
+    result = render_file(midi_file, output, soundfont or DEFAULT_SOUNDFONT, renderer, sample_rate)
+    click.echo(f"rendered {result['path']} ({result['seconds']:.1f} s of audio; the MIDI lasts "
+               f"{result['midi_seconds']:.1f} s)")
+
+
+@cli.command("reproduce")
+@click.argument("task_name", metavar="TASK")
+@click.argument("recipe", required=False)
+@click.option("--output-dir", default="runs", show_default=True,
+              help="The work folder is <output-dir>/<task>/recipe-<name>/; rerunning resumes there.")
+@click.option("--ship", is_flag=True, help="Copy the model and its card over the shipped ones (plugin developers, "
+              "on an editable install).")
+def reproduce_cmd(task_name: str, recipe: str | None, output_dir: str, ship: bool) -> None:
+    """Run the recipe of a shipped model end to end: mlrun reproduce TASK [NAME | RECIPE.toml].
+
+    Data preparation, every training stage, evaluation and export, each resumable; ends by printing the card the
+    model would ship with and its figures beside the shipped card's.
+    """
+    from . import api
+    from .pretrained import card_lines, find_shipped, shipped_models
+    from .recipes import RecipeRun, build_card, compare_lines, read_recipe
+
+    r = api.task(task_name)
+    if recipe is not None and recipe.endswith(".toml"):
+        path = Path(recipe)
+        name = read_recipe(path, task_name)["recipe"]
+        target = next((m for m in shipped_models(r) if m.spec.name == name), None)
+    else:
+        target = find_shipped(r, recipe)
+        if target.recipe is None:
+            raise UserError(f"the shipped model '{target.spec.name}' of {task_name} names no recipe")
+        path, name = target.recipe, target.spec.name
+    run = RecipeRun(task_name, path, Path(output_dir) / task_name / f"recipe-{name}")
+    click.echo(f"recipe {name} (version {run.recipe['version']}) of {task_name}: {path}; work folder {run.work}")
+    run.run(log=click.echo)
+    loaded = api.load_model(task_name, run.model_path(), quiet=True)
+    card = build_card(run, loaded, f"mlrun reproduce {task_name} {name}")
+    write_json(run.work / "card.json", card)
+    click.echo("card this run would ship:")
+    click.echo("\n".join("  " + ln for ln in card_lines(card, run.work / "card.json")))
+    shipped_card = None
+    if target is not None:
+        try:
+            shipped_card = target.card()
+        except UserError as exc:
+            click.echo(f"(no shipped card to compare with: {exc})")
+    click.echo("against the shipped card:" if shipped_card else "figures:")
+    click.echo("\n".join(compare_lines(card, shipped_card)))
+    if ship:
+        if target is None:
+            raise UserError(f"--ship: {task_name} ships no model called '{name}' to replace")
+        write_bytes(target.checkpoint, run.model_path().read_bytes())
+        write_json(target.card_path, card)
+        click.echo(f"shipped: {target.checkpoint} and {target.card_path}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -43,5 +43,11 @@ def register_evaluators(register: Callable[[str, str, Any], None]) -> None:
 
 
 @hookspec
+def register_pretrained(register: Callable[[str, Any], None]) -> None:
+    """Declare a model shipped as package data, with its card and recipe:
+    ``register("task", PretrainedSpec(...))`` (see :mod:`mlrun_music.pretrained`)."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands or groups to the ``mlrun`` CLI (e.g. ``mlrun phase render``)."""

@@ -17,6 +17,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UserError, one_line
+from .pretrained import PretrainedSpec
 from .task import DatasetSpec, ModelSpec, Task
 
 ENTRY_POINT_GROUP = "mlrun_music"
@@ -61,6 +62,7 @@ class Registered:
     losses: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
     exporters: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
     evaluators: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
+    pretrained: dict[str, tuple[Any, Source]] = attrs.field(factory=dict)
 
     @property
     def name(self) -> str:
@@ -145,7 +147,7 @@ def load_registry(extra_plugins: Iterable[tuple[str, Any]] = ()) -> Registry:
 
     # Tasks first, then additions to them, so a plugin may extend a task registered by another.
     for hook in ("register_tasks", "register_models", "register_datasets", "register_losses",
-                 "register_exporters", "register_evaluators"):
+                 "register_exporters", "register_evaluators", "register_pretrained"):
         for plugin, source in loaded:
             if any(b.plugin == source.plugin for b in registry.broken):
                 continue
@@ -168,7 +170,7 @@ def _call_hook(registry: Registry, plugin: Any, source: Source, hook: str) -> No
         for name in [n for n, r in registry.tasks.items() if r.source.plugin == source.plugin]:
             del registry.tasks[name]
         for reg in registry.tasks.values():
-            for table in (reg.models, reg.datasets, reg.losses, reg.exporters, reg.evaluators):
+            for table in (reg.models, reg.datasets, reg.losses, reg.exporters, reg.evaluators, reg.pretrained):
                 for key in [k for k, (_, s) in table.items() if s.plugin == source.plugin]:
                     del table[key]
 
@@ -226,6 +228,12 @@ def _make_register(registry: Registry, source: Source, hook: str) -> Callable[..
         return lambda task_name, spec: add(task_of(task_name).models, spec.name, spec, "model")
     if hook == "register_datasets":
         return lambda task_name, spec: add(task_of(task_name).datasets, spec.name, spec, "dataset")
+    if hook == "register_pretrained":
+        def register_pretrained(task_name: str, spec: Any) -> None:
+            if not isinstance(spec, PretrainedSpec):
+                raise TypeError(f"register_pretrained expects PretrainedSpec, got {type(spec).__name__}")
+            add(task_of(task_name).pretrained, spec.name, spec, "shipped model")
+        return register_pretrained
     table = {"register_losses": "losses", "register_exporters": "exporters", "register_evaluators": "evaluators"}[hook]
     return lambda task_name, name, fn: add(getattr(task_of(task_name), table), name, fn, table[:-1])
 

@@ -45,3 +45,18 @@ def test_process_uses_the_shipped_model_and_beats_the_heuristic(mlrun, tmp_path,
     model, heuristic = sum(f["model"]) / 2, sum(f["heuristic"]) / 2
     # Measured when it was shipped: 0.902 and 0.337 on these two songs (BENCHMARKS.md, "Shipped model").
     assert model > 0.8 and model > heuristic + 0.4, f
+
+
+def test_the_card_describes_the_shipped_model(mlrun):
+    """The card loads with its checkpoint (task, model, parameters, size, hash checked) and `mlrun info` prints it
+    before the options; its headline figure beats its baseline."""
+    from mlrun_music import api
+
+    loaded = api.load_model("beatsight-transcriber", quiet=True)
+    assert loaded.path == pipeline.SHIPPED_MODEL and loaded.shipped == "transcriber"
+    head = loaded.card["figures"][0]
+    assert head["metric"] == "onset_f" and head["value"] > head["baseline_value"] + 0.4
+    assert loaded.card["data"]["kind"] == "synthetic" and loaded.card["recipe"]["command"].startswith("mlrun reproduce")
+    info = mlrun("info", "beatsight-transcriber").out
+    assert info.index("shipped models:\n  transcriber:") < info.index("options:")
+    assert f"onset F (class-aware, 12 classes) on 6 songs on the held-out kit FluidR3Mono: {head['value']:.4g}" in info

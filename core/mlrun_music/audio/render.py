@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,3 +150,108 @@ def _warn_stall() -> None:
         logging.getLogger("mlrun_music").warning(
             "timidity sleeps 1 s per file because %s is missing; fix: sudo touch %s (or use --renderer fluidsynth)",
             missing, missing)
+
+
+#: Longest MIDI file `render` accepts, in seconds of music (bounded work for a hostile file).
+MAX_RENDER_SECONDS = 4 * 3600.0
+#: RMS below which rendered audio counts as silence (about -80 dBFS).
+SILENCE_RMS = 1e-4
+
+
+def midi_summary(path: str | os.PathLike[str]) -> tuple[float, int]:
+    """Length in seconds and number of sounding notes of a MIDI file, or a one-line UserError naming it."""
+    import mido
+
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a MIDI file")
+    if not path.is_file():
+        raise UserError(f"{path} does not exist")
+    try:
+        mid = mido.MidiFile(str(path))
+        if mid.type == 2:
+            raise UserError(f"{path} is a type-2 MIDI file (independent sequences), which cannot be rendered as one")
+        length = float(mid.length)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - mido raises many types on malformed files
+        raise UserError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {str(exc)[:80]})") from None
+    notes = sum(1 for track in mid.tracks for msg in track if msg.type == "note_on" and msg.velocity > 0)
+    return length, notes
+
+
+def renderer_for(soundfont: str | os.PathLike[str], renderer: str = "auto") -> str:
+    """``auto``: timidity for patch sets and SF2, fluidsynth for SF3 (which timidity cannot decode)."""
+    if renderer != "auto":
+        return renderer
+    return "fluidsynth" if Path(soundfont).suffix.lower() == ".sf3" else "timidity"
+
+
+def render_file(midi_path: str | os.PathLike[str], out_path: str | os.PathLike[str] | None = None,
+                soundfont: str | os.PathLike[str] = DEFAULT_SOUNDFONT, renderer: str = "auto",
+                sample_rate: int = 44100) -> dict[str, float | str]:
+    """Render a MIDI file to an audio file (WAV unless ``out_path`` says FLAC or OGG), atomically.
+
+    One-line UserErrors, with nothing written: not a MIDI file, no notes, longer than :data:`MAX_RENDER_SECONDS`,
+    a missing soundfont or renderer, output equal to the input, or audio that came out silent.
+    """
+    import soundfile as sf
+
+    from ..fileio import atomic_path
+
+    midi_path = Path(midi_path)
+    out = Path(out_path) if out_path else midi_path.with_suffix(".wav")
+    length, notes = midi_summary(midi_path)
+    if notes == 0:
+        raise UserError(f"{midi_path} holds no notes; nothing to render")
+    if length > MAX_RENDER_SECONDS:
+        raise UserError(f"{midi_path} lasts {length / 3600:.1f} h; render takes at most "
+                        f"{MAX_RENDER_SECONDS / 3600:.0f} h")
+    if out.resolve() == midi_path.resolve():
+        raise UserError(f"--output {out} is the MIDI file itself; choose another file")
+    if out.is_dir():
+        raise UserError(f"--output {out} is a folder; name a file")
+    if out.suffix.lower() not in (".wav", ".flac", ".ogg"):
+        raise UserError(f"--output {out}: use a .wav, .flac or .ogg file name")
+    check_soundfont(soundfont)
+    audio = render_midi(midi_path, soundfont, sample_rate=sample_rate, renderer=renderer_for(soundfont, renderer))
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
+    if rms < SILENCE_RMS:
+        raise RenderError(f"{midi_path}: the rendered audio is silent (RMS {rms:.1e}); does {soundfont} hold the "
+                          f"instruments this file uses?")
+    audio = trim_tail(audio, sample_rate, length)
+    peak = float(np.max(np.abs(audio)))
+    if peak > 1.0:  # synthesizers can clip on dense files; scale rather than wrap
+        audio = audio / peak
+    with atomic_path(out, suffix=out.suffix) as tmp:
+        sf.write(str(tmp), audio, sample_rate, subtype="PCM_16" if out.suffix.lower() != ".ogg" else None)
+    return {"path": str(out), "seconds": len(audio) / sample_rate, "midi_seconds": length, "rms": rms}
+
+
+#: Release kept after the MIDI's last event, in seconds (synthesizers ring on for a second or two).
+RELEASE_SECONDS = 0.5
+
+
+def trim_tail(audio: np.ndarray, sample_rate: int, midi_seconds: float) -> np.ndarray:
+    """Cut the renderer's ringing tail to :data:`RELEASE_SECONDS` after the music ends, with a 20 ms fade."""
+    end = int((midi_seconds + RELEASE_SECONDS) * sample_rate)
+    if len(audio) <= end:
+        return audio
+    audio = audio[:end].copy()
+    fade = min(len(audio), int(0.02 * sample_rate))
+    audio[len(audio) - fade:] *= np.linspace(1.0, 0.0, fade, dtype=audio.dtype)
+    return audio
+
+
+#: Help of the ``--render`` flag every command that writes MIDI offers.
+RENDER_HELP = "Also render each MIDI file written to a WAV beside it (mlrun render's default soundfont)."
+
+
+def render_beside(midi_paths: list[Path], echo: Any = print) -> list[Path]:
+    """Render each written MIDI file to ``<file>.wav`` (for ``--render``), saying where each went."""
+    written = []
+    for midi in midi_paths:
+        result = render_file(midi)
+        echo(f"rendered {result['path']} ({result['seconds']:.1f} s)")
+        written.append(Path(str(result["path"])))
+    return written

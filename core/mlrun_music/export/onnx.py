@@ -20,13 +20,14 @@ def _as_numpy(x: Any) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def export_onnx(model: torch.nn.Module, spec: OnnxSpec, out_path: str | Path) -> dict[str, Any]:
+def export_onnx(model: torch.nn.Module, spec: OnnxSpec, out_path: str | Path,
+                metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """Export ``spec.module or model`` to ``out_path`` and verify it with onnxruntime on ``spec.args``.
 
     Uses the TorchScript-based exporter (``dynamo=False``): it keeps dynamic axes on recurrent outputs, which the
     dynamo exporter fixed to the sample length (see reference/machine.md). The max abs difference is printed by
     the caller and stored beside the file as ``<file>.check.json``; above ``spec.tolerance`` is a UserError and no
-    ONNX file is left behind.
+    ONNX file is left behind. ``metadata`` goes into the model's ``metadata_props`` (e.g. the model card).
     """
     import onnx
     import onnxruntime as ort
@@ -44,6 +45,11 @@ def export_onnx(model: torch.nn.Module, spec: OnnxSpec, out_path: str | Path) ->
             torch.onnx.export(module, args, str(tmp), input_names=list(spec.input_names),
                               output_names=list(spec.output_names), dynamic_axes=spec.dynamic_axes or None,
                               opset_version=spec.opset, dynamo=False)
+        if metadata:
+            proto = onnx.load(str(tmp))
+            for key, value in metadata.items():
+                proto.metadata_props.add(key=key, value=value)
+            onnx.save(proto, str(tmp))
         onnx.checker.check_model(str(tmp))
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         feeds = {i.name: _as_numpy(a) for i, a in zip(session.get_inputs(), args)}

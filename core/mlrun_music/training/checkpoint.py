@@ -29,7 +29,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 #: What a model-only checkpoint keeps: enough to rebuild and run the model (``load_model``), nothing to resume.
-MODEL_ONLY_KEYS = ("task", "plugin", "plugin_version", "model_name", "config", "model_info", "model", "versions")
+MODEL_ONLY_KEYS = ("task", "plugin", "plugin_version", "model_name", "config", "model_info", "model", "versions",
+                   "card")
 
 
 def save_model_only(state: dict[str, Any], path: str | Path) -> Path:

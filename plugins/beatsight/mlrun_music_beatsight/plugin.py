@@ -10,6 +10,7 @@ import attrs
 from mlrun_music.config import TrainConfig, option
 from mlrun_music.errors import UserError
 from mlrun_music.hookspecs import hookimpl
+from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
 #: Datasets this plugin registers; any other ``--dataset`` value that looks like a path is an exported folder.
@@ -209,6 +210,14 @@ TRANSCRIBER = Task(
 def register_tasks(register):
     register(BEATSIGHT)
     register(TRANSCRIBER)
+
+
+@hookimpl
+def register_pretrained(register):
+    register("beatsight-transcriber", PretrainedSpec(
+        "transcriber", "mlrun_music_beatsight:pretrained/transcriber.pt",
+        recipe="mlrun_music_beatsight:recipes/transcriber.toml",
+        description="The default 12-epoch transcriber; `beatsight process` uses it."))
 
 
 @hookimpl

@@ -6,6 +6,7 @@ import attrs
 
 from mlrun_music.config import TrainConfig, option
 from mlrun_music.hookspecs import hookimpl
+from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
 
@@ -40,3 +41,10 @@ TOY = Task(
 @hookimpl
 def register_tasks(register):
     register(TOY)
+
+
+@hookimpl
+def register_pretrained(register):
+    register("toy", PretrainedSpec("mlp", "mlrun_music_toy:pretrained/mlp.pt",
+                                   recipe="mlrun_music_toy:recipes/mlp.toml",
+                                   description="The two-stage recipe's MLP."))
