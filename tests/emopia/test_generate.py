@@ -80,3 +80,29 @@ def test_an_emotion_missing_from_the_training_data_is_refused(mlrun, tmp_path):
            "Q3 (sad, sadness)" in r.err
     assert mlrun("emopia", "generate", ckpt, "--emotion", "sadness", "--duration", "5",
                  "--out", tmp_path / "g").code == 0
+
+
+def test_render_writes_audible_audio_beside_each_piece(mlrun, trained, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    out = tmp_path / "heard"
+    r = mlrun("emopia", "generate", trained / "checkpoints" / "final.pt", "--emotion", "calm", "--duration", "6",
+              "--num-samples", "2", "--out", out, "--render")
+    assert r.code == 0, r.err
+    for midi in sorted(out.glob("*.mid")):
+        audio, rate = sf.read(midi.with_suffix(".wav"))
+        assert abs(len(audio) / rate - mido.MidiFile(midi).length) < 1.0
+        assert np.sqrt(np.mean(audio ** 2)) > 0.001
+        assert f"rendered {midi.with_suffix('.wav')}" in r.out
+
+
+def test_without_a_checkpoint_the_shipped_model_is_used_or_its_absence_said(mlrun):
+    from mlrun_music import api
+
+    r = mlrun("emopia", "generate", "--emotion", "happy", "--duration", "4")
+    if api.task("emopia").pretrained:
+        assert r.code == 0 and "using the shipped model" in r.err
+    else:
+        assert r.code != 0 and r.err.strip() == ("error: task 'emopia' ships no model; name a checkpoint (train one "
+                                                 "with `mlrun train emopia`)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mlrun_music.audio.render import RENDER_HELP, render_beside
 from mlrun_music.errors import UserError
 
 from .emotions import ALIASES
@@ -15,7 +16,7 @@ def group() -> None:
 
 
 @group.command("generate")
-@click.argument("checkpoint")
+@click.argument("checkpoint", required=False)
 @click.option("--emotion", required=True, help="happy/joy/Q1, tense/anger/Q2, sad/sadness/Q3, calm/Q4.")
 @click.option("--duration", type=float, default=30.0, show_default=True, help="Seconds per piece (2 to 600).")
 @click.option("--num-samples", type=click.IntRange(1, 100), default=1, show_default=True)
@@ -26,9 +27,13 @@ def group() -> None:
 @click.option("--out", "out_dir", default=None, help="Output folder (default: <run folder>/generated).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Recompute the whole context per token (slow; for comparison).")
-def generate_cmd(checkpoint: str, emotion: str, duration: float, num_samples: int, temperature: float,
-                 top_k: int, seed: int, out_dir: str | None, device: str, no_cache: bool) -> None:
-    """Generate MIDI pieces of an emotion lasting --duration seconds from a trained CHECKPOINT."""
+@click.option("--shipped", default=None, metavar="NAME", help="Use this shipped model instead of the default one.")
+@click.option("--render", is_flag=True, help=RENDER_HELP)
+def generate_cmd(checkpoint: str | None, emotion: str, duration: float, num_samples: int, temperature: float,
+                 top_k: int, seed: int, out_dir: str | None, device: str, no_cache: bool, shipped: str | None,
+                 render: bool) -> None:
+    """Generate MIDI pieces of an emotion lasting --duration seconds from a trained CHECKPOINT (default: the
+    shipped model)."""
     from .emotions import parse_emotion
     from .generate import check_duration
 
@@ -40,6 +45,9 @@ def generate_cmd(checkpoint: str, emotion: str, duration: float, num_samples: in
         raise UserError(f"--temperature must be > 0, got {temperature:g}")
     from .run_generate import run
 
+    written = []
     for line in run(checkpoint, emotion, duration, num_samples, temperature, top_k, seed, out_dir, device,
-                    not no_cache):
+                    not no_cache, shipped, written):
         click.echo(line)
+    if render:
+        render_beside(written, click.echo)
