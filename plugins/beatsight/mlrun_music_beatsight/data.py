@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import attrs
 import numpy as np
 import torch
 
+from mlrun_music.cache import cache_dir as core_cache_dir
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path
 from mlrun_music.training import DataSplits
@@ -142,10 +142,7 @@ class HitDataset(torch.utils.data.Dataset):
 
 def cache_dir(config: Any) -> Path:
     """Where rendered audio is cached."""
-    if config.cache_dir:
-        return Path(config.cache_dir)
-    root = os.environ.get("MLRUN_MUSIC_CACHE")
-    return Path(root) / "beatsight" if root else Path.home() / ".cache" / "mlrun_music" / "beatsight"
+    return core_cache_dir("beatsight", config.cache_dir)
 
 
 def cache_key(parts: dict[str, Any]) -> str:

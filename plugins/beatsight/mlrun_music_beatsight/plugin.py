@@ -42,7 +42,7 @@ class KitOptions(TrainConfig):
                                  "Embedded default: a second kit, never trained on, for the test split "
                                  "(rendered with fluidsynth; timidity cannot read .sf3).")
     cache_dir: str = option("", "Where rendered audio is cached; empty = $MLRUN_MUSIC_CACHE/beatsight or "
-                                "~/.cache/mlrun_music/beatsight.")
+                                "~/.cache/mlrun-music/beatsight.")
 
     def validate(self) -> None:
         """No training kit may be (or share samples with) the held-out test kit."""

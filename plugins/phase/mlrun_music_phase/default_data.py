@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from mlrun_music.cache import cache_dir
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json
 
@@ -58,8 +58,7 @@ def default_soundfonts(config: Any) -> tuple[list[Path], list[Path]]:
 def default_root(config: Any) -> Path:
     if config.default_data_path:
         return Path(config.default_data_path)
-    base = os.environ.get("MLRUN_MUSIC_CACHE") or str(Path.home() / ".cache" / "mlrun-music")
-    return Path(base) / "phase"
+    return cache_dir("phase")
 
 
 def prepare_default(config: Any, log: logging.Logger | None = None) -> Prepared:
