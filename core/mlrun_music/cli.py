@@ -406,36 +406,64 @@ def add_plugin_commands() -> None:
             registry.broken.append(Broken(name, name, f"register_commands: {one_line(exc)}"))
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C (a BaseException, so no `except Exception` swallows it), exit 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def _interrupted(args: list[str], code: int) -> int:
+    """Say how to pick up an interrupted command: training and recipes resume when run again."""
+    import shlex
+
+    words = [a for a in args if a != "--debug"]
+    if words[:1] in (["train"], ["reproduce"]):
+        click.echo(f"error: interrupted; to resume, run the same command again: mlrun {shlex.join(words)}", err=True)
+    else:
+        click.echo("error: interrupted", err=True)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI and turn errors into one line plus an exit code."""
+    import signal
+
+    from .errors import clip
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get(ENV_DEBUG) == "1"
+    previous = None
+    if argv is None:  # the console script; in-process callers (tests, notebooks) keep their own handlers
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         add_plugin_commands()
         cli.main(args=args, prog_name="mlrun", standalone_mode=False)
         return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return _interrupted(args, 130)
+    except Terminated:
+        return _interrupted(args, 143)
     except click.UsageError as exc:
         hint = f" (see mlrun {exc.ctx.command_path.split(' ', 1)[1] if exc.ctx and ' ' in exc.ctx.command_path else ''} --help)".replace("  ", " ")
-        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        click.echo(f"error: {clip(exc.format_message())}{hint}", err=True)
         return 2
     except UserError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {clip(str(exc))}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        return 130
     except Exception as exc:  # noqa: BLE001 - a bug or an unexpected failure: one line unless debugging
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {one_line(exc)} (run with --debug for the traceback)", err=True)
+        click.echo(f"error: {clip(one_line(exc))} (run with --debug for the traceback)", err=True)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

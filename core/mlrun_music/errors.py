@@ -19,3 +19,24 @@ def one_line(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " | ")
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
+
+
+#: The longest error line the CLI prints; a longer message (a value pasted in by mistake) is cut in the middle.
+MAX_MESSAGE = 400
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut in the middle with the number of characters left out."""
+    text = text.replace("\n", " | ")
+    if len(text) <= limit:
+        return text
+    keep = (limit - 30) // 2
+    return f"{text[:keep]}[... {len(text) - 2 * keep} characters ...]{text[-keep:]}"
+
+
+def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    import difflib
+
+    hint = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""

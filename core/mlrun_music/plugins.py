@@ -16,7 +16,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import UserError, one_line
+from .errors import UserError, did_you_mean, one_line
 from .pretrained import PretrainedSpec
 from .task import DatasetSpec, ModelSpec, Task
 
@@ -99,7 +99,7 @@ class Registry:
                 f"task '{name}' is not installed; it is provided by {dist}: "
                 f"pip install ./{path} (from the mlrun checkout); installed tasks: {installed}"
             )
-        raise UserError(f"unknown task '{name}'; installed tasks: {installed}")
+        raise UserError(f"unknown task '{name}'{did_you_mean(name, sorted(self.tasks))}; installed tasks: {installed}")
 
 
 def _entry_points() -> list[md.EntryPoint]:

@@ -39,6 +39,20 @@ def save_model_only(state: dict[str, Any], path: str | Path) -> Path:
     return save_checkpoint(path, {k: state[k] for k in MODEL_ONLY_KEYS if k in state})
 
 
+def _container(path: Path) -> str | None:
+    """``zip`` (torch.save's format), ``pickle`` (the legacy format) or None for any other file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise UserError(f"checkpoint {path}: cannot read it ({exc.strerror})") from None
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:  # PROTO opcode, pickle protocols 2-5
+        return "pickle"
+    return None
+
+
 def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]:
     """Load a checkpoint safely.
 
@@ -46,8 +60,13 @@ def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]
     run code or build arbitrary objects, files that are not mlrun-music checkpoints, and checkpoints of another task.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
+    kind = _container(path)
+    if kind is None:
+        raise UserError(f"{path} is not a checkpoint (neither a torch zip archive nor a pickle)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..config import check_run_names, shorten, to_dict
-from ..errors import UserError
+from ..errors import UserError, did_you_mean
 from ..fileio import write_json
 from ..task import resolve
 from . import distributed
@@ -158,7 +158,8 @@ def build_data(registered: Any, config: Any, ctx: RunContext, write_report: bool
                 raise UserError(f"--dataset: {name} does not exist")
             name = by_path[0]
     if name not in datasets:
-        raise UserError(f"--dataset: unknown dataset '{name}' for task '{ctx.task}'; "
+        raise UserError(f"--dataset: unknown dataset '{name}' for task '{ctx.task}'"
+                        f"{did_you_mean(name, sorted(datasets))}; "
                         f"available: {', '.join(sorted(datasets))}")
     spec, source = datasets[name]
     if ctx.is_main and source.distribution != ctx.plugin:
@@ -178,7 +179,8 @@ def model_spec(registered: Any, name: str) -> Any:
             raise UserError(f"task '{registered.task.name}' registers no models")
         name = next(iter(models))
     if name not in models:
-        raise UserError(f"--model: unknown model '{name}' for task '{registered.task.name}'; "
+        raise UserError(f"--model: unknown model '{name}' for task '{registered.task.name}'"
+                        f"{did_you_mean(name, list(models))}; "
                         f"available: {', '.join(models)}")
     return models[name][0]
 
