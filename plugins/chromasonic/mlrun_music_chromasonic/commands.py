@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mlrun_music.errors import UserError
 from mlrun_music.cli import config_options
 
 from .config import EvaluateConfig
@@ -13,11 +14,32 @@ from .config import EvaluateConfig
 
 @click.group("chromasonic")
 def group() -> None:
-    """chromasonic: generate melodies from a checkpoint, compare trained models."""
+    """chromasonic: generate melodies (shipped models or a checkpoint), compare trained models."""
+
+
+class _RenderOption(click.Option):
+    """``--render``: its help text is the core's, read when help is shown (the audio module imports numpy and
+    torch, which listing commands must not)."""
+
+    @property  # type: ignore[override]
+    def help(self) -> str:
+        from mlrun_music.audio.render import RENDER_HELP
+
+        return RENDER_HELP
+
+    @help.setter
+    def help(self, value: Any) -> None:
+        pass
+
+
+SHIPPED_NAMES = ("lstm", "transformer", "markov")
 
 
 @group.command("generate")
-@click.argument("checkpoint")
+@click.argument("checkpoint", required=False)
+@click.option("--model", "--shipped", "shipped", default=None, type=click.Choice(SHIPPED_NAMES),
+              help="Use this shipped model (default without CHECKPOINT: the shipped lstm, the lowest held-out "
+                   "perplexity; `mlrun info chromasonic` shows the cards).")
 @click.option("--seed-notes", default=None, help="Opening notes, e.g. 'C4:1 D4:0.5 r:0.5 E4' (NOTE[:QUARTERS]).")
 @click.option("--seed-from", "seed_from", default=None,
               help="Open with a tune: an ABC file (its first tune) or a title from the run's dataset.")
@@ -32,15 +54,28 @@ def group() -> None:
 @click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(10, 1000), help="MIDI tempo.")
 @click.option("--out", "out", default="melody.mid", show_default=True, help="MIDI file to write.")
 @click.option("--abc", "abc_out", default=None, help="Also write the melody as ABC text to this file.")
+@click.option("--render", is_flag=True, cls=_RenderOption)
 @click.option("--device", default="cpu", show_default=True)
-def generate_cmd(checkpoint: str, **kwargs: Any) -> None:
-    """Generate a melody from CHECKPOINT (lstm, transformer or markov) and write a playable MIDI file."""
+def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kwargs: Any) -> None:
+    """Generate a melody and write a playable MIDI file: from CHECKPOINT (lstm, transformer or markov), else from
+    a shipped model (--model; default lstm)."""
+    from mlrun_music.pretrained import resolve_checkpoint
+
     from .generate_cli import run_generate
 
-    result = run_generate(checkpoint, **kwargs)
+    if checkpoint is not None and shipped is not None:
+        raise UserError(f"give a CHECKPOINT or --model {shipped}, not both")
+    path = resolve_checkpoint("chromasonic", checkpoint, shipped)
+    result = run_generate(str(path), **kwargs)
     click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
                f"{result['generated']} generated), {result['seconds']:.1f} s at {kwargs['bpm']:g} bpm"
                + (f"; ABC: {result['abc']}" if result.get("abc") else ""))
+    if render:
+        from pathlib import Path
+
+        from mlrun_music.audio.render import render_beside
+
+        render_beside([Path(result["out"])], click.echo)
 
 
 def _compare_params() -> list[click.Parameter]:

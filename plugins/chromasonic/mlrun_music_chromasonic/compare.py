@@ -90,9 +90,7 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
         for r in rows:
             if r is base:
                 continue
-            gain = 1 - r["perplexity"] / base["perplexity"]
-            notes.append(f"{r['model']}: perplexity {gain:+.1%} lower than markov, accuracy "
-                         f"{r['accuracy'] - base['accuracy']:+.3f}")
+            notes.append(f"{r['model']}: {versus_markov(r, base)}")
     if not comparable:
         notes.append("WARNING: the models were scored on different held-out sets or vocabularies; "
                      "perplexities are not comparable")
@@ -100,6 +98,20 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
     notes.append(f"{held} held-out tunes, {rows[0]['scored_events'] if rows else 0} scored events; generated: "
                  f"{rows[0]['generation']['melodies'] if rows else 0} melodies from held-out openings")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+
+
+def versus_markov(row: dict[str, Any], base: dict[str, Any]) -> str:
+    """``perplexity 8.02 vs 10.84 (markov), 26.0 % lower; accuracy 0.387 vs 0.332 (markov), 0.055 higher``: both
+    values, then the difference as a magnitude with its direction in words."""
+    ppl, base_ppl = row["perplexity"], base["perplexity"]
+    change = abs(1 - ppl / base_ppl) * 100
+    ppl_dir = "lower" if ppl < base_ppl else "higher" if ppl > base_ppl else "equal"
+    acc, base_acc = row["accuracy"], base["accuracy"]
+    acc_dir = "higher" if acc > base_acc else "lower" if acc < base_acc else "equal"
+    return (f"perplexity {ppl:.2f} vs {base_ppl:.2f} ({base['model']}), "
+            f"{'the same' if ppl_dir == 'equal' else f'{change:.1f} % {ppl_dir}'}; "
+            f"accuracy {acc:.3f} vs {base_acc:.3f} ({base['model']}), "
+            f"{'the same' if acc_dir == 'equal' else f'{abs(acc - base_acc):.3f} {acc_dir}'}")
 
 
 def _plt() -> Any:

@@ -14,6 +14,17 @@ from .melody import Vocabulary, tokens_of
 from .midi import write_abc, write_midi
 
 
+def _rebuild(config: Any, log: logging.Logger) -> Any:
+    """The checkpoint's dataset, rebuilt from its config; its data report goes to a temporary folder (not beside
+    the checkpoint, which may be a shipped model inside the installed package)."""
+    import tempfile
+
+    from .evaluate import rebuild_data
+
+    with tempfile.TemporaryDirectory(prefix="chromasonic-generate-") as tmp:
+        return rebuild_data(config, log, Path(tmp), "chromasonic")
+
+
 def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Logger) -> tuple[list[int], str]:
     info, config = loaded.info, loaded.config
     vocab = Vocabulary(tuple(info["vocab"]))
@@ -31,9 +42,7 @@ def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Lo
 
         melody = Melody.from_json(res["melodies"][0])
     else:
-        from .evaluate import rebuild_data
-
-        data = rebuild_data(config, log, loaded.path.parent, "chromasonic")
+        data = _rebuild(config, log)
         wanted = seed_from.lower()
         found = [m for ds in (data.test, data.val, data.train) if ds is not None for m in ds.melodies
                  if wanted in m.title.lower()]
@@ -62,9 +71,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
         opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
         title = f"after {tune}" if tune else title
     else:
-        from .evaluate import rebuild_data
-
-        data = rebuild_data(loaded.config, log, loaded.path.parent, "chromasonic")
+        data = _rebuild(loaded.config, log)
         tune = data.test.melodies[random_seed % len(data.test.melodies)]
         opening = vocab.encode(tokens_of(tune, info["normalize_key"], info["max_duration"]))[:seed_length]
         title = f"after {tune.title}" if tune.title else title

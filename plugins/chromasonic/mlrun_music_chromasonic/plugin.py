@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlrun_music.hookspecs import hookimpl
+from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
 from .config import ChromasonicConfig, EvaluateConfig
@@ -38,6 +39,21 @@ CHROMASONIC = Task(
 @hookimpl
 def register_tasks(register):
     register(CHROMASONIC)
+
+
+#: The shipped models, best held-out perplexity first (the first is the default of `mlrun chromasonic generate`).
+SHIPPED = (
+    ("lstm", "2-layer LSTM, 20 epochs on the folk tunes: the lowest held-out perplexity; the default."),
+    ("transformer", "Causal Transformer (ALiBi positions), best of 15 epochs on the folk tunes."),
+    ("markov", "Order-2 Markov chain (Witten-Bell) counted on the folk tunes: the baseline."),
+)
+
+
+@hookimpl
+def register_pretrained(register):
+    for name, description in SHIPPED:
+        register("chromasonic", PretrainedSpec(name, f"{_PKG}:pretrained/{name}.pt",
+                                               recipe=f"{_PKG}:recipes/{name}.toml", description=description))
 
 
 @hookimpl
