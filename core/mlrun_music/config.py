@@ -278,16 +278,18 @@ def check_run_names(config: Any, as_options: bool = True) -> None:
             check_run_name(name, getattr(config, name), as_option=as_options)
 
 
-def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_options: Iterable[str] = ()) -> Any:
+def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_options: Iterable[str] = (),
+                 check_run_folder: bool = True) -> Any:
     """Validate ``values`` against ``cls`` and return an instance; unknown keys and bad values are UserErrors.
 
     ``where`` prefixes messages, e.g. ``"run.toml: "``; keys in ``as_options`` came from the command line and are
     named as options (``--learning-rate``) in messages. For :class:`TrainConfig` classes the run-name fields (tag,
-    run_layout, checkpoint_dir) must keep the run folder inside the output folder (:func:`check_run_name`).
+    run_layout, checkpoint_dir) must keep the run folder inside the output folder (:func:`check_run_name`);
+    ``check_run_folder=False`` skips that for configs that create no run folder (one stored in a checkpoint).
     """
     flags = {key.replace("-", "_") for key in as_options}
     by_name = {f.name: f for f in fields_of(cls)}
-    train = isinstance(cls, type) and issubclass(cls, TrainConfig)
+    train = check_run_folder and isinstance(cls, type) and issubclass(cls, TrainConfig)
     clean: dict[str, Any] = {}
     for key, value in values.items():
         name = key.replace("-", "_")

@@ -254,3 +254,11 @@ def test_ordinary_names_still_train(mlrun, tmp_path):
     r = mlrun("train", "toy", "--config", "run.toml")
     assert r.code == 0, r.text
     assert (tmp_path / "runs" / "toy" / ("t" * 100) / "checkpoints" / "final.pt").is_file()
+
+
+def test_a_config_stored_in_a_checkpoint_can_skip_the_run_folder_checks():
+    from mlrun_music.config import TrainConfig, build_config
+
+    with pytest.raises(UserError, match=r"^ck\.pt: 'tag' must be one folder name"):
+        build_config(TrainConfig, {"tag": "sweep/lr1"}, where="ck.pt: ")
+    assert build_config(TrainConfig, {"tag": "sweep/lr1"}, check_run_folder=False).tag == "sweep/lr1"
