@@ -28,6 +28,25 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
+def checkpoint_payload(ctx: Any, *, model_name: str, config: dict[str, Any], model_info: dict[str, Any],
+                       model: dict[str, Any], trainer: dict[str, Any], **resume_state: Any) -> dict[str, Any]:
+    """What every checkpoint holds: the task and plugin that wrote it, the model's name, config, info and weights,
+    the trainer's progress, package versions, and ``resume_state`` (optimizer, scheduler, scaler, early_stopping,
+    rng) when the run can be resumed from it."""
+    return {"task": ctx.task, "plugin": ctx.plugin, "plugin_version": ctx.plugin_version, "model_name": model_name,
+            "config": config, "model_info": model_info, "model": model, **resume_state,
+            "run_dir": str(Path(ctx.run_dir).resolve()), "trainer": trainer, "versions": versions()}
+
+
+def versions() -> dict[str, str]:
+    """Python, torch and NumPy versions, recorded in every checkpoint."""
+    import platform
+
+    import numpy
+
+    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": str(numpy.__version__)}
+
+
 #: What a model-only checkpoint keeps: enough to rebuild and run the model (``load_model``), nothing to resume.
 MODEL_ONLY_KEYS = ("task", "plugin", "plugin_version", "model_name", "config", "model_info", "model", "versions",
                    "card")

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Subset
 from ..config import diff_configs, fields_of, run_control_fields, to_dict
 from ..errors import UserError
 from . import distributed
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_payload, load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .history import plot_curves, write_history
 from .optim import build_optimizer, build_scheduler
@@ -190,6 +190,44 @@ def _find_resume(config: Any, layout: RunLayout) -> Path | None:
     return latest if latest.is_file() else None
 
 
+@attrs.define
+class Loop:
+    """Everything one ``fit`` call trains with and keeps between epochs (what a checkpoint holds)."""
+
+    config: Any
+    ctx: RunContext
+    layout: RunLayout
+    model: torch.nn.Module
+    wrapped: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: Any
+    stopper: EarlyStopping
+    loss_fn: Callable[[Any, Any, Any], Any]
+    collate_fn: Any
+    model_name: str
+    model_info: dict[str, Any]
+    config_dict: dict[str, Any]
+    history: list[dict[str, Any]] = attrs.field(factory=list)
+    best: list[tuple[float, int, str]] = attrs.field(factory=list)  # (metric, epoch, file name), best first
+    metric_names: list[str] = attrs.field(factory=list)
+    start_epoch: int = 0
+    start_step: int = 0
+    global_step: int = 0
+    stopped_early: bool = False
+    limit_reached: bool = False
+    resumed_from: Path | None = None
+    epochs_run: int = 0
+
+    @property
+    def device(self) -> torch.device:
+        return self.ctx.device
+
+    @property
+    def latest(self) -> Path:
+        return self.layout.checkpoint(self.config.latest_name)
+
+
 def fit(
     *,
     config: Any,
@@ -210,252 +248,279 @@ def fit(
     """
     layout = layout or RunLayout.default(ctx.run_dir, config)
     seeded_items = data.seeded_items if seeded_items is None else seeded_items
-    device = ctx.device
-    log = ctx.log
-    model_info = dict(model_info or data.info or {})
     train_set, val_set = _split_validation(data, config)
     if len(train_set) == 0:
         raise UserError("the training set is empty")
-
-    model.to(device)
-    optimizer = build_optimizer(config, model.parameters())
-    scheduler = build_scheduler(config, optimizer)
-    use_scaler = config.precision == "fp16" and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-    stopper = EarlyStopping(mode=config.monitor_mode, patience=config.early_stopping_patience,
-                            min_delta=config.min_delta)
-    history: list[dict[str, Any]] = []
-    best: list[tuple[float, int, str]] = []  # (metric, epoch, file name), best first
-    start_epoch, start_step, global_step = 0, 0, 0
-    resumed_from = None
-    config_dict = to_dict(config)
-
+    loop = setup_loop(config, model, data, loss_fn, ctx, model_name, dict(model_info or data.info or {}), layout)
     resume_path = _find_resume(config, layout)
     if resume_path is not None:
-        state = load_checkpoint(resume_path, task=ctx.task)
-        if state.get("model_name") != model_name:
-            raise UserError(f"checkpoint {resume_path} holds model '{state.get('model_name')}', not '{model_name}'")
-        ignore = set(run_control_fields(type(config))) | RESUMABLE_CHANGES
-        # A field the checkpoint predates counts as its default (older checkpoints stay resumable).
-        stored = {f.name: f.default for f in fields_of(type(config))} | dict(state.get("config", {}))
-        diffs = diff_configs(stored, config_dict, ignore=ignore)
-        if diffs:
-            raise UserError(f"cannot resume from {resume_path}: the config differs ({'; '.join(diffs)}); "
-                            f"use --restart to start over or a new --tag")
-        _load_model_state(model, state, resume_path)
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-            if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) and scheduler.T_max != config.epochs:
-                _stretch_cosine(scheduler, config.epochs)
-        if scaler is not None and state.get("scaler") is not None:
-            scaler.load_state_dict(state["scaler"])
-        trainer = state["trainer"]
-        start_epoch, start_step, global_step = trainer["epoch"], trainer["step_in_epoch"], trainer["global_step"]
-        history = list(trainer["history"])
-        best = [tuple(b) for b in trainer["best"]]
-        stopper.load_state_dict(state["early_stopping"])
-        set_rng_state(state["rng"])
-        resumed_from = resume_path
-        if ctx.is_main:
-            where = f"epoch {start_epoch + 1}" + (f", step {start_step}" if start_step else "")
-            log.info("resuming from %s at %s", resume_path, where)
-        if trainer.get("stopped_early"):
-            start_epoch = config.epochs
-
-    if resume_path is None and config.init_from:
-        init = load_checkpoint(config.init_from, task=ctx.task)
-        try:
-            model.load_state_dict(init["model"])
-        except (RuntimeError, KeyError) as exc:
-            raise UserError(f"--init-from {config.init_from}: its weights do not fit this model "
-                            f"({str(exc).strip().splitlines()[0][:200]})") from None
-        if ctx.is_main:
-            log.info("model weights from %s", config.init_from)
-
-    wrapped: torch.nn.Module = model
-    if ctx.world_size > 1:
-        wrapped = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-
+        restore(loop, resume_path)
+    elif config.init_from:
+        init_weights(loop, config.init_from)
+    if ctx.world_size > 1:  # wrapped once the weights are final: DDP broadcasts rank 0's at construction
+        loop.wrapped = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     train_sampler = EpochSampler(len(train_set), config.seed, True, ctx.rank, ctx.world_size, seeded_items)
     val_sampler = (EpochSampler(len(val_set), config.seed, False, ctx.rank, ctx.world_size, seeded_items)
                    if val_set else None)
     keyed_train = KeyedDataset(train_set) if seeded_items else train_set
     keyed_val = (KeyedDataset(val_set) if seeded_items else val_set) if val_set else None
-    metric_names: list[str] = []
     writer = _tensorboard(config, layout) if ctx.is_main else None
-    show_bar = ctx.is_main and sys.stderr.isatty()
-    stopped_early = bool(resume_path and state["trainer"].get("stopped_early"))
-    epochs_run = 0
 
-    def make_loader(dataset: Any, sampler: EpochSampler, epoch: int) -> DataLoader:
-        g = torch.Generator().manual_seed(derive_seed(config.seed, epoch, 0xD47A))
-        return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=data.collate_fn,
-                          num_workers=config.num_workers, worker_init_fn=_worker_init if config.num_workers else None,
-                          generator=g, pin_memory=device.type == "cuda")
-
-    def checkpoint_state(epoch: int, step_in_epoch: int) -> dict[str, Any]:
-        return {
-            "task": ctx.task, "plugin": ctx.plugin, "plugin_version": ctx.plugin_version,
-            "model_name": model_name, "config": config_dict, "model_info": model_info,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "scaler": scaler.state_dict() if scaler is not None else None,
-            "run_dir": str(Path(ctx.run_dir).resolve()),
-            "trainer": {"epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": global_step,
-                        "history": history, "best": [list(b) for b in best], "stopped_early": stopped_early},
-            "early_stopping": stopper.state_dict(), "rng": rng_state(), "versions": _versions(),
-        }
-
-    def save(path: Path, epoch: int, step_in_epoch: int) -> None:
-        if ctx.is_main:
-            save_checkpoint(path, checkpoint_state(epoch, step_in_epoch))
-
-    latest = layout.checkpoint(config.latest_name)
-    limit_reached = False
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in range(loop.start_epoch, config.epochs):
         epoch_start = time.perf_counter()
-        skip = start_step * config.batch_size if epoch == start_epoch else 0
-        train_sampler.set_epoch(epoch, skip)
-        loader = make_loader(keyed_train, train_sampler, epoch)
-        wrapped.train()
-        train_metrics = _Metrics()
-        first_step = start_step if epoch == start_epoch else 0
-        steps_total = first_step + len(loader)
-        bar = _progress(show_bar, steps_total, first_step, f"epoch {epoch + 1}/{config.epochs}")
-        optimizer.zero_grad(set_to_none=True)
-        step = first_step
-        last_line = epoch_start
-        for step, batch in enumerate(loader, start=first_step):
-            batch = to_device(batch, device)
-            with _autocast(config, device):
-                out = _as_output(loss_fn(wrapped, batch, config))
-            loss = out.loss
-            loss_value = float(loss.detach())
-            finite = math.isfinite(loss_value)
-            if ctx.world_size > 1:
-                finite = bool(distributed.all_reduce_sum(torch.tensor([0.0 if finite else 1.0]))[0] == 0)
-            if not finite:
-                good = f"; last good checkpoint: {latest}" if latest.is_file() else ""
-                raise NonFiniteLoss(f"non-finite loss ({loss_value}) at epoch {epoch + 1}, step {step + 1}; "
-                                    f"training stopped{good}")
-            scaled = loss / config.grad_accum_steps if config.grad_accum_steps > 1 else loss
-            (scaler.scale(scaled) if scaler is not None else scaled).backward()
-            n = out.count if out.count is not None else _batch_count(batch)
-            train_metrics.add(out, loss_value, n)
-            for k in out.metrics:
-                if k not in metric_names:
-                    metric_names.append(k)
-            if (step + 1) % config.grad_accum_steps == 0 or step + 1 == steps_total:
-                if scaler is not None:
-                    scaler.unscale_(optimizer)
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                global_step += 1
-                if config.checkpoint_every_steps and global_step % config.checkpoint_every_steps == 0 \
-                        and step + 1 < steps_total:
-                    save(latest, epoch, step + 1)
-                if config.max_steps and global_step >= config.max_steps:
-                    limit_reached = True
-            if bar is not None:
-                bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-                bar.update(1)
-            elif ctx.is_main and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
-                # Not a terminal: a plain line now and then, so long epochs still show progress in logs.
-                last_line = time.perf_counter()
-                done = step + 1 - first_step
-                log.info("epoch %d/%d  step %d/%d  loss %.4g  %.2f steps/s", epoch + 1, config.epochs, step + 1,
-                         steps_total, loss_value, done / max(last_line - epoch_start, 1e-9))
-            if limit_reached:
-                break
-        if bar is not None:
-            bar.close()
+        first_step = loop.start_step if epoch == loop.start_epoch else 0
+        train_sampler.set_epoch(epoch, first_step * config.batch_size)
+        train_metrics, steps_done = train_epoch(loop, make_loader(loop, keyed_train, train_sampler, epoch), epoch,
+                                                first_step, epoch_start)
         train_time = time.perf_counter() - epoch_start
-        steps_done = step + 1 - first_step
-
         row: dict[str, Any] = {"epoch": epoch + 1}
-        names = ["loss"] + metric_names
-        for k, v in train_metrics.means(names).items():
-            row[f"train_{k}"] = v
+        names = ["loss"] + loop.metric_names
+        row.update({f"train_{k}": v for k, v in train_metrics.means(names).items()})
         if keyed_val is not None:
             val_sampler.set_epoch(0)
-            row.update(_validate(wrapped, make_loader(keyed_val, val_sampler, 0), loss_fn, config, device, names))
-        row["lr"] = optimizer.param_groups[0]["lr"]
+            row.update(_validate(loop.wrapped, make_loader(loop, keyed_val, val_sampler, 0), loss_fn, config,
+                                 loop.device, names))
+        row["lr"] = loop.optimizer.param_groups[0]["lr"]
         row["time_s"] = time.perf_counter() - epoch_start
         row["steps_per_s"] = steps_done / train_time if train_time > 0 else None
-        monitor = config.monitor if config.monitor in row else ("val_loss" if "val_loss" in row else "train_loss")
-        value = row.get(monitor)
-        history.append(row)
-        epochs_run += 1
-
-        if scheduler is not None:
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(value if value is not None and math.isfinite(value) else float("inf"))
-            else:
-                scheduler.step()
-
-        # Best-k checkpoints by the monitored metric.
-        if config.keep_best > 0 and value is not None and math.isfinite(value):
-            sign = 1 if config.monitor_mode == "min" else -1
-            ranked = sorted(best + [(value, epoch + 1, "")], key=lambda b: (sign * b[0], b[1]))
-            if (value, epoch + 1, "") in ranked[: config.keep_best]:
-                path = layout.checkpoint(config.best_name, epoch=epoch + 1, metric=value, model=model_name)
-                best = [b for b in best if b[2] != path.name]
-                save(path, epoch + 1, 0)
-                best = sorted(best + [(value, epoch + 1, path.name)], key=lambda b: (sign * b[0], b[1]))
-                for _, _, old in best[config.keep_best:]:
-                    if ctx.is_main and old != path.name:
-                        (layout.checkpoint_dir / old).unlink(missing_ok=True)
-                best = best[: config.keep_best]
-        should_stop = stopper.update(value) if value is not None else False
-        stopped_early = should_stop
-        if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
-            save(layout.checkpoint(config.periodic_name, epoch=epoch + 1, model=model_name, metric=value or 0.0),
-                 epoch + 1, 0)
-        save(latest, epoch + 1, 0)
-        if ctx.is_main:
-            _log_epoch(log, row, config.epochs, monitor)
-            if writer is not None:
-                for k, v in row.items():
-                    if isinstance(v, (int, float)) and k != "epoch":
-                        writer.add_scalar(k, v, epoch + 1)
-                writer.flush()
-            if config.history:
-                write_history(history, layout.history_json, layout.history_csv)
-        distributed.barrier()
-        if should_stop:
-            if ctx.is_main:
-                log.info("early stopping: %s did not improve by %g for %d epochs", monitor, config.min_delta,
-                         config.early_stopping_patience)
+        if end_epoch(loop, row, epoch, writer) or loop.limit_reached:
             break
-        if limit_reached:
-            break
+    return finish(loop, writer)
 
+
+def setup_loop(config: Any, model: torch.nn.Module, data: DataSplits, loss_fn: Callable, ctx: RunContext,
+               model_name: str, model_info: dict[str, Any], layout: RunLayout) -> Loop:
+    """Model on its device, optimizer, schedule, scaler and early stopping: a fresh loop at epoch 0."""
+    model.to(ctx.device)
+    optimizer = build_optimizer(config, model.parameters())
+    use_scaler = config.precision == "fp16" and ctx.device.type == "cuda"
+    return Loop(config=config, ctx=ctx, layout=layout, model=model, wrapped=model, optimizer=optimizer,
+                scheduler=build_scheduler(config, optimizer),
+                scaler=torch.amp.GradScaler("cuda") if use_scaler else None,
+                stopper=EarlyStopping(mode=config.monitor_mode, patience=config.early_stopping_patience,
+                                      min_delta=config.min_delta),
+                loss_fn=loss_fn, collate_fn=data.collate_fn, model_name=model_name, model_info=model_info,
+                config_dict=to_dict(config))
+
+
+def restore(loop: Loop, path: Path) -> None:
+    """Continue a run from its checkpoint: weights, optimizer, schedule, scaler, trainer state and RNG."""
+    config, ctx = loop.config, loop.ctx
+    state = load_checkpoint(path, task=ctx.task)
+    if state.get("model_name") != loop.model_name:
+        raise UserError(f"checkpoint {path} holds model '{state.get('model_name')}', not '{loop.model_name}'")
+    ignore = set(run_control_fields(type(config))) | RESUMABLE_CHANGES
+    # A field the checkpoint predates counts as its default (older checkpoints stay resumable).
+    stored = {f.name: f.default for f in fields_of(type(config))} | dict(state.get("config", {}))
+    diffs = diff_configs(stored, loop.config_dict, ignore=ignore)
+    if diffs:
+        raise UserError(f"cannot resume from {path}: the config differs ({'; '.join(diffs)}); "
+                        f"use --restart to start over or a new --tag")
+    _load_model_state(loop.model, state, path)
+    loop.optimizer.load_state_dict(state["optimizer"])
+    if loop.scheduler is not None and state.get("scheduler") is not None:
+        loop.scheduler.load_state_dict(state["scheduler"])
+        if isinstance(loop.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) \
+                and loop.scheduler.T_max != config.epochs:
+            _stretch_cosine(loop.scheduler, config.epochs)
+    if loop.scaler is not None and state.get("scaler") is not None:
+        loop.scaler.load_state_dict(state["scaler"])
+    trainer = state["trainer"]
+    loop.start_epoch, loop.start_step = trainer["epoch"], trainer["step_in_epoch"]
+    loop.global_step = trainer["global_step"]
+    loop.history = list(trainer["history"])
+    loop.best = [tuple(b) for b in trainer["best"]]
+    loop.stopper.load_state_dict(state["early_stopping"])
+    set_rng_state(state["rng"])
+    loop.resumed_from = path
+    loop.stopped_early = bool(trainer.get("stopped_early"))
+    if ctx.is_main:
+        where = f"epoch {loop.start_epoch + 1}" + (f", step {loop.start_step}" if loop.start_step else "")
+        ctx.log.info("resuming from %s at %s", path, where)
+    if loop.stopped_early:
+        loop.start_epoch = config.epochs
+
+
+def init_weights(loop: Loop, path: str) -> None:
+    """Start a fresh run from another run's weights (``--init-from``)."""
+    init = load_checkpoint(path, task=loop.ctx.task)
+    try:
+        loop.model.load_state_dict(init["model"])
+    except (RuntimeError, KeyError) as exc:
+        raise UserError(f"--init-from {path}: its weights do not fit this model "
+                        f"({str(exc).strip().splitlines()[0][:200]})") from None
+    if loop.ctx.is_main:
+        loop.ctx.log.info("model weights from %s", path)
+
+
+def make_loader(loop: Loop, dataset: Any, sampler: EpochSampler, epoch: int) -> DataLoader:
+    """A loader whose shuffling and worker seeds derive from (seed, epoch)."""
+    config = loop.config
+    g = torch.Generator().manual_seed(derive_seed(config.seed, epoch, 0xD47A))
+    return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler, collate_fn=loop.collate_fn,
+                      num_workers=config.num_workers, worker_init_fn=_worker_init if config.num_workers else None,
+                      generator=g, pin_memory=loop.device.type == "cuda")
+
+
+def save(loop: Loop, path: Path, epoch: int, step_in_epoch: int) -> None:
+    """Write a resumable checkpoint (rank 0 only)."""
+    if loop.ctx.is_main:
+        save_checkpoint(path, checkpoint_payload(
+            loop.ctx, model_name=loop.model_name, config=loop.config_dict, model_info=loop.model_info,
+            model=loop.model.state_dict(), optimizer=loop.optimizer.state_dict(),
+            scheduler=loop.scheduler.state_dict() if loop.scheduler is not None else None,
+            scaler=loop.scaler.state_dict() if loop.scaler is not None else None,
+            trainer={"epoch": epoch, "step_in_epoch": step_in_epoch, "global_step": loop.global_step,
+                     "history": loop.history, "best": [list(b) for b in loop.best],
+                     "stopped_early": loop.stopped_early},
+            early_stopping=loop.stopper.state_dict(), rng=rng_state()))
+
+
+def train_epoch(loop: Loop, loader: DataLoader, epoch: int, first_step: int,
+                epoch_start: float) -> tuple[_Metrics, int]:
+    """One pass over the training loader (from ``first_step`` on a resumed epoch); returns metrics and steps."""
+    config, ctx = loop.config, loop.ctx
+    metrics = _Metrics()
+    loop.wrapped.train()
+    steps_total = first_step + len(loader)
+    bar = _progress(ctx.is_main and sys.stderr.isatty(), steps_total, first_step,
+                    f"epoch {epoch + 1}/{config.epochs}")
+    loop.optimizer.zero_grad(set_to_none=True)
+    step, last_line = first_step, epoch_start
+    for step, batch in enumerate(loader, start=first_step):
+        loss_value = train_step(loop, to_device(batch, loop.device), metrics, epoch, step, steps_total)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+            bar.update(1)
+        elif ctx.is_main and time.perf_counter() - last_line >= PLAIN_PROGRESS_SECONDS:
+            # Not a terminal: a plain line now and then, so long epochs still show progress in logs.
+            last_line = time.perf_counter()
+            ctx.log.info("epoch %d/%d  step %d/%d  loss %.4g  %.2f steps/s", epoch + 1, config.epochs, step + 1,
+                         steps_total, loss_value, (step + 1 - first_step) / max(last_line - epoch_start, 1e-9))
+        if loop.limit_reached:
+            break
+    if bar is not None:
+        bar.close()
+    return metrics, step + 1 - first_step
+
+
+def train_step(loop: Loop, batch: Any, metrics: _Metrics, epoch: int, step: int, steps_total: int) -> float:
+    """Forward, backward, and (every ``grad_accum_steps`` batches) an optimizer step; returns the loss."""
+    config, ctx = loop.config, loop.ctx
+    with _autocast(config, loop.device):
+        out = _as_output(loop.loss_fn(loop.wrapped, batch, config))
+    loss_value = float(out.loss.detach())
+    finite = math.isfinite(loss_value)
+    if ctx.world_size > 1:
+        finite = bool(distributed.all_reduce_sum(torch.tensor([0.0 if finite else 1.0]))[0] == 0)
+    if not finite:
+        good = f"; last good checkpoint: {loop.latest}" if loop.latest.is_file() else ""
+        raise NonFiniteLoss(f"non-finite loss ({loss_value}) at epoch {epoch + 1}, step {step + 1}; "
+                            f"training stopped{good}")
+    scaled = out.loss / config.grad_accum_steps if config.grad_accum_steps > 1 else out.loss
+    (loop.scaler.scale(scaled) if loop.scaler is not None else scaled).backward()
+    metrics.add(out, loss_value, out.count if out.count is not None else _batch_count(batch))
+    loop.metric_names.extend(k for k in out.metrics if k not in loop.metric_names)
+    if (step + 1) % config.grad_accum_steps == 0 or step + 1 == steps_total:
+        optimizer_step(loop)
+        if config.checkpoint_every_steps and loop.global_step % config.checkpoint_every_steps == 0 \
+                and step + 1 < steps_total:
+            save(loop, loop.latest, epoch, step + 1)
+        if config.max_steps and loop.global_step >= config.max_steps:
+            loop.limit_reached = True
+    return loss_value
+
+
+def optimizer_step(loop: Loop) -> None:
+    """Unscale, clip, step and zero the gradients."""
+    if loop.scaler is not None:
+        loop.scaler.unscale_(loop.optimizer)
+    if loop.config.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(loop.model.parameters(), loop.config.grad_clip)
+    if loop.scaler is not None:
+        loop.scaler.step(loop.optimizer)
+        loop.scaler.update()
+    else:
+        loop.optimizer.step()
+    loop.optimizer.zero_grad(set_to_none=True)
+    loop.global_step += 1
+
+
+def end_epoch(loop: Loop, row: dict[str, Any], epoch: int, writer: Any) -> bool:
+    """Record the epoch, step the schedule, keep the best-k/periodic/latest checkpoints, log; True to stop early."""
+    config, ctx = loop.config, loop.ctx
+    monitor = config.monitor if config.monitor in row else ("val_loss" if "val_loss" in row else "train_loss")
+    value = row.get(monitor)
+    loop.history.append(row)
+    loop.epochs_run += 1
+    if loop.scheduler is not None:
+        if isinstance(loop.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            loop.scheduler.step(value if value is not None and math.isfinite(value) else float("inf"))
+        else:
+            loop.scheduler.step()
+    if config.keep_best > 0 and value is not None and math.isfinite(value):
+        keep_best(loop, value, epoch)
+    should_stop = loop.stopper.update(value) if value is not None else False
+    loop.stopped_early = should_stop
+    if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
+        save(loop, loop.layout.checkpoint(config.periodic_name, epoch=epoch + 1, model=loop.model_name,
+                                          metric=value or 0.0), epoch + 1, 0)
+    save(loop, loop.latest, epoch + 1, 0)
+    if ctx.is_main:
+        _log_epoch(ctx.log, row, config.epochs, monitor)
+        if writer is not None:
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k != "epoch":
+                    writer.add_scalar(k, v, epoch + 1)
+            writer.flush()
+        if config.history:
+            write_history(loop.history, loop.layout.history_json, loop.layout.history_csv)
+    distributed.barrier()
+    if should_stop and ctx.is_main:
+        ctx.log.info("early stopping: %s did not improve by %g for %d epochs", monitor, config.min_delta,
+                     config.early_stopping_patience)
+    return should_stop
+
+
+def keep_best(loop: Loop, value: float, epoch: int) -> None:
+    """Save this epoch among the best ``keep_best`` by the monitored metric, deleting the one it displaces."""
+    config = loop.config
+    sign = 1 if config.monitor_mode == "min" else -1
+    ranked = sorted(loop.best + [(value, epoch + 1, "")], key=lambda b: (sign * b[0], b[1]))
+    if (value, epoch + 1, "") not in ranked[: config.keep_best]:
+        return
+    path = loop.layout.checkpoint(config.best_name, epoch=epoch + 1, metric=value, model=loop.model_name)
+    loop.best = [b for b in loop.best if b[2] != path.name]
+    save(loop, path, epoch + 1, 0)
+    loop.best = sorted(loop.best + [(value, epoch + 1, path.name)], key=lambda b: (sign * b[0], b[1]))
+    for _, _, old in loop.best[config.keep_best:]:
+        if loop.ctx.is_main and old != path.name:
+            (loop.layout.checkpoint_dir / old).unlink(missing_ok=True)
+    loop.best = loop.best[: config.keep_best]
+
+
+def finish(loop: Loop, writer: Any) -> FitResult:
+    """The final checkpoint, history, curves, and (under DDP) the measured weight drift between ranks."""
+    ctx, config, history = loop.ctx, loop.config, loop.history
     if ctx.world_size > 1:
         # Every rank must hold the same weights; measure it instead of assuming it.
-        drift = _max_rank_drift(model)
+        drift = _max_rank_drift(loop.model)
         if ctx.is_main:
-            log.info("DDP: %d ranks, max weight difference from rank 0: %.3g", ctx.world_size, drift)
+            ctx.log.info("DDP: %d ranks, max weight difference from rank 0: %.3g", ctx.world_size, drift)
             history[-1]["ddp_max_weight_diff"] = drift if history else None
-    final_path = layout.checkpoint(config.final_name, model=model_name, epoch=len(history), metric=0.0)
-    save(final_path, len(history), 0)
+    final_path = loop.layout.checkpoint(config.final_name, model=loop.model_name, epoch=len(history), metric=0.0)
+    save(loop, final_path, len(history), 0)
     if ctx.is_main:
         if config.history:
-            write_history(history, layout.history_json, layout.history_csv)
+            write_history(history, loop.layout.history_json, loop.layout.history_csv)
         if config.plots:
-            plot_curves(history, layout.curves_png, title=f"{ctx.task} / {model_name}")
+            plot_curves(history, loop.layout.curves_png, title=f"{ctx.task} / {loop.model_name}")
     if writer is not None:
         writer.close()
     distributed.barrier()
-    return FitResult(latest, final_path, [layout.checkpoint_dir / b[2] for b in best], history,
-                     stopper.best, stopped_early, resumed_from, epochs_run)
+    return FitResult(loop.latest, final_path, [loop.layout.checkpoint_dir / b[2] for b in loop.best], history,
+                     loop.stopper.best, loop.stopped_early, loop.resumed_from, loop.epochs_run)
 
 
 def _stretch_cosine(scheduler: Any, epochs: int) -> None:
@@ -535,11 +600,3 @@ def _tensorboard(config: Any, layout: RunLayout) -> Any:
     except ImportError as exc:
         raise UserError("--tensorboard needs the tensorboard package: pip install tensorboard") from exc
     return SummaryWriter(log_dir=str(layout.tensorboard_dir))
-
-
-def _versions() -> dict[str, str]:
-    import platform
-
-    import numpy
-
-    return {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": str(numpy.__version__)}
