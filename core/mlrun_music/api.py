@@ -13,6 +13,7 @@ import attrs
 
 from .config import build_config, fields_of, to_dict
 from .errors import UserError
+from .fileio import refuse_overwrite_of_inputs
 from .plugins import Registered, get_registry
 from .task import resolve
 
@@ -113,7 +114,8 @@ def load_model(task_name: str, checkpoint: str | Path | None = None, device: str
     state = load_checkpoint(path, task=task_name)
     known = {f.name for f in fields_of(r.task.config_class)}
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}
-    config = build_config(r.task.config_class, stored, where=f"{path}: ")
+    # A stored config describes a finished run: its run-folder names are not re-checked here.
+    config = build_config(r.task.config_class, stored, where=f"{path}: ", check_run_folder=False)
     spec = model_spec(r, state.get("model_name", ""))
     apply_threads(config)  # the run's --num-threads also governs evaluate, export and plugin commands
     model = resolve(spec.factory)(config, state.get("model_info", {}))
@@ -196,8 +198,7 @@ def export(task_name: str, checkpoint: str | Path | None = None, fmt: str = "onn
     stem = loaded.checkpoint.get("model_name") or task_name
     exports_dir = default_output_dir(loaded.path, "exports", loaded)
     out = Path(output) if output else exports_dir / f"{stem}.{'pt' if fmt == 'checkpoint' else fmt}"
-    if out.resolve() == loaded.path.resolve():
-        raise UserError(f"--output {out}: that is the checkpoint being exported; choose another file")
+    refuse_overwrite_of_inputs(out, loaded.path)
     if fmt == "checkpoint":
         from .training.checkpoint import save_model_only
 

@@ -22,7 +22,7 @@ def one_line(exc: BaseException) -> str:
 
 
 #: The longest error line the CLI prints; a longer message (a value pasted in by mistake) is cut in the middle.
-MAX_MESSAGE = 400
+MAX_MESSAGE = 1000
 
 
 def clip(text: str, limit: int = MAX_MESSAGE) -> str:

@@ -18,11 +18,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 RENDERERS = ("timidity", "fluidsynth")
@@ -195,6 +196,7 @@ def render_file(midi_path: str | os.PathLike[str], out_path: str | os.PathLike[s
     One-line UserErrors, with nothing written: not a MIDI file, no notes, longer than :data:`MAX_RENDER_SECONDS`,
     a missing soundfont or renderer, output equal to the input, or audio that came out silent.
     """
+    import numpy as np
     import soundfile as sf
 
     from ..fileio import atomic_path
@@ -234,6 +236,7 @@ RELEASE_SECONDS = 0.5
 
 def trim_tail(audio: np.ndarray, sample_rate: int, midi_seconds: float) -> np.ndarray:
     """Cut the renderer's ringing tail to :data:`RELEASE_SECONDS` after the music ends, with a 20 ms fade."""
+    import numpy as np
     end = int((midi_seconds + RELEASE_SECONDS) * sample_rate)
     if len(audio) <= end:
         return audio
