@@ -94,7 +94,29 @@ def train(task_name: str, config: Any = None, **overrides: Any) -> dict[str, Any
         config = build_config(r.task.config_class, {**(config or {}), **overrides})
     elif overrides:
         config = build_config(r.task.config_class, {**to_dict(config), **overrides})
-    return train_task(r, config)
+    return train_task(r, config, after=export_trained if config.onnx else None)
+
+
+def export_trained(registered: Registered, summary: dict[str, Any]) -> dict[str, list[str]]:
+    """ONNX-export the best (else final) checkpoint of each model a training run produced (``--onnx``).
+
+    A task's own ``train`` reports several models as ``summary["models"] = {name: summary_of_fit}``.
+    """
+    import logging
+
+    if registered.task.onnx is None:
+        raise UserError(f"--onnx: task '{registered.task.name}' has no ONNX export")
+    runs = summary.get("models") or {"": summary}
+    written = []
+    for fit_summary in runs.values():
+        ckpt = (fit_summary.get("best") or [None])[0] or fit_summary.get("final")
+        if ckpt is None:
+            continue
+        result = export(registered.task.name, ckpt, "onnx")
+        logging.getLogger("mlrun_music").info("exported %s (onnxruntime max abs difference %.2e)", result["path"],
+                                              result["max_abs_diff"])
+        written.append(result["path"])
+    return {"onnx": written}
 
 
 def load_model(task_name: str, checkpoint: str | Path | None = None, device: str = "cpu", *,
@@ -110,7 +132,7 @@ def load_model(task_name: str, checkpoint: str | Path | None = None, device: str
     from .training.run import apply_threads, model_spec, pick_device
 
     r = task(task_name)
-    path = resolve_checkpoint(task_name, checkpoint, shipped, quiet=quiet)
+    path = resolve_checkpoint(r, checkpoint, shipped, quiet=quiet)
     state = load_checkpoint(path, task=task_name)
     known = {f.name for f in fields_of(r.task.config_class)}
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}

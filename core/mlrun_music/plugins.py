@@ -17,8 +17,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UserError, did_you_mean, one_line
-from .pretrained import PretrainedSpec
-from .task import DatasetSpec, ModelSpec, Task
+from .task import DatasetSpec, ModelSpec, PretrainedSpec, Task
 
 ENTRY_POINT_GROUP = "mlrun_music"
 ENV_PLUGINS = "MLRUN_MUSIC_PLUGINS"

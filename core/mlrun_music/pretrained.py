@@ -26,6 +26,9 @@ from typing import Any
 import attrs
 
 from .errors import UserError
+from .task import PretrainedSpec
+
+__all__ = ["PretrainedSpec", "Shipped", "find_shipped", "locate", "read_card", "resolve_checkpoint"]
 
 #: Kinds of training data a card may state.
 DATA_KINDS = ("real", "proxy-labelled", "synthetic", "mixed")
@@ -43,18 +46,6 @@ CARD_SCHEMA: dict[str, Any] = {
 #: Required fields of each entry of ``figures``: what was measured, on which data, against which baseline.
 FIGURE_SCHEMA: dict[str, Any] = {"name": str, "data": str, "value": (int, float), "baseline": str,
                                  "baseline_value": (int, float, type(None))}
-
-
-@attrs.frozen
-class PretrainedSpec:
-    """A model shipped with a plugin. ``checkpoint``, ``card`` and ``recipe`` are ``"package:relative/path"``
-    references (resolved without importing the plugin's modules) or plain paths."""
-
-    name: str
-    checkpoint: str
-    card: str = ""
-    recipe: str = ""
-    description: str = ""
 
 
 def locate(ref: str | Path) -> Path:
@@ -214,16 +205,19 @@ def announce(shipped: Shipped) -> None:
           f"`mlrun info {shipped.task}` shows its card", file=sys.stderr)
 
 
-def resolve_checkpoint(task_name: str, checkpoint: str | Path | None, shipped: str | None = None,
+def resolve_checkpoint(registered: Any, checkpoint: str | Path | None, shipped: str | None = None,
                        quiet: bool = False) -> Path:
-    """The checkpoint a command runs: the one named, else the task's shipped model (announced on one line)."""
-    from .plugins import get_registry
+    """The checkpoint a command runs: the one named, else the task's shipped model (announced on one line).
+    ``registered`` is a task name or the task as the registry holds it (``mlrun_music.api.task(name)``)."""
+    if isinstance(registered, str):
+        from .plugins import get_registry
 
+        registered = get_registry().get(registered)
     if checkpoint is not None and shipped is not None:
         raise UserError("give a checkpoint or --shipped NAME, not both")
     if checkpoint is not None:
         return Path(checkpoint)
-    model = find_shipped(get_registry().get(task_name), shipped)
+    model = find_shipped(registered, shipped)
     path = model.require_files()
     if not quiet:
         announce(model)

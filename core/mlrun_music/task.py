@@ -50,6 +50,19 @@ class DatasetSpec:
 
 
 @attrs.frozen
+class PretrainedSpec:
+    """A model shipped with a plugin (see :mod:`mlrun_music.pretrained`). ``checkpoint``, ``card`` and ``recipe``
+    are ``"package:relative/path"`` references (resolved without importing the plugin's modules) or plain paths;
+    the card defaults to ``<checkpoint stem>.card.json``."""
+
+    name: str
+    checkpoint: str
+    card: str = ""
+    recipe: str = ""
+    description: str = ""
+
+
+@attrs.frozen
 class Task:
     """One trainable system.
 

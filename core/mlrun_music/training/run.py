@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -213,30 +213,10 @@ def summarize(result: FitResult) -> dict[str, Any]:
     }
 
 
-def export_trained(registered: Any, summary: dict[str, Any]) -> list[str]:
-    """ONNX-export the best (else final) checkpoint of each model a training run produced (``--onnx``).
-
-    A task's own ``train`` reports several models as ``summary["models"] = {name: summary_of_fit}``.
-    """
-    from ..api import export
-
-    if registered.task.onnx is None:
-        raise UserError(f"--onnx: task '{registered.task.name}' has no ONNX export")
-    runs = summary.get("models") or {"": summary}
-    written = []
-    for fit_summary in runs.values():
-        ckpt = (fit_summary.get("best") or [None])[0] or fit_summary.get("final")
-        if ckpt is None:
-            continue
-        result = export(registered.task.name, ckpt, "onnx")
-        logging.getLogger(LOGGER_NAME).info("exported %s (onnxruntime max abs difference %.2e)", result["path"],
-                                            result["max_abs_diff"])
-        written.append(result["path"])
-    return written
-
-
-def train_task(registered: Any, config: Any) -> dict[str, Any]:
-    """Train a task with ``config``: the task's own ``train`` orchestration if it has one, else the default."""
+def train_task(registered: Any, config: Any, after: Callable[[Any, dict[str, Any]], dict[str, Any]] | None = None
+               ) -> dict[str, Any]:
+    """Train a task with ``config``: the task's own ``train`` orchestration if it has one, else the default.
+    ``after(registered, summary)`` (rank 0, before summary.json is written) adds to the summary, e.g. exports."""
     ctx = make_context(registered, config)
     apply_threads(config)
     seed_everything(config.seed)
@@ -248,8 +228,8 @@ def train_task(registered: Any, config: Any) -> dict[str, Any]:
             summary = default_train(registered, config, ctx)
         summary = dict(summary or {})
         summary["run_dir"] = str(ctx.run_dir)
-        if config.onnx and ctx.is_main:
-            summary["onnx"] = export_trained(registered, summary)
+        if after is not None and ctx.is_main:
+            summary.update(after(registered, summary))
         if ctx.is_main:
             write_json(ctx.run_dir / "summary.json", summary)
         return summary

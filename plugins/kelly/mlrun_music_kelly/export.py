@@ -22,6 +22,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path
 from mlrun_music.training import OnnxSpec
 
+from .models import fingerprint
 from .specs import BY_NAME, KellyModelSpec
 
 EXPORT_VERSION = "2.0"
@@ -34,8 +35,10 @@ def _model_spec(model: torch.nn.Module) -> KellyModelSpec:
     return BY_NAME[name]
 
 
-def to_rtneural(model: torch.nn.Module, source_checkpoint: str | None = None) -> dict[str, Any]:
-    """The RTNeural JSON document of a kelly model (weights as float32 NumPy arrays, serialised later)."""
+def to_rtneural(model: torch.nn.Module, source_checkpoint: str | None = None,
+                card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The RTNeural JSON document of a kelly model (weights as float32 NumPy arrays, serialised later); the model
+    card, when the model has one, goes into the metadata as ``card``."""
     spec = _model_spec(model)
     layers = []
     for layer, block in zip(spec.layers, model.layers):
@@ -53,6 +56,8 @@ def to_rtneural(model: torch.nn.Module, source_checkpoint: str | None = None) ->
             "output_size": spec.output_size, "layer_count": len(spec.layers), "weights_sha256": fingerprint(model)}
     if source_checkpoint:
         meta["source_checkpoint"] = source_checkpoint
+    if card:
+        meta["card"] = card
     return {"in_shape": [None, None, spec.input_size], "layers": layers, "metadata": meta}
 
 
@@ -86,7 +91,8 @@ def refuse_non_finite(model: torch.nn.Module, checkpoint: Path | None = None) ->
             raise UserError(f"{what} has non-finite weights (NaN or infinity) in {name}; nothing exported")
 
 
-def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | None = None) -> Path:
+def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | None = None,
+                   card: dict[str, Any] | None = None) -> Path:
     """Write the JSON atomically once the NumPy runner on it matches PyTorch (UserError otherwise).
 
     Non-finite weights are refused before anything is written; a failed check leaves ``out_path`` as it was.
@@ -99,7 +105,7 @@ def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | No
             source = os.path.relpath(Path(checkpoint).resolve(), out_path.resolve().parent)
         except ValueError:  # another drive on Windows
             source = str(Path(checkpoint).resolve())
-    doc = to_rtneural(model, source)
+    doc = to_rtneural(model, source, card)
     from .validate import numeric_difference
 
     with atomic_path(out_path, suffix=".json") as tmp:
@@ -111,27 +117,17 @@ def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | No
 
 
 def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path,
-                    checkpoint: Path | None = None) -> Path:
+                    checkpoint: Path | None = None, card: dict[str, Any] | None = None) -> Path:
     """``mlrun export kelly CKPT --format rtneural``: ``<lower-case model name>.json`` unless a .json is given.
 
-    The core passes the checkpoint's path; it is recorded as ``source_checkpoint`` for ``mlrun kelly validate``."""
+    The core passes the checkpoint's path, recorded as ``source_checkpoint`` for ``mlrun kelly validate``, and the
+    model's card (a shipped model's, or the one an exported checkpoint carries), recorded as ``card``."""
     spec = _model_spec(model)
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".json":
         out_path = out_path.with_name(f"{spec.file_stem}.json")
     # The weights' fingerprint in the metadata still finds the checkpoint when the JSON is moved elsewhere.
-    return write_rtneural(model, out_path, checkpoint)
-
-
-def fingerprint(model: torch.nn.Module) -> str:
-    """SHA-256 of the model's parameters (names and float32 bytes): identifies the checkpoint a JSON came from."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
-    return h.hexdigest()
+    return write_rtneural(model, out_path, checkpoint, card)
 
 
 def onnx_spec(model: torch.nn.Module, config: Any, info: dict[str, Any]) -> OnnxSpec:

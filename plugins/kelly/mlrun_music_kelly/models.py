@@ -99,3 +99,14 @@ def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:
     pred = model(x)
     value = loss_value(BY_NAME[name].loss, pred, y)
     return StepOutput(value, {"mae": (pred - y).abs().mean().detach()})
+
+
+def fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's parameters (names and float32 bytes): identifies the checkpoint a JSON came from."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -219,7 +219,7 @@ def check_numbers(json_path: Path, meta: dict[str, Any], explicit: Path | None, 
     from mlrun_music.api import load_model
     from mlrun_music.errors import UserError
 
-    from .export import fingerprint
+    from .models import fingerprint
 
     candidates = candidate_checkpoints(json_path, meta, explicit)
     if not candidates:

@@ -13,7 +13,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import refuse_overwrite_of_inputs, write_text
 
 from .model import PhaseTCNMel
-from .plugin import FPS, HOP, SAMPLE_RATE
+from .config import FPS, HOP, SAMPLE_RATE
 
 DEFAULT_WARMUP = 8.0
 

@@ -20,7 +20,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json, write_text
 
 from .labels import phase_at, read_bars
-from .plugin import FPS, HOP, SAMPLE_RATE
+from .config import FPS, HOP, SAMPLE_RATE
 from .render import DONE_MARKER, normalise, song_seed, write_audio
 
 INDEX = "chunks.json"

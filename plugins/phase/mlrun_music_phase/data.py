@@ -16,7 +16,7 @@ from mlrun_music.fileio import atomic_path, write_json
 from mlrun_music.training import DataSplits
 
 from .labels import read_phase_file
-from .plugin import FPS, HOP, SAMPLE_RATE
+from .config import FPS, HOP, SAMPLE_RATE
 
 AUDIO_SUFFIXES = (".ogg", ".flac", ".wav")
 CACHE_DIR = ".mlrun-cache"

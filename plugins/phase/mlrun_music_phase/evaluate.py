@@ -16,7 +16,7 @@ from mlrun_music.errors import UserError
 
 from .apply import predict_phase
 from .labels import circular_distance, circular_interp, phase_at, read_bars, read_phase_file, wrap_times
-from .plugin import FPS, SAMPLE_RATE
+from .config import FPS, SAMPLE_RATE
 
 
 @attrs.define

@@ -25,7 +25,7 @@ def inspect_chunks(checkpoint: Path, dataset_path: str, anticipation: float, cou
     from .apply import check_anticipation, predict_phase
     from .data import AUDIO_SUFFIXES
     from .labels import circular_distance, circular_interp, read_phase_file
-    from .plugin import FPS, SAMPLE_RATE
+    from .config import FPS, SAMPLE_RATE
 
     folder = Path(dataset_path)
     if not folder.is_dir():

@@ -22,7 +22,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json, write_text
 
 from .midi_analysis import SkipSong, jitter_drums, read_song
-from .plugin import SAMPLE_RATE
+from .config import SAMPLE_RATE
 
 DONE_MARKER = "render.json"
 REPORT = "render_report.json"

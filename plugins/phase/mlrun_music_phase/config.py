@@ -1,0 +1,96 @@
+"""Settings of the phase task: the audio frame rate every module shares and the options of train and evaluate
+(torch-free: imported by ``mlrun list``)."""
+
+from __future__ import annotations
+
+import attrs
+
+from mlrun_music.config import TrainConfig, option
+from mlrun_music.errors import UserError
+
+#: Frames per second of labels and model outputs (16 kHz / 320 samples).
+FPS = 50
+SAMPLE_RATE = 16000
+HOP = 320
+
+
+@attrs.define(kw_only=True)
+class PhaseConfig(TrainConfig):
+    """Options of ``mlrun train phase``: the guide's names and defaults on top of the generic trainer."""
+
+    # The guide's layout: <checkpoints-path>/<tag>/<epoch>.pt
+    output_dir: str = option("checkpoints", "Folder holding run folders (the guide's --checkpoints-path).",
+                             aliases=("--checkpoints-path",))
+    tag: str = option("phase-tcn-mel", "Run name: checkpoints go to <checkpoints-path>/<tag>/<epoch>.pt.")
+    run_layout: str = option("{tag}", "Run folder under --checkpoints-path; {task} and {tag} are filled in.")
+    checkpoint_dir: str = option(".", "Folder for checkpoints, relative to the run folder.")
+    periodic_name: str = option("{epoch}.pt", "File name of periodic checkpoints.")
+    checkpoint_every: int = option(1, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
+    epochs: int = option(30, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
+    batch_size: int = option(8, "Batch size.", min=1, max=4096)
+    learning_rate: float = option(1e-4, "Learning rate (Adam).", min=0.0, max=10.0)
+    lr_scheduler: str = option("exponential", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_decay: float = option(0.95, "Per-epoch decay of the exponential schedule.", min=0.0, max=1.0,
+                             aliases=("--learning-rate-decay",))
+    device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", aliases=("--device-type",))
+    # Data
+    chunks_path: str = option("", "Folder of chunks from `mlrun phase chop` (.ogg/.flac + .phase); empty = the "
+                                  "embedded synthetic default (generated, rendered and chopped once, then cached).")
+    anticipation_min: float = option(0.0, "Smallest anticipation drawn per sequence (seconds).", min=0.0, max=1.0)
+    anticipation_max: float = option(1.0, "Largest anticipation drawn per sequence (seconds); the chunks' labels "
+                                          "must extend at least this far past the chunk.", min=0.0, max=1.0)
+    warmup_seconds: float = option(8.0, "Leading seconds of every sequence ignored by the loss (no context yet).",
+                                   min=0.0, max=600.0)
+    augment_speed: float = option(0.0, "Random speed augmentation: each item is an excerpt played at a speed in "
+                                       "[1/(1+s), 1+s] (0 = off: whole chunks as they are).", min=0.0, max=1.0)
+    augment_gain_db: float = option(0.0, "Random gain of up to this many dB (with --augment-speed > 0).",
+                                    min=0.0, max=40.0)
+    augment_eq_db: float = option(0.0, "Random timbre: a smooth random EQ of up to +-N dB at 8 log-spaced bands "
+                                       "plus a random spectral tilt of up to +-N dB on every training item "
+                                       "(0 = off; validation stays unaugmented).", min=0.0, max=40.0)
+    augment_reverb: float = option(0.0, "Random synthetic room on every training item: wet level up to this "
+                                        "(0 = off; RT60 0.1-0.8 s; validation stays unaugmented).",
+                                   min=0.0, max=2.0)
+    feature_cache: bool = option(True, "Decode chunk audio once into a cache file beside the chunks.")
+    # Model
+    channels: int = option(64, "Channels of the TCN.", min=4, max=1024)
+    blocks: int = option(8, "Residual blocks (dilations 1, 2, 4, ...).", min=1, max=12)
+    n_mels: int = option(64, "Mel bands of the front end (27.5 Hz to 8 kHz).", min=8, max=128)
+    rate_head: bool = option(True, "Also predict the phase rate and rotate the output ahead by anticipation * rate "
+                                   "(--no-rate-head: the anticipation is only an input feature, as the original).")
+    # Embedded default data
+    default_data_path: str = option("", "Cache folder of the embedded default data; empty = "
+                                        "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.")
+    default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=100000)
+    default_test_songs: int = option(28, "Held-out synthetic songs (including a held-out meter and soundfont).",
+                                     min=1, max=100000)
+    default_song_seconds: float = option(80.0, "Approximate length of each synthetic song.", min=5.0, max=1200.0)
+    default_chunk_seconds: float = option(32.0, "Chunk length used when chopping the embedded default.",
+                                          min=2.0, max=600.0)
+    default_soundfonts: str = option("", "Comma-separated soundfonts for the default's training songs; empty = "
+                                         "TimGM6mb, plus sf_GMbank (csound-soundfont) and the freepats patch "
+                                         "set (/etc/timidity/freepats.cfg) when installed.")
+    default_test_soundfonts: str = option("", "Comma-separated soundfonts for the held-out songs; empty = "
+                                              "FluidR3Mono_GM (fluidsynth) when installed.")
+    default_holdout_meter: str = option("7/8", "Meter that only appears in held-out songs ('' = none).",
+                                        choices=("", "2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8"))
+    max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256)
+
+    def validate(self) -> None:
+        """Cross-field rules."""
+        if self.anticipation_max < self.anticipation_min:
+            raise UserError(f"--anticipation-max ({self.anticipation_max}) is below --anticipation-min "
+                            f"({self.anticipation_min})")
+
+
+@attrs.define(kw_only=True)
+class PhaseEvalConfig:
+    """Options of ``mlrun evaluate phase``."""
+
+    anticipations: str = option("0,0.25,0.5,1.0", "Comma-separated anticipations (seconds) to evaluate at.")
+    max_items: int = option(0, "Evaluate at most this many songs or chunks (0 = all).", min=0)
+    tolerance: float = option(0.07, "Downbeat F-measure window (seconds).", min=0.001, max=1.0)
+    warmup_seconds: float = option(-1.0, "Ignore this many leading seconds (-1 = the checkpoint's warmup).",
+                                   min=-1.0, max=600.0)
+    baselines: bool = option(True, "Also evaluate an untrained model and a tempo-only guess.")
