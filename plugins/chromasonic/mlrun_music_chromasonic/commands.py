@@ -10,6 +10,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.cli import config_options
 
 from .config import EvaluateConfig
+from .plugin import SHIPPED
 
 
 @click.group("chromasonic")
@@ -32,13 +33,13 @@ class _RenderOption(click.Option):
         pass
 
 
-SHIPPED_NAMES = ("lstm", "transformer", "markov")
+SHIPPED_NAMES = tuple(name for name, _ in SHIPPED)
 
 
 @group.command("generate")
 @click.argument("checkpoint", required=False)
 @click.option("--model", "--shipped", "shipped", default=None, type=click.Choice(SHIPPED_NAMES),
-              help="Use this shipped model (default without CHECKPOINT: the shipped lstm, the lowest held-out "
+              help=f"Use this shipped model (default without CHECKPOINT: {SHIPPED[0][0]}, the lowest held-out "
                    "perplexity; `mlrun info chromasonic` shows the cards).")
 @click.option("--seed-notes", default=None, help="Opening notes, e.g. 'C4:1 D4:0.5 r:0.5 E4' (NOTE[:QUARTERS]).")
 @click.option("--seed-from", "seed_from", default=None,
@@ -58,7 +59,7 @@ SHIPPED_NAMES = ("lstm", "transformer", "markov")
 @click.option("--device", default="cpu", show_default=True)
 def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kwargs: Any) -> None:
     """Generate a melody and write a playable MIDI file: from CHECKPOINT (lstm, transformer or markov), else from
-    a shipped model (--model; default lstm)."""
+    a shipped model (--model; default: the one with the lowest held-out perplexity)."""
     from mlrun_music.pretrained import resolve_checkpoint
 
     from .generate_cli import run_generate

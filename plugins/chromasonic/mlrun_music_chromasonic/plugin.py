@@ -41,10 +41,11 @@ def register_tasks(register):
     register(CHROMASONIC)
 
 
-#: The shipped models, best held-out perplexity first (the first is the default of `mlrun chromasonic generate`).
+#: The shipped models, lowest held-out perplexity first (the first is the default of `mlrun chromasonic generate`):
+#: transformer 7.44, lstm 8.07, markov 10.84 on the 296 test tunes (their cards).
 SHIPPED = (
-    ("lstm", "2-layer LSTM, 20 epochs on the folk tunes: the lowest held-out perplexity; the default."),
-    ("transformer", "Causal Transformer (ALiBi positions), best of 15 epochs on the folk tunes."),
+    ("transformer", "Causal Transformer (ALiBi positions), best of 15 epochs on the folk tunes; the default."),
+    ("lstm", "2-layer LSTM, best of 20 epochs on the folk tunes."),
     ("markov", "Order-2 Markov chain (Witten-Bell) counted on the folk tunes: the baseline."),
 )
 
