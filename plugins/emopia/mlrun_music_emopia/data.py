@@ -51,6 +51,14 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
     if data_dir:
         scan = corpus.scan(data_dir)
         source = f"EMOPIA layout at {scan.root}"
+    elif getattr(config, "dataset", "") == "scores":
+        from . import scores
+
+        root, scores_report = scores.ensure(config, log)
+        scan = corpus.scan(root)
+        source = (f"music21 corpus scores ({scores_report['pieces_used']} pieces, {scores_report['clips']} clips; "
+                  f"PROXY labels: valence = mode, arousal = onsets per second)")
+        log.info("dataset 'scores': %s at %s", source, root)
     else:
         root, made = ensure_corpus(synthetic_root(run_dir), config.synthetic_songs, config.seed)
         scan = corpus.scan(root)
@@ -95,6 +103,8 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
         "label_disagreements": {"count": len(scan.disagreements), "examples": scan.disagreements[:20]},
         "drum_tracks_dropped": drums_dropped,
     }
+    if not data_dir and getattr(config, "dataset", "") == "scores":
+        report["scores"] = {k: v for k, v in scores_report.items() if k != "fingerprint"}
     for k, v in scan.skipped.items():
         log.info("skipped %d file(s): %s (e.g. %s)", len(v), k, v[0])
     if scan.disagreements:

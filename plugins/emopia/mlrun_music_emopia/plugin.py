@@ -18,6 +18,12 @@ class EmopiaConfig(TrainConfig):
     data_dir: str = option("", "Local EMOPIA_1.0 folder (midis/, label.csv, split/); empty = embedded synthetic "
                                "corpus. EMOPIA: https://annahung31.github.io/EMOPIA (CC BY-NC-SA 4.0).")
     synthetic_songs: int = option(80, "Songs in the embedded synthetic corpus (2-4 clips each).", min=4, max=5000)
+    scores_chorales: int = option(240, "--dataset scores: Bach chorales taken from music21's corpus.", min=0,
+                                  max=1000)
+    scores_tunes: int = option(150, "--dataset scores: fiddle tunes taken from Ryan's Mammoth Collection.", min=0,
+                               max=2000)
+    scores_timeout: float = option(30.0, "--dataset scores: seconds one score may take to parse and export "
+                                         "(slower ones are skipped and counted).", min=1.0, max=3600.0)
     balance: bool = option(True, "Oversample smaller emotion classes in the training split (after splitting).")
     augment: bool = option(True, "Train-only augmentation: transposition, tempo and velocity changes.")
     augment_transpose: int = option(5, "Largest transposition in semitones (+-).", min=0, max=12)
@@ -79,7 +85,11 @@ EMOPIA = Task(
                       "Decoder-only transformer with emotion embedding and duration conditioning, KV cache.")],
     datasets=[DatasetSpec("default", "mlrun_music_emopia.data:load",
                           "EMOPIA 1.0 layout from --data-dir, else an embedded synthetic corpus generated in the "
-                          "run folder (announced).", embedded=True)],
+                          "run folder (announced).", embedded=True),
+              DatasetSpec("scores", "mlrun_music_emopia.data:load",
+                          "Real scores from music21's corpus (quartet movements, piano pieces, Bach chorales, fiddle "
+                          "tunes) reduced to piano and cut into 23-45 s clips; PROXY quadrant labels (valence = "
+                          "mode, arousal = onsets per second); parsed once into the emopia cache folder.")],
     loss="mlrun_music_emopia.model:loss",
     evaluate="mlrun_music_emopia.evaluate:evaluate",
     onnx="mlrun_music_emopia.model:onnx_spec",
