@@ -91,9 +91,12 @@ def train(task_name: str, config: Any = None, **overrides: Any) -> dict[str, Any
 
     r = task(task_name)
     if config is None or isinstance(config, dict):
-        config = build_config(r.task.config_class, {**(config or {}), **overrides})
+        given = {**(config or {}), **overrides}
+        config = build_config(r.task.config_class, given)
+        r.check_options_used(config, given)
     elif overrides:
         config = build_config(r.task.config_class, {**to_dict(config), **overrides})
+        r.check_options_used(config, overrides)
     return train_task(r, config, after=export_trained if config.onnx else None)
 
 

@@ -193,6 +193,10 @@ def _make_train_command(registered: Any) -> click.Command:
                 raise UserError(f"model given twice: '{model_arg}' and --model '{flags['model']}'")
             flags["model"] = model_arg
         config = merge_config(task.config_class, config_file, flags, task.config_file_adapter)
+        given = {k for k, v in flags.items() if v is not None}
+        if config_file:
+            given |= set(read_config_file(config_file))
+        registered.check_options_used(config, given)
         if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
             argv = _strip_option(sys.argv[1:], "--nproc-per-node")
             code = relaunch_under_torchrun(config.nproc_per_node, argv)

@@ -32,11 +32,16 @@ def option(
     max: float | None = None,
     aliases: Iterable[str] = (),
     run_control: bool = False,
+    datasets: Iterable[str] = (),
+    models: Iterable[str] = (),
+    unless: Iterable[str] = (),
 ) -> Any:
     """Declare a config field that becomes ``--kebab-case`` on the command line.
 
     ``run_control`` marks fields that steer one invocation (resume, restart, ...) rather than describe the run;
-    they are not compared when resuming.
+    they are not compared when resuming. ``datasets`` / ``models``: the option is used only when the run trains on
+    one of these datasets / trains one of these models; ``unless``: it is unused when any of these fields is set
+    (differs from its default). Giving an option the run does not use is an error (:func:`unused_options`).
     """
     meta = {
         "help": help,
@@ -45,6 +50,9 @@ def option(
         "max": max,
         "aliases": tuple(aliases),
         "run_control": run_control,
+        "datasets": tuple(datasets),
+        "models": tuple(models),
+        "unless": tuple(unless),
     }
     return attrs.field(default=default, metadata=meta)
 
@@ -357,6 +365,33 @@ def given_options(config: Any) -> frozenset[str]:
     settings from its config file); empty for configs built otherwise."""
     entry = _GIVEN.get(id(config))
     return entry[1] if entry is not None and entry[0]() is config else frozenset()
+
+
+def unused_options(config: Any, given: Iterable[str], dataset: str, models: Iterable[str]) -> list[str]:
+    """For each given option the run does not use, one line naming it and why (empty when all are used).
+
+    ``dataset`` and ``models`` are what the run really trains on and trains (names resolved by the registry)."""
+    by_name = {f.name: f for f in fields_of(type(config))}
+    trained = set(models)
+    problems = []
+    for key in sorted({k.replace("-", "_") for k in given}):
+        f = by_name.get(key)
+        if f is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        wanted_datasets, wanted_models = f.metadata.get("datasets", ()), f.metadata.get("models", ())
+        if wanted_datasets and dataset not in wanted_datasets:
+            problems.append(f"{flag} is used only with --dataset {' or '.join(wanted_datasets)}; this run trains "
+                            f"on '{dataset}'")
+        elif wanted_models and not trained & set(wanted_models):
+            problems.append(f"{flag} is used only by the model {' or '.join(wanted_models)}; this run trains "
+                            f"{', '.join(sorted(trained))}")
+        else:
+            for other in f.metadata.get("unless", ()):
+                if getattr(config, other) != by_name[other].default:
+                    problems.append(f"{flag} is unused when --{other.replace('_', '-')} is given")
+                    break
+    return problems
 
 
 def run_control_fields(cls: type) -> list[str]:

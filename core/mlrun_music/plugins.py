@@ -67,6 +67,48 @@ class Registered:
     def name(self) -> str:
         return self.task.name
 
+    def dataset_name(self, requested: str) -> str:
+        """The dataset a run trains on: ``requested``, the embedded default when empty, or the dataset that reads a
+        path when ``requested`` is one (UserError naming what is available otherwise)."""
+        from pathlib import Path
+
+        name = requested
+        if not name:
+            embedded = [n for n, (spec, _) in self.datasets.items() if spec.embedded]
+            if not embedded:
+                raise UserError(f"task '{self.name}' has no embedded dataset; choose one with --dataset "
+                                f"({', '.join(sorted(self.datasets))})")
+            return embedded[0]
+        if name not in self.datasets and (os.sep in name or Path(name).exists()):
+            by_path = [n for n, (spec, _) in self.datasets.items() if spec.accepts_path]
+            if by_path:
+                if not Path(name).exists():
+                    raise UserError(f"--dataset: {name} does not exist")
+                return by_path[0]
+        if name not in self.datasets:
+            raise UserError(f"--dataset: unknown dataset '{name}' for task '{self.name}'"
+                            f"{did_you_mean(name, sorted(self.datasets))}; "
+                            f"available: {', '.join(sorted(self.datasets))}")
+        return name
+
+    def models_in_run(self, config: Any) -> list[str]:
+        """The models a run with ``config`` trains: the task's ``models_in_run(config)`` when it trains several in
+        one run, else ``--model`` (empty = the first registered)."""
+        if self.task.models_in_run is not None:
+            from .task import resolve
+
+            return list(resolve(self.task.models_in_run)(config))
+        return [config.model or next(iter(self.models), "")]
+
+    def check_options_used(self, config: Any, given: Any) -> None:
+        """A one-line UserError for the first given option this run would not use."""
+        from .config import unused_options
+
+        problems = unused_options(config, given, self.dataset_name(config.dataset), self.models_in_run(config))
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise UserError(problems[0] + more)
+
     def export_formats(self) -> list[str]:
         # "checkpoint" (a model-only checkpoint) works for every task: it needs nothing from the plugin.
         return sorted(set(self.task.export_formats) | set(self.exporters) | {"checkpoint"})

@@ -76,6 +76,8 @@ class Task:
     - ``evaluate_config``: optional attrs class whose fields become options of ``mlrun evaluate TASK``.
     - ``option_aliases``: extra option names per field, e.g. ``{"epochs": ("--num-epochs",)}``.
     - ``config_file_adapter``: optional ``fn(dict) -> dict`` that maps a task-specific config-file shape to field names.
+    - ``models_in_run``: optional ``fn(config) -> list[str]``, the models one run trains (tasks that train several);
+      options declared ``option(..., models=...)`` for a model not among them are errors.
     """
 
     name: str
@@ -91,6 +93,7 @@ class Task:
     evaluate_config: type | None = None
     option_aliases: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
     config_file_adapter: Any = None
+    models_in_run: Any = None
 
     @property
     def export_formats(self) -> list[str]:

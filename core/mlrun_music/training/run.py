@@ -144,23 +144,7 @@ def build_data(registered: Any, config: Any, ctx: RunContext, write_report: bool
 
     ``write_report``: write ``data_report.json`` into the run folder (off when evaluation rebuilds the data)."""
     datasets = registered.datasets
-    name = config.dataset
-    if not name:
-        embedded = [n for n, (spec, _) in datasets.items() if spec.embedded]
-        if not embedded:
-            raise UserError(f"task '{ctx.task}' has no embedded dataset; choose one with --dataset "
-                            f"({', '.join(sorted(datasets))})")
-        name = embedded[0]
-    if name not in datasets and (os.sep in name or Path(name).exists()):
-        by_path = [n for n, (spec, _) in datasets.items() if spec.accepts_path]
-        if by_path:
-            if not Path(name).exists():
-                raise UserError(f"--dataset: {name} does not exist")
-            name = by_path[0]
-    if name not in datasets:
-        raise UserError(f"--dataset: unknown dataset '{name}' for task '{ctx.task}'"
-                        f"{did_you_mean(name, sorted(datasets))}; "
-                        f"available: {', '.join(sorted(datasets))}")
+    name = registered.dataset_name(config.dataset)
     spec, source = datasets[name]
     if ctx.is_main and source.distribution != ctx.plugin:
         ctx.log.info("dataset '%s' from %s", name, source.distribution)

@@ -59,7 +59,8 @@ class BeatsightConfig(KitOptions):
     """Options of ``mlrun train beatsight``: the guide's defaults (Adam 1e-3, batch 32, 50 epochs, plateau)."""
 
     data_dir: str = option("", "Exported dataset folder (`mlrun beatsight collect export`). `--dataset DIR` "
-                               "sets it too; empty = the embedded default rendered from General MIDI drums.")
+                               "sets it too; empty = the embedded default rendered from General MIDI drums.",
+                           datasets=("folder",))
     epochs: int = option(50, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
     learning_rate: float = option(1e-3, "Learning rate (Adam).", min=0.0, max=10.0)
@@ -86,11 +87,13 @@ class BeatsightConfig(KitOptions):
                                 min=0, max=500)
     synthetic_kits: int = option(150, "Embedded default: random procedurally synthesised drum kits added to "
                                       "training (domain randomisation; 0 = soundfont renders only).",
-                                 min=0, max=100000)
+                                 min=0, max=100000, datasets=("default",))
     synthetic_val_kits: int = option(12, "Embedded default: further synthetic kits, never trained on, added to the "
-                                         "validation split.", min=0, max=10000)
-    synthetic_hits_per_class: int = option(1, "Embedded default: hits per class and synthetic kit.", min=1, max=100)
-    synthetic_seed: int = option(0, "Embedded default: seed of the synthetic kits.", min=0, max=2**31 - 1)
+                                         "validation split.", min=0, max=10000, datasets=("default",))
+    synthetic_hits_per_class: int = option(1, "Embedded default: hits per class and synthetic kit.", min=1, max=100,
+                                           datasets=("default",))
+    synthetic_seed: int = option(0, "Embedded default: seed of the synthetic kits.", min=0, max=2**31 - 1,
+                                 datasets=("default",))
 
     def validate(self) -> None:
         """``--dataset DIR`` (the guide's option) means an exported folder: move it to ``data_dir``."""

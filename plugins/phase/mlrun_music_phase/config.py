@@ -61,21 +61,26 @@ class PhaseConfig(TrainConfig):
                                    "(--no-rate-head: the anticipation is only an input feature, as the original).")
     # Embedded default data
     default_data_path: str = option("", "Cache folder of the embedded default data; empty = "
-                                        "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.")
-    default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=100000)
+                                        "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.",
+                                    unless=("chunks_path",))
+    default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=100000,
+                                unless=("chunks_path",))
     default_test_songs: int = option(28, "Held-out synthetic songs (including a held-out meter and soundfont).",
-                                     min=1, max=100000)
-    default_song_seconds: float = option(80.0, "Approximate length of each synthetic song.", min=5.0, max=1200.0)
+                                     min=1, max=100000, unless=("chunks_path",))
+    default_song_seconds: float = option(80.0, "Approximate length of each synthetic song.", min=5.0, max=1200.0,
+                                         unless=("chunks_path",))
     default_chunk_seconds: float = option(32.0, "Chunk length used when chopping the embedded default.",
-                                          min=2.0, max=600.0)
+                                          min=2.0, max=600.0, unless=("chunks_path",))
     default_soundfonts: str = option("", "Comma-separated soundfonts for the default's training songs; empty = "
                                          "TimGM6mb, plus sf_GMbank (csound-soundfont) and the freepats patch "
-                                         "set (/etc/timidity/freepats.cfg) when installed.")
+                                         "set (/etc/timidity/freepats.cfg) when installed.", unless=("chunks_path",))
     default_test_soundfonts: str = option("", "Comma-separated soundfonts for the held-out songs; empty = "
-                                              "FluidR3Mono_GM (fluidsynth) when installed.")
+                                              "FluidR3Mono_GM (fluidsynth) when installed.", unless=("chunks_path",))
     default_holdout_meter: str = option("7/8", "Meter that only appears in held-out songs ('' = none).",
-                                        choices=("", "2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8"))
-    max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256)
+                                        choices=("", "2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8"),
+                                        unless=("chunks_path",))
+    max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256,
+                                unless=("chunks_path",))
 
     def validate(self) -> None:
         """Cross-field rules."""

@@ -13,7 +13,7 @@ from mlrun_music.task import DatasetSpec, ModelSpec, Task
 @attrs.define(kw_only=True)
 class ToyConfig(TrainConfig):
     samples: int = option(256, "Number of synthetic samples.", min=8, max=1_000_000)
-    hidden: int = option(16, "Hidden width of the MLP.", min=1, max=4096)
+    hidden: int = option(16, "Hidden width of the MLP.", min=1, max=4096, models=("mlp",))
     noise: float = option(0.05, "Noise added to targets.", min=0.0, max=10.0)
     augment: float = option(0.0, "Random input jitter during training (tests seeded items).", min=0.0, max=1.0)
     nan_at_step: int = option(-1, "Make the loss NaN after this many training steps (tests).", min=-1)
