@@ -50,11 +50,44 @@ def test_ml_process_uses_the_model(mlrun, groove, tmp_path, monkeypatch, tiny_ch
     r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "strict.bsm",
               "--confidence", "1", "--ml-model", tiny_checkpoint)
     assert r.code == 0 and len(bsm.read_bsm(tmp_path / "strict.bsm")["hitObjects"]) <= len(data["hitObjects"])
-    # Missing default model and none shipped (an install without the package data): heuristic, with the reason.
+    # No model named and none shipped (an install without the package data): heuristic, with the reason.
     monkeypatch.delenv("BEATSIGHT_ML_MODEL_PATH")
     monkeypatch.setattr(pipeline, "SHIPPED_MODEL", tmp_path / "not-shipped.pt")
     r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", tmp_path / "h.bsm")
-    assert r.code == 0 and "classifier: heuristic (no ML model at default path" in r.out and "none shipped" in r.out
+    assert r.code == 0 and "classifier: heuristic (no ML model named, none shipped)" in r.out
+
+
+def test_shipped_model_wins_over_a_checkpoint_in_the_current_folder(mlrun, groove, tmp_path, monkeypatch,
+                                                                    tiny_checkpoint):
+    """A models/best_drum_classifier.pt left in the working folder by an earlier training run is not used unless
+    --ml-model or BEATSIGHT_ML_MODEL_PATH names it; `process` prints the per-class hit counts it wrote."""
+    import shutil
+
+    monkeypatch.delenv("BEATSIGHT_ML_MODEL_PATH", raising=False)
+    monkeypatch.delenv("BEATSIGHT_USE_ML_CLASSIFIER", raising=False)
+    stale = tmp_path / "models" / "best_drum_classifier.pt"  # the mlrun fixture runs in tmp_path
+    stale.parent.mkdir()
+    shutil.copy(tiny_checkpoint, stale)
+    out = tmp_path / "song.bsm"
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out)
+    assert r.code == 0, r.text
+    assert f"classifier: frame-level ML transcriber {pipeline.SHIPPED_MODEL} (shipped with the plugin)\n" in r.out
+    hits = [h["component"] for h in bsm.read_bsm(out)["hitObjects"]]
+    assert hits
+    expected = ", ".join(f"{c} {hits.count(c)}" for c in COMPONENTS if c in hits)
+    assert f"\nhits: {expected}\n" in r.out, r.out
+    # Named by --ml-model or the environment, the same file is used.
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out,
+              "--ml-model", stale.relative_to(tmp_path))
+    assert r.code == 0 and "classifier: ML model models/best_drum_classifier.pt" in r.out, r.text
+    monkeypatch.setenv("BEATSIGHT_ML_MODEL_PATH", str(stale))
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out)
+    assert r.code == 0 and f"classifier: ML model {stale}" in r.out, r.text
+    # An environment path that does not exist falls back to the shipped model, and says why.
+    monkeypatch.setenv("BEATSIGHT_ML_MODEL_PATH", str(tmp_path / "gone.pt"))
+    r = mlrun("beatsight", "process", "--input", groove["wav"], "--output", out)
+    assert r.code == 0, r.text
+    assert (f"(shipped with the plugin; no ML model at BEATSIGHT_ML_MODEL_PATH={tmp_path / 'gone.pt'})") in r.out
 
 
 def test_process_bad_input(mlrun, groove, tmp_path, monkeypatch):

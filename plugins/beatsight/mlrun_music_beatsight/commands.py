@@ -86,9 +86,10 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
 @beatsight.command("process")
 @click.option("--input", "input_path", required=True, help="The song: any audio file soundfile reads.")
 @click.option("--output", required=True, help="The beatmap to write (.bsm).")
-@click.option("--ml-model", default=None, help="Classifier checkpoint (else $BEATSIGHT_ML_MODEL_PATH, else "
-                                               "models/best_drum_classifier.pt, else the transcriber shipped "
-                                               "with the plugin).")
+@click.option("--ml-model", default=None, help="Classifier checkpoint (else $BEATSIGHT_ML_MODEL_PATH, else the "
+                                               "transcriber shipped with the plugin; a models/"
+                                               "best_drum_classifier.pt in the current folder is not used unless "
+                                               "named here).")
 @click.option("--ml/--no-ml", "use_ml", default=None,
               help="Use the ML classifier (default: $BEATSIGHT_USE_ML_CLASSIFIER, else on).")
 @click.option("--confidence", type=float, default=None,

@@ -21,10 +21,11 @@ from .onsets import detect
 
 ENV_MODEL = "BEATSIGHT_ML_MODEL_PATH"
 ENV_USE_ML = "BEATSIGHT_USE_ML_CLASSIFIER"
-DEFAULT_MODEL = Path("models") / "best_drum_classifier.pt"
 #: The frame-level transcriber shipped with the plugin (a model-only checkpoint; how it was trained and what it
-#: scores: BENCHMARKS.md, "Shipped model"). Used when no model is named or found, so `process` transcribes with a
-#: trained model out of the box instead of the 9-class heuristic.
+#: scores: BENCHMARKS.md, "Shipped model"). Used unless --ml-model or BEATSIGHT_ML_MODEL_PATH names another model,
+#: so `process` transcribes with a trained model out of the box instead of the 9-class heuristic. No default path
+#: in the working folder (such as models/best_drum_classifier.pt) is looked for: a checkpoint left there by an
+#: earlier training run must not replace the shipped model unasked.
 SHIPPED_MODEL = Path(__file__).resolve().parent / "pretrained" / "transcriber.pt"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -34,7 +35,7 @@ _FALSE = {"0", "false", "no", "off"}
 class Classifier:
     """Which classifier runs, and why."""
 
-    kind: str  # "ml" (the guide's CNN on detected onsets), "transcriber" (frame-level model) or "heuristic"
+    kind: str  # "ml" (the per-hit CNN on detected onsets), "transcriber" (frame-level model) or "heuristic"
     reason: str
     model: Any = None
     path: Path | None = None
@@ -48,10 +49,11 @@ class Classifier:
 
 
 def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
-    """The ML model when enabled (flag, else env BEATSIGHT_USE_ML_CLASSIFIER, default on) and present (flag, else
-    env BEATSIGHT_ML_MODEL_PATH, else models/best_drum_classifier.pt, else the shipped transcriber
-    :data:`SHIPPED_MODEL`); otherwise the heuristic classifier. A model named with --ml-model that is missing is
-    an error; one named by the env or the default path falls back, with the reason shown."""
+    """The ML model when enabled (flag, else env BEATSIGHT_USE_ML_CLASSIFIER, default on): the one named by
+    --ml-model, else by env BEATSIGHT_ML_MODEL_PATH, else the shipped transcriber :data:`SHIPPED_MODEL`; otherwise
+    the heuristic classifier. No default path in the working folder is consulted. A model named with --ml-model
+    that is missing is an error; one named by the env that is missing falls back to the shipped model, with the
+    reason shown; without the shipped model (an install without the package data) the heuristic runs."""
     if use_ml is None:
         raw = os.environ.get(ENV_USE_ML, "1").strip().lower()
         if raw not in _TRUE | _FALSE:
@@ -62,19 +64,19 @@ def choose_classifier(ml_model: str | None, use_ml: bool | None) -> Classifier:
         where = "--no-ml"
     if not use_ml:
         return Classifier("heuristic", f"ML disabled by {where}")
-    reason = "model present"
+    reason = "model named"
+    env = os.environ.get(ENV_MODEL)
     if ml_model:
         path = Path(ml_model)
         if not path.is_file():
             raise UserError(f"--ml-model: {path} does not exist")
+    elif env and Path(env).is_file():
+        path = Path(env)
     else:
-        env = os.environ.get(ENV_MODEL)
-        path = Path(env) if env else DEFAULT_MODEL
-        if not path.is_file():
-            source = f"{ENV_MODEL}={env}" if env else f"default path {DEFAULT_MODEL}"
-            if not SHIPPED_MODEL.is_file():  # an install without the package data
-                return Classifier("heuristic", f"no ML model at {source}, none shipped")
-            path, reason = SHIPPED_MODEL, f"shipped with the plugin; no ML model at {source}"
+        missing = f"; no ML model at {ENV_MODEL}={env}" if env else ""
+        if not SHIPPED_MODEL.is_file():  # an install without the package data
+            return Classifier("heuristic", f"no ML model named, none shipped{missing}")
+        path, reason = SHIPPED_MODEL, f"shipped with the plugin{missing}"
     from mlrun_music.api import load_model
     from mlrun_music.training.checkpoint import load_checkpoint
 
@@ -137,7 +139,7 @@ class Transcription:
 
         times = np.array([h[0] for h in self.hits])
         renamed = rename(audio, SAMPLE_RATE, times, [h[1] for h in self.hits], self.scores)
-        # Two names of one sound (tom_mid and tom_high peaks of one hit) may now be one name twice: keep the
+        # Two names of one sound (tom_mid and tom_high peaks of one hit) may be one name twice after renaming: keep the
         # stronger of a name's hits within 30 ms.
         renamable = {n for family in FAMILIES for n in family.names}
         last: dict[str, int] = {}
@@ -160,8 +162,8 @@ class Transcription:
 
 def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: float, sensitivity: float,
                       second_hit: float) -> Transcription:
-    """The guide's pipeline: spectral-flux onsets, each named by the CNN or the heuristic classifier; an onset is
-    kept when (onset confidence + class confidence) / 2 reaches ``confidence``."""
+    """The onset pipeline (the original project's): spectral-flux onsets, each named by the CNN or the heuristic
+    classifier; an onset is kept when (onset confidence + class confidence) / 2 reaches ``confidence``."""
     onsets = detect(audio, SAMPLE_RATE, sensitivity)
     samples = np.round(onsets.times * SAMPLE_RATE).astype(np.int64)
     hits: list[tuple[float, str, float]] = []
@@ -219,12 +221,13 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
             confidence: float | None = None, sensitivity: float = 50.0, second_hit: float = 0.1,
             do_quantize: bool = True, kit_relative: bool | None = None, say: Callable[[str], None] = print
             ) -> ProcessResult:
-    """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the guide's) for the
-    onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber. ``kit_relative``: name
-    toms and crashes by their order within the song (:mod:`.kit_relative`); None (default): for the onset pipeline
-    (CNN, heuristic), which names each hit from a short window and cannot hear how the kit is tuned, not for a
-    frame-level transcriber, which hears the whole song and names toms and crashes better itself (BENCHMARKS.md,
-    "Shipped model": on songs of every kit measured, training kits included)."""
+    """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the original
+    project's) for the onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber.
+    ``kit_relative``: name toms and crashes by their order within the song (:mod:`.kit_relative`); None (default):
+    for the onset pipeline (CNN, heuristic), which names each hit from a short window and cannot hear how the kit
+    is tuned, not for a frame-level transcriber, which hears the whole song and names toms and crashes better
+    itself (BENCHMARKS.md, "Shipped model": absolute names score higher on songs of every kit measured, training
+    kits included)."""
     from mlrun_music.audio import load_audio
 
     if confidence is not None and not 0.0 <= confidence <= 1.0:
@@ -277,4 +280,5 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     tempo_note = "" if found.bpm_estimated else " (no clear beat: fallback)"
     what = "frame peaks" if classifier.kind == "transcriber" else "onsets"
     say(f"{len(objects)} hits from {found.candidates} {what}, tempo {found.bpm:.1f} BPM{tempo_note}; wrote {output}")
+    say("hits: " + (", ".join(f"{c} {n}" for c, n in counts.items() if n) or "none"))
     return ProcessResult(Path(output), len(objects), found.bpm, classifier.kind, seconds, counts)
