@@ -130,13 +130,14 @@ def load_model(task_name: str, checkpoint: str | Path | None = None, device: str
     unless ``quiet``. A shipped model's card is checked against the checkpoint it describes.
     """
     from .pretrained import check_card_matches, resolve_checkpoint, shipped_for_path
-    from .training.checkpoint import load_checkpoint
+    from .training.checkpoint import check_finite, load_checkpoint
     from .training.fit import _load_model_state
     from .training.run import apply_threads, model_spec, pick_device
 
     r = task(task_name)
     path = resolve_checkpoint(r, checkpoint, shipped, quiet=quiet)
     state = load_checkpoint(path, task=task_name)
+    check_finite(state, path)
     known = {f.name for f in fields_of(r.task.config_class)}
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}
     # A stored config describes a finished run: its run-folder names are not re-checked here.

@@ -263,7 +263,8 @@ def _make_evaluate_command(registered: Any) -> click.Command:
     params: list[click.Parameter] = [
         click.Argument(["checkpoint"], required=False),
         SHIPPED_OPTION,
-        click.Option(["--split"], default="test", show_default=True, help="Which split to evaluate."),
+        click.Option(["--split"], type=click.Choice(["train", "val", "test"]), default="test", show_default=True,
+                     help="Which split to evaluate."),
         click.Option(["--data"], default=None, help="Evaluate on this data folder instead of the training data."),
         click.Option(["--output"], default=None, help="Folder for metrics.json and plots (default: run folder)."),
         click.Option(["--device"], default="cpu", show_default=True, help="cpu, cuda, mps or auto."),

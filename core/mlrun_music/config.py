@@ -69,7 +69,8 @@ class TrainConfig:
     dataset: str = option("", "Dataset to train on (see `mlrun info TASK`); empty = the embedded default.")
     loss: str = option("default", "Loss to use, by name (plugins may register more).")
     # Reproducibility and device
-    seed: int = option(0, "Random seed for data order, splits, initialisation and augmentation.")
+    seed: int = option(0, "Random seed for data order, splits, initialisation and augmentation.", min=0,
+                       max=2**32 - 1)
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
     precision: str = option("fp32", "fp32, or mixed precision on CUDA: bf16, fp16 (with a grad scaler).",
                             choices=("fp32", "bf16", "fp16"))
@@ -261,7 +262,30 @@ def checkpoint_dir_problem(value: str) -> str | None:
     return None
 
 
-RUN_NAME_CHECKS = {"tag": tag_problem, "run_layout": run_layout_problem, "checkpoint_dir": checkpoint_dir_problem}
+def checkpoint_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a checkpoint file name template (one file name using only {epoch}, {metric} and
+    {model}, each with an optional format spec such as {metric:.4f}), or None."""
+    if value == "" or value in (".", ".."):
+        return "must be a file name"
+    if any(c in value for c in "/\\\0"):
+        return "must be one file name (no '/', '\\' or NUL)"
+    try:
+        fields = [(name, conv) for _, name, _, conv in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        return f"is not a valid template ({exc})"
+    for name, conv in fields:
+        if name not in ("epoch", "metric", "model") or conv:
+            return f"may use only {{epoch}}, {{metric}} and {{model}}, not {shorten('{' + name + '}')}"
+    try:
+        value.format(epoch=1, metric=0.5, model="m")
+    except (ValueError, TypeError) as exc:
+        return f"is not a valid template ({exc})"
+    return None
+
+
+RUN_NAME_CHECKS = {"tag": tag_problem, "run_layout": run_layout_problem, "checkpoint_dir": checkpoint_dir_problem,
+                   "latest_name": checkpoint_name_problem, "best_name": checkpoint_name_problem,
+                   "periodic_name": checkpoint_name_problem, "final_name": checkpoint_name_problem}
 
 
 def option_label(name: str, as_option: bool) -> str:
@@ -330,6 +354,8 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
                         f"{str(exc).splitlines()[0]}") from exc
+    except RecursionError:
+        raise UserError(f"config file {path} nests too deeply to be a config") from None
     if not isinstance(data, dict):
         raise UserError(f"config file {path} must hold a table of options at the top level")
     return data

@@ -47,6 +47,40 @@ def test_load_audio_rejects_silent_and_short(tmp_path):
         load_audio(tmp_path / "short.wav", 16000, min_seconds=1.0)
 
 
+def _tone(seconds: float, rate: int, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return level * np.sin(2 * np.pi * 440 * t)
+
+
+@pytest.mark.parametrize("name,make,message", [
+    ("one_hz.wav", lambda p: sf.write(p, np.ones(4) * 0.5, 1), "sample rate 1 Hz is below 8000 Hz"),
+    ("low.wav", lambda p: sf.write(p, _tone(1, 4000), 4000), "sample rate 4000 Hz is below 8000 Hz"),
+    ("dc.wav", lambda p: sf.write(p, np.full(16000, 0.4), 16000), "a constant level (DC offset only)"),
+    ("whisper.wav", lambda p: sf.write(p, _tone(1, 16000, 3e-5), 16000, subtype="FLOAT"), "silent (peak -90 dBFS)"),
+    ("folder.wav", lambda p: p.mkdir(), "is a folder, not an audio file"),
+])
+def test_load_audio_rejects_degenerate_audio(tmp_path, name, make, message):
+    make(tmp_path / name)
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
+        load_audio(tmp_path / name, 16000)
+    assert str(tmp_path / name) in str(err.value)
+    assert load_audio_ok(tmp_path, 16000).size  # a normal tone still loads
+
+
+def load_audio_ok(tmp_path, rate):
+    sf.write(tmp_path / "tone.wav", _tone(1, 22050), 22050)
+    return load_audio(tmp_path / "tone.wav", rate)
+
+
+def test_load_audio_refuses_hours_before_reading(tmp_path, monkeypatch):
+    from mlrun_music.audio import io
+
+    monkeypatch.setattr(io, "MAX_SECONDS", 0.5)
+    sf.write(tmp_path / "long.wav", _tone(1, 16000), 16000)
+    with pytest.raises(UserError, match=r"1.0 s of audio is longer than the 0.5 s read at most"):
+        load_audio(tmp_path / "long.wav", 16000)
+
+
 @pytest.mark.parametrize("n_fft,hop", [(320, 320), (1024, 256)])
 def test_logmel_framewise_matches_whole_and_exports_with_dynamic_time(tmp_path, n_fft, hop):
     mel = LogMel(16000, n_fft, hop, 64, fmin=27.5, fmax=8000)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import mido
+import pytest
 
 from tests.conftest import run_mlrun_subprocess
 
@@ -59,3 +60,42 @@ def test_sigterm_stops_training_with_143_and_the_resume_command(tmp_path):
                                             + " ".join(args))
     again = run_mlrun_subprocess(*args[:2], "--epochs", "3", *args[4:])
     assert again.code == 0 and "resum" in again.text.lower()
+
+
+def test_bad_checkpoints_and_names_are_called_what_they_are(mlrun, tmp_path):
+    import torch
+
+    assert mlrun("train", "toy", "--epochs", "1", "--tag", "t").code == 0
+    good = tmp_path / "runs/toy/t/checkpoints/final.pt"
+    state = torch.load(good, weights_only=True)
+    state["model"] = {k: v * float("nan") for k, v in state["model"].items()}
+    torch.save(state, tmp_path / "nan.pt")
+    r = mlrun("evaluate", "toy", "nan.pt", "--output", "ev")
+    assert r.code != 0 and "checkpoint nan.pt has non-finite weights (NaN or infinity) in 0.weight" in r.err
+    assert not (tmp_path / "ev").exists()
+    state.pop("model")
+    torch.save(state, tmp_path / "empty.pt")
+    r = mlrun("export", "toy", "empty.pt", "--format", "checkpoint", "--output", "x.pt")
+    assert r.code != 0 and r.err.strip() == "error: checkpoint empty.pt holds no model weights"
+    r = mlrun("evaluate", "toy", str(good), "--split", "bogus")
+    assert r.code == 2 and "'bogus' is not one of 'train', 'val', 'test'" in r.err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--best-name", "../x.pt"], "'--best-name' must be one file name"),
+    (["--final-name", "{epoch.__class__}.pt"], "'--final-name' may use only {epoch}, {metric} and {model}"),
+    (["--periodic-name", "e{0}.pt"], "may use only {epoch}, {metric} and {model}, not '{0}'"),
+    (["--latest-name", ""], "'--latest-name' must be a file name"),
+    (["--best-name", "b{metric:q}.pt"], "'--best-name' is not a valid template"),
+    (["--seed", "-5"], "'--seed' must be int in [0, 4294967295], got -5"),
+])
+def test_checkpoint_names_and_seed_are_checked(mlrun, tmp_path, args, message):
+    r = mlrun("train", "toy", "--epochs", "1", *args)
+    assert r.code == 2 and r.err.count("\n") == 1 and message in r.err, r.err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_nested_too_deeply_is_one_line(mlrun, tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    r = mlrun("train", "toy", "--config", "deep.json")
+    assert r.code == 2 and r.err.count("\n") == 1 and ("nests too deeply" in r.err or "not valid JSON" in r.err)

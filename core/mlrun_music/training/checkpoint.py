@@ -109,4 +109,13 @@ def load_checkpoint(path: str | Path, task: str | None = None) -> dict[str, Any]
         raise UserError(f"{path} is not an mlrun-music checkpoint")
     if task is not None and state.get("task") != task:
         raise UserError(f"checkpoint {path} belongs to task '{state.get('task')}', not '{task}'")
+    if not isinstance(state.get("model"), dict):
+        raise UserError(f"checkpoint {path} holds no model weights")
     return state
+
+
+def check_finite(state: dict[str, Any], path: Path) -> None:
+    """A one-line UserError naming the first tensor with NaN or infinite values (a diverged run's weights)."""
+    for name, tensor in state["model"].items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise UserError(f"checkpoint {path} has non-finite weights (NaN or infinity) in {name}")

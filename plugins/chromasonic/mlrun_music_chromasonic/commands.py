@@ -6,31 +6,16 @@ from typing import Any
 
 import click
 
-from mlrun_music.errors import UserError
+from mlrun_music.audio.render import RENDER_HELP
 from mlrun_music.cli import config_options
+from mlrun_music.errors import UserError
 
-from .config import EvaluateConfig
-from .plugin import SHIPPED
+from .config import SHIPPED, EvaluateConfig
 
 
 @click.group("chromasonic")
 def group() -> None:
     """chromasonic: generate melodies (shipped models or a checkpoint), compare trained models."""
-
-
-class _RenderOption(click.Option):
-    """``--render``: its help text is the core's, read when help is shown (the audio module imports numpy and
-    torch, which listing commands must not)."""
-
-    @property  # type: ignore[override]
-    def help(self) -> str:
-        from mlrun_music.audio.render import RENDER_HELP
-
-        return RENDER_HELP
-
-    @help.setter
-    def help(self, value: Any) -> None:
-        pass
 
 
 SHIPPED_NAMES = tuple(name for name, _ in SHIPPED)
@@ -55,7 +40,7 @@ SHIPPED_NAMES = tuple(name for name, _ in SHIPPED)
 @click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(10, 1000), help="MIDI tempo.")
 @click.option("--out", "out", default="melody.mid", show_default=True, help="MIDI file to write.")
 @click.option("--abc", "abc_out", default=None, help="Also write the melody as ABC text to this file.")
-@click.option("--render", is_flag=True, cls=_RenderOption)
+@click.option("--render", is_flag=True, help=RENDER_HELP)
 @click.option("--device", default="cpu", show_default=True)
 def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kwargs: Any) -> None:
     """Generate a melody and write a playable MIDI file: from CHECKPOINT (lstm, transformer or markov), else from

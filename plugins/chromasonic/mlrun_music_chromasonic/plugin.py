@@ -6,7 +6,7 @@ from mlrun_music.hookspecs import hookimpl
 from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
-from .config import ChromasonicConfig, EvaluateConfig
+from .config import SHIPPED, ChromasonicConfig, EvaluateConfig
 
 _PKG = "mlrun_music_chromasonic"
 
@@ -39,15 +39,6 @@ CHROMASONIC = Task(
 @hookimpl
 def register_tasks(register):
     register(CHROMASONIC)
-
-
-#: The shipped models, lowest held-out perplexity first (the first is the default of `mlrun chromasonic generate`):
-#: transformer 7.44, lstm 8.07, markov 10.84 on the 296 test tunes (their cards).
-SHIPPED = (
-    ("transformer", "Causal Transformer (ALiBi positions), best of 15 epochs on the folk tunes; the default."),
-    ("lstm", "2-layer LSTM, best of 20 epochs on the folk tunes."),
-    ("markov", "Order-2 Markov chain (Witten-Bell) counted on the folk tunes: the baseline."),
-)
 
 
 @hookimpl
