@@ -57,7 +57,8 @@ def test_kits_differ_and_classes_sound_like_themselves():
 def test_cymbal_brightness_spans_the_real_training_kits():
     """Hi-hats and ride bells are as bright as the real training kits' (their spectral centroid above 1 kHz, the
     measure kit-relative naming uses): hi-hats mostly 5.6-9.6 kHz, bells 1.4-7.2 kHz with a median of 4.4 kHz
-    (BENCHMARKS.md, ninth session). Synthetic hi-hats used to sit at 13-15 kHz, above nearly every real one."""
+    (docs/experiments/beatsight.md, synthetic cymbal brightness); hi-hats at 13-15 kHz would sit above nearly
+    every real one."""
     from mlrun_music_beatsight.kit_relative import measure
 
     bright: dict[str, list[float]] = {"hihat_closed": [], "hihat_open": [], "ride_bell": []}

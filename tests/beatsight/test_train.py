@@ -42,7 +42,7 @@ def test_default_train_announces_caches_evaluates_exports(mlrun, tmp_path):
     metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())["metrics"]
     assert metrics["n"] == 72 and 0.0 <= metrics["kit_relative_accuracy"] <= 1.0  # 18 GM notes x 4 velocities
     # The held-out kit tunes two pairs of differently named toms as one drum each: at 4 velocities 8 of its 72 hits
-    # are lost to kit-relative names whatever the classifier (BENCHMARKS.md, tenth session).
+    # are lost to kit-relative names whatever the classifier (BENCHMARKS.md, "Kit-relative ceiling").
     assert 0.5 < metrics["kit_relative_ceiling"] <= 64 / 72
     assert "named kit-relative" in (tmp_path / "t" / "per_class.md").read_text()
 

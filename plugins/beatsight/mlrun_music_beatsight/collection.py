@@ -32,7 +32,7 @@ SAMPLE_RATE = 44100
 PRE_MS = 100.0
 POST_MS = 400.0
 METADATA_VERSION = "1.0.0"
-#: The guide's recommended minimum samples per component (crash2, ride_bell and china: our own choice).
+#: The original project's recommended minimum samples per component (crash2, ride_bell and china: this plugin's).
 RECOMMENDED_MIN = {"kick": 100, "snare": 100, "hihat_closed": 150, "hihat_open": 50, "crash": 75, "ride": 75,
                    "tom_high": 50, "tom_mid": 50, "tom_low": 50, "crash2": 50, "ride_bell": 50, "china": 50}
 SILENT_PEAK = 1e-4
@@ -81,7 +81,7 @@ class Collection:
         write_json(self.metadata_path, {"samples": self.samples, "version": METADATA_VERSION})
 
     def wav_path(self, sample: dict[str, Any]) -> Path:
-        # Built from the canonical component name and our own hex id, never from the stored path.
+        # Built from the canonical component name and a hex id of its own, never from the stored path.
         return self.root / COMPONENTS[component_index(sample["component"])] / f"{_safe_id(sample['id'])}.wav"
 
     def add(self, audio: np.ndarray, audio_hash: str, source_audio: str, onset: float, component: str,

@@ -10,7 +10,7 @@ N_FFT = 2048
 HOP = 441            # 10 ms: frame i is centred on i / FPS seconds
 FPS = SAMPLE_RATE / HOP
 N_MELS = 100
-FMIN, FMAX = 20.0, 16000.0  # cymbals and hi-hats differ above the guide's 8 kHz
+FMIN, FMAX = 20.0, 16000.0  # cymbals and hi-hats differ above the CNN's 8 kHz
 FLOOR = float(np.log(1e-10))  # the value of silence
 
 

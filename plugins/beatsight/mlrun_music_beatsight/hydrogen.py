@@ -3,7 +3,7 @@ which instrument plays which component, and rendering hits by mixing the samples
 
 Instrument names are free text, so components are found by keyword (:func:`component_of`); instruments that match
 no component (cowbell, clap, rolls, chokes, unnamed slots) are not used. Where a kit has two crashes, the brighter one
-is ``crash2`` (as in every General MIDI soundfont; ``benchmarks/beatsight/kit_order.py``)."""
+is ``crash2`` (as in every General MIDI soundfont; ``docs/experiments/beatsight/kit_order.py``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Kit-relative names for the components that are positions on a kit rather than sounds: the three toms are named
 by their pitch order within the song, the two crashes by their brightness order (crash2 the brighter in every
-General MIDI soundfont measured, `benchmarks/beatsight/kit_order.py`). A single hit cannot tell a low-tuned high
+General MIDI soundfont measured, `docs/experiments/beatsight/kit_order.py`). A single hit cannot tell a low-tuned high
 tom from a high-tuned low tom; a song that plays several toms can. Torch-free.
 
 The classifier still names each hit; this step only regroups a family's hits by the drum they come from (hits of

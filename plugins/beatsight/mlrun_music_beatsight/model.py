@@ -1,4 +1,5 @@
-"""The guide's drum classifier: log-mel front end + four conv blocks + dropout + linear, and its loss/ONNX spec."""
+"""The original project's drum classifier: log-mel front end + four conv blocks + dropout + linear, and its
+loss/ONNX spec."""
 
 from __future__ import annotations
 

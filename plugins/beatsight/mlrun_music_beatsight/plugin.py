@@ -56,7 +56,8 @@ class KitOptions(TrainConfig):
 
 @attrs.define(kw_only=True)
 class BeatsightConfig(KitOptions):
-    """Options of ``mlrun train beatsight``: the guide's defaults (Adam 1e-3, batch 32, 50 epochs, plateau)."""
+    """Options of ``mlrun train beatsight``: the original project's defaults (Adam 1e-3, batch 32, 50 epochs,
+    plateau)."""
 
     data_dir: str = option("", "Exported dataset folder (`mlrun beatsight collect export`). `--dataset DIR` "
                                "sets it too; empty = the embedded default rendered from General MIDI drums.",
@@ -96,7 +97,7 @@ class BeatsightConfig(KitOptions):
                                  datasets=("default",))
 
     def validate(self) -> None:
-        """``--dataset DIR`` (the guide's option) means an exported folder: move it to ``data_dir``."""
+        """``--dataset DIR`` (the original project's option) means an exported folder: move it to ``data_dir``."""
         if self.dataset and self.dataset not in OWN_DATASETS and (
                 os.sep in self.dataset or "/" in self.dataset or Path(self.dataset).is_dir()):
             if self.data_dir and self.data_dir != self.dataset:
@@ -167,8 +168,8 @@ class TranscriberEvalConfig:
 
     threshold: float = option(-1.0, "Peak threshold (-1 = the model's --threshold).", min=-1.0, max=1.0)
     songs: int = option(0, "Songs to transcribe (0 = the model's --test-songs).", min=0, max=10000)
-    heuristic_baseline: bool = option(True, "Also transcribe the same songs with the guide's pipeline (spectral-flux "
-                                            "onsets + heuristic classifier) as a baseline.")
+    heuristic_baseline: bool = option(True, "Also transcribe the same songs with the onset pipeline "
+                                            "(spectral-flux onsets + heuristic classifier) as a baseline.")
 
 
 BEATSIGHT = Task(
@@ -176,8 +177,8 @@ BEATSIGHT = Task(
     description="Drum-hit classification (12 classes) for beatmap transcription.",
     config_class=BeatsightConfig,
     models=[ModelSpec("cnn", "mlrun_music_beatsight.model:build",
-                      "The guide's CNN (4 conv blocks 1-32-64-128-256, 391,884 parameters) on a 128x128 log-mel "
-                      "window (25 ms before to 100 ms after the onset).")],
+                      "The original project's CNN (4 conv blocks 1-32-64-128-256, 391,884 parameters) on a "
+                      "128x128 log-mel window (25 ms before to 100 ms after the onset).")],
     datasets=[DatasetSpec("default", "mlrun_music_beatsight.data:load_default",
                           "General MIDI drum hits and grooves rendered with the Debian soundfont (cached); test "
                           "split = a second, unseen soundfont.", embedded=True),

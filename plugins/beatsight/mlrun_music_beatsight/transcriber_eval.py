@@ -1,6 +1,6 @@
 """``mlrun evaluate beatsight-transcriber CHECKPOINT``: onset F-measure per class (mir_eval, 50 ms) on songs of the
 held-out kit (``--split test``, the transcription benchmark's songs) or of the training kit (``--split val``, other
-seeds), next to the guide's pipeline with the heuristic classifier on the same songs, and how it names one-shots of
+seeds), next to the onset pipeline with the heuristic classifier on the same songs, and how it names one-shots of
 every class. JSON, a Markdown table and the one-shots' confusion-matrix PNG."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Does the data pipeline keep up with the model? Times one augmented training item (cut, speed change, EQ, gain,
 noise, mixing: `HitDataset.__getitem__`) against one training step of the CNN per item, single-threaded.
 
-    nice python benchmarks/beatsight/loader_vs_model.py --items 64 --batch-size 32
+    nice python docs/experiments/beatsight/loader_vs_model.py --items 64 --batch-size 32
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 kit and of the held-out test kit, at velocities 40 and 127. Shows why a single hit cannot name a tom on an unseen kit
 (kits tune their toms differently) and that the order within a kit holds (lower tom notes lower, crash 2 brighter).
 
-    python benchmarks/beatsight/kit_order.py
+    python docs/experiments/beatsight/kit_order.py
 """
 
 from __future__ import annotations

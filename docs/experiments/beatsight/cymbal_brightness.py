@@ -2,9 +2,9 @@
 spectral centroid above 1 kHz (:func:`mlrun_music_beatsight.kit_relative.measure`, the feature kit-relative naming
 orders crashes by) of every note heard alone, median over 3 velocities per kit; for the synthetic kits
 (:func:`synthkit.random_kit`, seeds 0 to ``--synthetic-kits - 1``, velocity 0.7) the 10th, 50th and 90th percentile.
-Domain randomisation needs the synthetic spread to cover the real kits' (ninth session, BENCHMARKS.md).
+Domain randomisation needs the synthetic spread to cover the real kits' (docs/experiments/beatsight.md).
 
-    python benchmarks/beatsight/cymbal_brightness.py [--synthetic-kits 60]
+    python docs/experiments/beatsight/cymbal_brightness.py [--synthetic-kits 60]
 """
 
 from __future__ import annotations

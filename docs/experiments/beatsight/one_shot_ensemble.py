@@ -1,8 +1,8 @@
 """Unseen-kit one-shots named by a ``beatsight`` CNN, a ``beatsight-transcriber`` (each hit alone,
 ``transcriber_eval.alone_scores``) and both combined (geometric and arithmetic mean of their per-class
-scores), with absolute and kit-relative names (plugin BENCHMARKS.md, seventh session).
+scores), with absolute and kit-relative names (docs/experiments/beatsight.md).
 
-    python benchmarks/beatsight/one_shot_ensemble.py TRANSCRIBER_CKPT CNN_CKPT
+    python docs/experiments/beatsight/one_shot_ensemble.py TRANSCRIBER_CKPT CNN_CKPT
 """
 
 from __future__ import annotations

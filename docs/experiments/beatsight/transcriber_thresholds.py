@@ -2,9 +2,9 @@
 on the songs `mlrun evaluate beatsight-transcriber` uses (each song transcribed once, then scored per threshold).
 Choose the threshold on training-kit songs (the defaults below), then report the unseen kit at that threshold.
 
-    python benchmarks/beatsight/transcriber_thresholds.py CKPT                       # training kit, seeds 6000..
-    python benchmarks/beatsight/transcriber_thresholds.py CKPT --split test          # unseen kit, seeds 5000..
-    python benchmarks/beatsight/transcriber_thresholds.py CKPT --split test --free   # no groove: random hits
+    python docs/experiments/beatsight/transcriber_thresholds.py CKPT                       # training kit, seeds 6000..
+    python docs/experiments/beatsight/transcriber_thresholds.py CKPT --split test          # unseen kit, seeds 5000..
+    python docs/experiments/beatsight/transcriber_thresholds.py CKPT --split test --free   # no groove: random hits
 
 ``--free``: songs of hits at random times (every class equally often, :func:`synth.free_hits`) instead of grooves,
 drums and accompaniment both on the split's kit, accompaniment 18 dB below to 6 dB above (seeds 7000 on): how much
@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--songs", type=int, default=6)
     ap.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
     ap.add_argument("--free", action="store_true", help="random-hit songs instead of the benchmark's grooves")
-    ap.add_argument("--cnn", default="", help="also score the guide's pipeline with this beatsight (CNN) checkpoint "
+    ap.add_argument("--cnn", default="", help="also score the onset pipeline with this beatsight (CNN) checkpoint "
                                               "at --cnn-confidence, and with the heuristic, on the same songs")
     ap.add_argument("--cnn-confidence", type=float, default=0.5)
     args = ap.parse_args()
@@ -42,7 +42,7 @@ def main() -> None:
     soundfont, renderer = (cfg.test_soundfont, "fluidsynth") if args.split == "test" else (cfg.soundfont, cfg.renderer)
     songs = []
     others = {}
-    if args.cnn:  # the guide's pipeline with the CNN, and with the heuristic, on the same songs
+    if args.cnn:  # the onset pipeline with the CNN, and with the heuristic, on the same songs
         others = {"cnn": (choose_classifier(args.cnn, True), args.cnn_confidence),
                   "heuristic": (Classifier("heuristic", "baseline"), 0.7)}
     scored: dict[str, list] = {name: [] for name in others}
