@@ -226,8 +226,8 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
     ``kit_relative``: name toms and crashes by their order within the song (:mod:`.kit_relative`); None (default):
     for the onset pipeline (CNN, heuristic), which names each hit from a short window and cannot hear how the kit
     is tuned, not for a frame-level transcriber, which hears the whole song and names toms and crashes better
-    itself (BENCHMARKS.md, "Shipped model": absolute names score higher on songs of every kit measured, training
-    kits included)."""
+    itself (BENCHMARKS.md, "Shipped model": absolute names score higher on songs of every training kit measured
+    and on the unseen kit's 20 songs)."""
     from mlrun_music.audio import load_audio
 
     if confidence is not None and not 0.0 <= confidence <= 1.0:
