@@ -143,7 +143,7 @@ class TranscriberConfig(KitOptions):
     chunk_seconds: float = option(4.0, "Length of the training chunks cut from the songs.", min=0.5, max=120.0)
     threshold: float = option(0.6, "Peak threshold on a class activation: the default of `process --confidence` "
                                    "with this model and of `mlrun evaluate` (0.6: best on training-kit songs, "
-                                   "BENCHMARKS.md).", min=0.0, max=1.0)
+                                   "docs/experiments/beatsight.md).", min=0.0, max=1.0)
     renderer: str = option("timidity", "Embedded default: the renderer of --soundfont.",
                            choices=("timidity", "fluidsynth"))
     songs_per_kit: int = option(60, "Embedded default: training songs per rendered kit.", min=0, max=100000)
