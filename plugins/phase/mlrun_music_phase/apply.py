@@ -152,17 +152,44 @@ def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, blo
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def add_clicks(audio: np.ndarray, times: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``audio`` with a short 1.5 kHz click (30 ms, decaying) at each time in seconds, peak-normalised to 0.9."""
+    n = int(0.03 * sample_rate)
+    t = np.arange(n) / sample_rate
+    click = (np.sin(2 * np.pi * 1500.0 * t) * np.exp(-t / 0.006)).astype(np.float32)
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    out = np.asarray(audio, dtype=np.float32) * (0.6 / peak if peak > 0 else 1.0)
+    for sec in times:
+        i = int(round(sec * sample_rate))
+        if 0 <= i < len(out):
+            m = min(n, len(out) - i)
+            out[i:i + m] += 0.5 * click[:m]
+    top = float(np.max(np.abs(out))) if len(out) else 0.0
+    return out * (0.9 / top) if top > 0.9 else out
+
+
 def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, device: str = "cpu",
                onnx_model: str | None = None, streaming: bool = False, block_ms: float = 20.0,
-               output: str | None = None, warmup_seconds: float = -1.0) -> dict[str, Any]:
-    """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame)."""
+               output: str | None = None, warmup_seconds: float = -1.0, shipped: str | None = None,
+               downbeats: str | None = None, click: str | None = None) -> dict[str, Any]:
+    """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame).
+
+    No ``checkpoint`` and no ``onnx_model``: the shipped model (``shipped`` names one other than the default).
+    ``downbeats``: also a CSV of the predicted downbeats (wraps of the phase after the warmup, hysteresis detector of
+    the evaluation, shifted by the anticipation). ``click``: also the audio (16 kHz mono) with a click on each.
+    """
     from mlrun_music.audio import load_audio
+
+    from .labels import wrap_times
 
     if onnx_model and streaming:
         raise UserError("--streaming runs the PyTorch checkpoint; it cannot be combined with --onnx-model")
     if block_ms <= 0:
         raise UserError("--block-ms must be > 0")
     refuse_overwrite_of_inputs(output, audio, checkpoint, onnx_model)
+    for extra in (downbeats, click):
+        if extra:
+            refuse_overwrite_of_inputs(extra, audio, checkpoint, onnx_model)
     config = None
     if onnx_model:
         runner = OnnxPhase(onnx_model)
@@ -172,7 +199,7 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
         from mlrun_music.training.run import pick_device
 
         dev = pick_device(device)
-        loaded = load_model("phase", checkpoint, str(dev))
+        loaded = load_model("phase", checkpoint, str(dev), shipped=shipped)
         config = loaded.config
         warmup = config.warmup_seconds
     if warmup_seconds >= 0:
@@ -188,4 +215,19 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
         phase = predict_phase(loaded.model, signal, anticipation, dev)
     out = Path(output) if output else Path(str(audio) + ".phase_prediction")
     write_text(out, "".join(f"{v:.6f}\n" for v in phase))
-    return {"path": str(out), "frames": len(phase), "fps": FPS}
+    result: dict[str, Any] = {"path": str(out), "frames": len(phase), "fps": FPS}
+    if downbeats or click:
+        times = wrap_times(np.where(np.arange(len(phase)) / FPS >= warmup, phase, np.nan), FPS, anticipation)
+        result["downbeats"] = len(times)
+        if downbeats:
+            write_text(downbeats, "downbeat_seconds\n" + "".join(f"{t:.3f}\n" for t in times))
+            result["downbeats_path"] = str(downbeats)
+        if click:
+            import soundfile as sf
+
+            from mlrun_music.fileio import atomic_path
+
+            with atomic_path(click, suffix=".wav") as tmp:
+                sf.write(str(tmp), add_clicks(signal, times), SAMPLE_RATE, format="WAV", subtype="PCM_16")
+            result["click_path"] = str(click)
+    return result

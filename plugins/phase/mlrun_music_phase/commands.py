@@ -96,46 +96,70 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
 @click.argument("paths", nargs=-1, required=True, metavar="[CHECKPOINT] AUDIO")
 @click.option("--anticipation", default=0.0, show_default=True, type=float, help="Seconds ahead.")
 @click.option("--device-type", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@click.option("--shipped", default=None, metavar="NAME",
+              help="Use this shipped model (`mlrun info phase` lists them); without CHECKPOINT the default one.")
 @click.option("--onnx-model", default=None, help="Run this exported ONNX model with onnxruntime instead.")
 @click.option("--streaming", is_flag=True, help="Feed the audio block by block through the streaming model.")
 @click.option("--block-ms", default=20.0, show_default=True, type=float, help="Block size of --streaming.")
 @click.option("--warmup-seconds", default=-1.0, show_default=True, type=float,
-              help="Refuse audio shorter than this (-1 = the checkpoint's warmup; 8 s with --onnx-model).")
+              help="Refuse audio shorter than this, and list no downbeat before it (-1 = the checkpoint's warmup; "
+                   "8 s with --onnx-model).")
 @click.option("--output", default=None, help="Output file (default: <AUDIO>.phase_prediction).")
-def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, onnx_model: str | None,
-              streaming: bool, block_ms: float, warmup_seconds: float, output: str | None) -> None:
-    """Predict the bar phase `anticipation` seconds ahead for every 20 ms frame of AUDIO."""
+@click.option("--downbeats", default=None, metavar="CSV",
+              help="Also write the predicted downbeats (the phase's wraps after the warmup, in seconds) as CSV.")
+@click.option("--click", "click_out", default=None, metavar="WAV",
+              help="Also write AUDIO with a click on every predicted downbeat, as a WAV file.")
+def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shipped: str | None,
+              onnx_model: str | None, streaming: bool, block_ms: float, warmup_seconds: float, output: str | None,
+              downbeats: str | None, click_out: str | None) -> None:
+    """Predict the bar phase `anticipation` seconds ahead for every 20 ms frame of AUDIO.
+
+    Without CHECKPOINT (and without --onnx-model) the shipped model is used, named on one line.
+    """
     from .apply import apply_file
 
     if onnx_model:
         if len(paths) != 1:
             raise UserError("with --onnx-model give only AUDIO")
+        if shipped:
+            raise UserError("give --onnx-model or --shipped, not both")
         checkpoint, audio = None, paths[0]
-    else:
-        if len(paths) != 2:
-            raise UserError("give CHECKPOINT AUDIO (or --onnx-model MODEL AUDIO)")
+    elif len(paths) == 1:
+        checkpoint, audio = None, paths[0]
+    elif len(paths) == 2:
         checkpoint, audio = paths
+    else:
+        raise UserError("give AUDIO (the shipped model), CHECKPOINT AUDIO, or --onnx-model MODEL AUDIO")
     out = apply_file(checkpoint=checkpoint, audio=audio, anticipation=anticipation, device=device_type,
                      onnx_model=onnx_model, streaming=streaming, block_ms=block_ms, output=output,
-                     warmup_seconds=warmup_seconds)
+                     warmup_seconds=warmup_seconds, shipped=shipped, downbeats=downbeats, click=click_out)
     click.echo(f"wrote {out['frames']} phases to {out['path']}")
+    if "downbeats_path" in out:
+        click.echo(f"wrote {out['downbeats']} downbeats to {out['downbeats_path']}")
+    if "click_path" in out:
+        click.echo(f"wrote {out['click_path']} ({out['downbeats']} clicks)")
 
 
 @phase_group.command("inspect")
-@click.argument("checkpoint")
+@click.argument("checkpoint", required=False)
 @click.argument("relative", required=False)
 @click.option("--dataset-path", required=True, help="Chunk folder (audio + .phase).")
+@click.option("--shipped", default=None, metavar="NAME",
+              help="Use this shipped model (`mlrun info phase` lists them); without CHECKPOINT the default one.")
 @click.option("--anticipation", default=0.0, show_default=True, type=float)
 @click.option("--count", default=4, show_default=True, type=click.IntRange(1, 1000), help="Chunks to plot.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Which chunks are picked.")
 @click.option("--device-type", default="cpu", show_default=True)
-@click.option("--output", default=None, help="Folder for the PNGs (default: <run folder>/inspect).")
-def inspect_cmd(checkpoint: str, relative: str | None, dataset_path: str, anticipation: float, count: int,
-                seed: int, device_type: str, output: str | None) -> None:
-    """Plot predicted against true phase for a few chunks (CHECKPOINT, or CHECKPOINTS-DIR RELATIVE as the guide)."""
+@click.option("--output", default=None,
+              help="Folder for the PNGs (default: <run folder>/inspect; runs/phase/shipped-NAME/inspect for a "
+                   "shipped model).")
+def inspect_cmd(checkpoint: str | None, relative: str | None, dataset_path: str, shipped: str | None,
+                anticipation: float, count: int, seed: int, device_type: str, output: str | None) -> None:
+    """Plot predicted against true phase for a few chunks (CHECKPOINT, or CHECKPOINTS-DIR RELATIVE as the guide;
+    without either, the shipped model)."""
     from .inspect_plots import inspect_chunks
 
-    path = Path(checkpoint) / relative if relative else Path(checkpoint)
-    written = inspect_chunks(path, dataset_path, anticipation, count, seed, device_type, output)
+    path = None if checkpoint is None else Path(checkpoint) / relative if relative else Path(checkpoint)
+    written = inspect_chunks(path, dataset_path, anticipation, count, seed, device_type, output, shipped=shipped)
     for p in written:
         click.echo(f"wrote {p}")

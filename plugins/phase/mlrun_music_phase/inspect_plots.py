@@ -9,9 +9,10 @@ import numpy as np
 from mlrun_music.errors import UserError
 
 
-def inspect_chunks(checkpoint: Path, dataset_path: str, anticipation: float, count: int, seed: int, device: str,
-                   output: str | None) -> list[Path]:
-    """Plot ``count`` randomly picked chunks of ``dataset_path``; returns the PNG paths."""
+def inspect_chunks(checkpoint: Path | None, dataset_path: str, anticipation: float, count: int, seed: int, device: str,
+                   output: str | None, shipped: str | None = None) -> list[Path]:
+    """Plot ``count`` randomly picked chunks of ``dataset_path``; returns the PNG paths. No ``checkpoint``: the
+    shipped model (``shipped`` names one other than the default)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,9 +36,9 @@ def inspect_chunks(checkpoint: Path, dataset_path: str, anticipation: float, cou
     if not chunks:
         raise UserError(f"--dataset-path: no chunks (audio + .phase) in {folder}")
     dev = pick_device(device)
-    loaded = load_model("phase", checkpoint, str(dev))
+    loaded = load_model("phase", checkpoint, str(dev), shipped=shipped)
     check_anticipation(anticipation, loaded.config)
-    out_dir = Path(output) if output else default_output_dir(loaded.path, "inspect")
+    out_dir = Path(output) if output else default_output_dir(loaded.path, "inspect", loaded)
     rng = np.random.default_rng(seed)
     picked = sorted(rng.choice(len(chunks), size=min(count, len(chunks)), replace=False).tolist())
     warm = loaded.config.warmup_seconds
