@@ -47,6 +47,30 @@ def test_fallback_to_synthetic_is_announced_per_model(fx, tmp_path):
     assert rep["source"] == "synthetic" and "no maestro dataset" in rep["reason"]
 
 
+@pytest.mark.parametrize("make", ["missing", "empty", "unrelated"])
+def test_a_datasets_dir_without_datasets_is_a_one_line_error(fx, tmp_path, make):
+    datasets = tmp_path / "datasets"
+    if make != "missing":
+        datasets.mkdir()
+    if make == "unrelated":
+        (datasets / "notes.txt").write_text("no dataset here")
+    code, text, _ = train_one(fx, tmp_path, "GroovePredictor", datasets, "--synthetic-samples", "32")
+    assert code != 0
+    errors = [line for line in text.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, text
+    assert str(datasets) in errors[0]
+    assert ("no such folder" if make == "missing" else "holds none of the datasets") in errors[0]
+    for layout in ("deam/audio", "lakh_midi/", "chords/chord_progressions.json", "maestro/", "groove_midi/",
+                   "--use-synthetic"):
+        assert layout in errors[0]
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.pt"))
+    # Asking for synthetic data explicitly trains.
+    code, text, run = train_one(fx, tmp_path, "GroovePredictor", datasets, "--synthetic-samples", "32",
+                                "--use-synthetic")
+    assert code == 0, text
+    assert report(run, "groovepredictor")["source"] == "synthetic"
+
+
 @pytest.mark.parametrize("place,columns", [
     ("annotations/annotations.csv", ("filename", "valence", "arousal")),
     ("annotations.csv", ("song_id", " valence_mean", " arousal_mean")),

@@ -1,4 +1,5 @@
-"""``mlrun kelly validate`` and ``mlrun kelly pipeline`` (torch-free module; heavy imports inside the commands)."""
+"""``mlrun kelly validate``, ``pipeline``, ``export`` and ``prepare-corpus`` (torch-free module; heavy imports inside
+the commands). With no models named, validate, pipeline and export use the shipped models."""
 
 from __future__ import annotations
 
@@ -15,8 +16,31 @@ def kelly_group() -> None:
     """Kelly MIDI Companion tools: validate RTNeural JSON exports, run the five-model pipeline."""
 
 
+def shipped_dir() -> Path:
+    """The folder of the shipped models (checkpoints, cards, RTNeural JSON and ONNX side by side)."""
+    return Path(__file__).resolve().parent / "pretrained"
+
+
+def shipped_files(suffix: str) -> list[Path]:
+    """The five shipped models' files ending in ``suffix`` (``.json``, ``.onnx`` or ``.pt``), in pipeline order;
+    a one-line error when one is missing."""
+    from .specs import MODELS
+
+    files = [shipped_dir() / f"{spec.file_stem}{suffix}" for spec in MODELS]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"the shipped kelly models are incomplete: {', '.join(missing)} missing (reinstall "
+                        f"mlrun-music-kelly, or name the files)")
+    return files
+
+
+def _announce(what: str) -> None:
+    click.echo(f"using the shipped kelly models ({what} in {shipped_dir()}); `mlrun info kelly` shows their cards",
+               err=True)
+
+
 @kelly_group.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--check-specs", is_flag=True, help="Also compare each file exactly with its model's spec.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to compare numbers with (one file only; default: found from the JSON).")
@@ -25,9 +49,12 @@ def kelly_group() -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Print every layer.")
 def validate_cmd(files: tuple[str, ...], check_specs: bool, checkpoint: str | None, numeric: bool,
                  verbose: bool) -> None:
-    """Validate RTNeural JSON files (exit 1 if any fails, with the reason per file)."""
+    """Validate RTNeural JSON files (exit 1 if any fails, with the reason per file); none named = the shipped ones."""
     from .validate import validate_file
 
+    if not files:
+        files = tuple(str(f) for f in shipped_files(".json"))
+        _announce("RTNeural JSON")
     if checkpoint and len(files) > 1:
         raise UserError("--checkpoint applies to one JSON file; give one file or leave it out")
     failed = 0
@@ -51,18 +78,21 @@ def validate_cmd(files: tuple[str, ...], check_specs: bool, checkpoint: str | No
 
 @kelly_group.command("pipeline")
 @click.argument("source", type=click.Path(dir_okay=False))
-@click.option("--models", "models_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder with the five exported JSON models (<run>/models).")
+@click.option("--models", "models_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder with the five exported JSON models (<run>/models); default: the shipped models.")
 @click.option("--runner", type=click.Choice(["numpy", "onnx"]), default="numpy", show_default=True,
               help="numpy runs the RTNeural JSON files; onnx runs the .onnx files beside them.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write the JSON here instead of printing it.")
-def pipeline_cmd(source: str, models_dir: str, runner: str, output: str | None) -> None:
+def pipeline_cmd(source: str, models_dir: str | None, runner: str, output: str | None) -> None:
     """Run the five models on AUDIO (or a features file: .json list / .npy of 128 values) as the plugin does."""
     from mlrun_music.fileio import refuse_overwrite_of_inputs, write_json
 
     from .pipeline import load_features, run_pipeline
 
+    if models_dir is None:
+        models_dir = str(shipped_files(".json" if runner == "numpy" else ".onnx")[0].parent)
+        _announce("RTNeural JSON" if runner == "numpy" else "ONNX")
     refuse_overwrite_of_inputs(output, source, models_dir)
     features = load_features(Path(source))
     result = run_pipeline(features, Path(models_dir), runner=runner)
@@ -72,3 +102,57 @@ def pipeline_cmd(source: str, models_dir: str, runner: str, output: str | None) 
         click.echo(f"pipeline output written to {output}")
     else:
         click.echo(json.dumps(result, indent=2))
+
+
+@kelly_group.command("export")
+@click.argument("checkpoints", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--format", "formats", type=click.Choice(["rtneural", "onnx"]), multiple=True,
+              help="Formats to write (repeat the option; default: both).")
+@click.option("--output-dir", "-o", required=True, type=click.Path(file_okay=False),
+              help="Folder for <model>.json and <model>.onnx.")
+def export_cmd(checkpoints: tuple[str, ...], formats: tuple[str, ...], output_dir: str) -> None:
+    """Export checkpoints to RTNeural JSON and ONNX in one folder; none named = the five shipped models (their
+    cards go into the files' metadata)."""
+    from mlrun_music import api
+
+    from .specs import BY_NAME
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if checkpoints:
+        jobs = [(Path(c), None) for c in checkpoints]
+    else:
+        shipped_files(".pt")
+        _announce("checkpoints")
+        jobs = [(None, name) for name in SHIPPED_NAMES.values()]
+    for checkpoint, shipped in jobs:
+        loaded = api.load_model("kelly", checkpoint, shipped=shipped, quiet=True)
+        spec = BY_NAME[loaded.model.model_name]
+        for fmt in formats or ("rtneural", "onnx"):
+            target = out / f"{spec.file_stem}.{'json' if fmt == 'rtneural' else 'onnx'}"
+            api.export("kelly", checkpoint, fmt, str(target), shipped=shipped)
+            click.echo(f"{spec.name}: {target}")
+
+
+@kelly_group.command("prepare-corpus")
+@click.option("--pieces", type=click.IntRange(10, 410), default=300, show_default=True,
+              help="Bach chorales to prepare (each rendered at three tempi; about 2 s per piece).")
+@click.option("--corpus-dir", default="", help="Folder to prepare into (default: the kelly cache folder).")
+def prepare_corpus_cmd(pieces: int, corpus_dir: str) -> None:
+    """Render and analyse Bach chorales of the music21 corpus for EmotionRecognizer, MelodyTransformer and
+    HarmonyPredictor (proxy labels; see the README); pieces prepared before are reused."""
+    import logging
+
+    from .data import corpus
+
+    log = logging.getLogger("mlrun_music")
+    folder = corpus.prepare(corpus_dir, pieces, log)
+    records = corpus.read_records(folder, pieces)
+    click.echo(f"corpus dataset: {len(records)} rendered variants of {len({r['piece'] for r in records})} pieces "
+               f"in {folder}")
+
+
+#: Shipped model names (mlrun's --shipped) by model, in pipeline order; the first is kelly's default.
+SHIPPED_NAMES = {"EmotionRecognizer": "emotion-recognizer", "MelodyTransformer": "melody-transformer",
+                 "HarmonyPredictor": "harmony-predictor", "DynamicsEngine": "dynamics-engine",
+                 "GroovePredictor": "groove-predictor"}

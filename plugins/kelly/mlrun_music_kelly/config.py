@@ -37,9 +37,12 @@ class KellyConfig(TrainConfig):
     output_dir: str = option("trained_models", "Folder that holds run folders (the guide's --output).")
     model: str = option("", "Train only this model (EmotionRecognizer, MelodyTransformer, HarmonyPredictor, "
                             "DynamicsEngine, GroovePredictor; case-insensitive); empty = all five in sequence.")
-    dataset: str = option("", "Empty = each model's real dataset when present under --datasets-dir, else its "
-                              "synthetic one (announced); 'synthetic' = the same as --use-synthetic.",
-                          choices=("", "synthetic"))
+    dataset: str = option("", "Empty = each model's real dataset when present, else the music21 corpus dataset "
+                              "(EmotionRecognizer, MelodyTransformer, HarmonyPredictor) when it is prepared in the "
+                              "cache, else synthetic data (announced); 'corpus' = the corpus dataset where it serves "
+                              "the model (prepared first when missing), synthetic elsewhere; 'synthetic' = the same "
+                              "as --use-synthetic.",
+                          choices=("", "synthetic", "corpus"))
     seed: int = option(42, "Random seed for data order, splits, initialisation and synthetic data.")
     device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto.")
     epochs: int = option(50, "Number of epochs (per model).", min=1, max=100000)
@@ -63,6 +66,9 @@ class KellyConfig(TrainConfig):
     groove_path: str = option("", "Groove MIDI folder (default <datasets-dir>/groove_midi).")
     chords_path: str = option("", "Chord-progression JSON (default <datasets-dir>/chords/chord_progressions.json).")
     audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0)
+    corpus_pieces: int = option(300, "Bach chorales of the music21 corpus dataset (each rendered at three tempi; "
+                                     "about 2 s per piece to prepare).", min=10, max=410)
+    corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).")
     max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0)
     model_settings: str = option("", "Per-model overrides as JSON {model: {learning_rate, epochs, batch_size, "
                                      "early_stopping_patience}}; set from a config file's 'models' table.")

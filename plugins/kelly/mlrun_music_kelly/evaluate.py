@@ -1,7 +1,10 @@
 """``mlrun evaluate kelly CKPT``: the model's loss on held-out data next to an untrained model and a mean baseline.
 
-Default data: the model's fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
-model's real dataset found under DIR (a datasets folder in the guide's layout) instead.
+Default data: the held-out pieces of the music21 corpus dataset for a model trained on it (``info.source`` is
+``corpus``), else the model's fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
+model's real dataset found under DIR (a datasets folder in the guide's layout) instead. On the corpus,
+EmotionRecognizer also reports how often the sign of its valence agrees with the mode and how often its arousal
+ranks two tempi of one piece in the right order, for the model, an untrained model and the mean predictor.
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
             raise UserError(f"--data {ctx.data}: no {spec.dataset} dataset for {name} there")
         data, source = splits.train, f"{spec.dataset} at {splits.info.get('location')}"
         train_targets = data.y
+    elif ctx.info.get("source") == "corpus":
+        from .data import corpus
+
+        train_data, _, data, report = corpus.splits(name, ctx.config, ctx.log)
+        source = (f"corpus held-out pieces ({report['test_pieces']} pieces, {report['test_samples']} samples; "
+                  f"proxy labels)")
+        train_targets = train_data.y
     else:
         data, source = synthetic.held_out(name), "held-out synthetic (fixed seed, never trained on)"
         train_targets = synthetic.make(name, 2048, ctx.config.seed).y
@@ -50,6 +60,34 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
         mean = mean / mean.sum()
     baseline = loss_value(spec.loss, mean.expand_as(y), y).item()
     mae = (ctx.model(x) - y).abs().mean().item()
-    return {"model": name, "data": source, "samples": len(y), "loss_kind": spec.loss,
-            "loss": trained, "untrained_loss": untrained, "mean_baseline_loss": baseline, "mae": mae,
-            "improvement_over_untrained": untrained / trained if trained > 0 else None}
+    out = {"model": name, "data": source, "samples": len(y), "loss_kind": spec.loss,
+           "loss": trained, "untrained_loss": untrained, "mean_baseline_loss": baseline, "mae": mae,
+           "improvement_over_untrained": untrained / trained if trained > 0 else None}
+    if name == "EmotionRecognizer" and ctx.info.get("source") == "corpus" and not ctx.data:
+        from .data import corpus
+
+        records = corpus.test_records(ctx.config)
+        feats = torch.as_tensor([r["features"] for r in records], dtype=torch.float32, device=ctx.device)
+        for label, predict in (("", ctx.model), ("untrained_", untrained_model),
+                               ("mean_", lambda f: mean.expand(len(f), -1))):
+            out.update({f"{label}{k}": v for k, v in emotion_checks(records, predict(feats).cpu().numpy()).items()})
+    return out
+
+
+def emotion_checks(records: list[dict[str, Any]], emotion: Any) -> dict[str, float]:
+    """Valence sign vs mode (share of variants) and arousal order vs tempo (share of same-piece pairs)."""
+    import numpy as np
+
+    valence, arousal = emotion[:, :32].mean(axis=1), emotion[:, 32:].mean(axis=1)
+    agree = [(v > 0) == (r["mode"] == "major") for v, r in zip(valence, records)]
+    by_piece: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        by_piece.setdefault(r["piece"], []).append(i)
+    right = []
+    for idx in by_piece.values():
+        for a in idx:
+            for b in idx:
+                if records[a]["bpm"] < records[b]["bpm"]:
+                    right.append(1.0 if arousal[b] > arousal[a] else 0.5 if arousal[b] == arousal[a] else 0.0)
+    return {"valence_sign_agreement": float(np.mean(agree)), "arousal_tempo_order": float(np.mean(right)),
+            "tempo_pairs": len(right)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlrun_music.hookspecs import hookimpl
-from mlrun_music.task import DatasetSpec, ModelSpec, Task
+from mlrun_music.task import DatasetSpec, ModelSpec, PretrainedSpec, Task
 
 from .config import OPTION_ALIASES, KellyConfig
 
@@ -29,6 +29,9 @@ KELLY = Task(
     datasets=[
         DatasetSpec("synthetic", f"{_PKG}.data.select:synthetic_splits",
                     "Generated per model: a fixed learnable function of random inputs plus noise.", embedded=True),
+        DatasetSpec("corpus", f"{_PKG}.data.select:corpus_splits",
+                    "Bach chorales of the music21 corpus rendered to audio, proxy labels (EmotionRecognizer, "
+                    "MelodyTransformer, HarmonyPredictor); prepared into the cache on first use."),
         DatasetSpec("deam", f"{_PKG}.data.select:deam_splits", "DEAM audio + valence/arousal CSV (EmotionRecognizer)."),
         DatasetSpec("lakh", f"{_PKG}.data.select:lakh_splits", "Lakh MIDI files (MelodyTransformer)."),
         DatasetSpec("chords", f"{_PKG}.data.select:chords_splits", "Chord-progression JSON (HarmonyPredictor)."),
@@ -49,6 +52,25 @@ KELLY = Task(
 def register_tasks(register):
     """Register the kelly task."""
     register(KELLY)
+
+
+#: The shipped models, EmotionRecognizer first (kelly's default): (name, file stem, description).
+SHIPPED = (
+    ("emotion-recognizer", "emotionrecognizer", "Audio features (128 log-mel) -> emotion (valence dims 0-31, "
+                                                "arousal dims 32-63); trained on rendered Bach chorales."),
+    ("melody-transformer", "melodytransformer", "Emotion -> melody pitch probabilities; chorale sopranos."),
+    ("harmony-predictor", "harmonypredictor", "Emotion + audio -> chord distribution; chorale harmony."),
+    ("dynamics-engine", "dynamicsengine", "Context -> expression values; synthetic data."),
+    ("groove-predictor", "groovepredictor", "Emotion -> groove timing and velocity; synthetic data."),
+)
+
+
+@hookimpl
+def register_pretrained(register):
+    """The five shipped models: model-only checkpoints with cards, RTNeural JSON and ONNX beside them."""
+    for name, stem, description in SHIPPED:
+        register("kelly", PretrainedSpec(name, f"{_PKG}:pretrained/{stem}.pt", recipe=f"{_PKG}:recipes/{name}.toml",
+                                         description=description))
 
 
 @hookimpl

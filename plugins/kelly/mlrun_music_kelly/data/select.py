@@ -1,4 +1,5 @@
-"""Which data each model trains on: its real dataset when present, else its synthetic one (always announced)."""
+"""Which data each model trains on (always announced): its real dataset when present; else the music21 corpus
+dataset (EmotionRecognizer, MelodyTransformer, HarmonyPredictor) when it is prepared or asked for; else synthetic."""
 
 from __future__ import annotations
 
@@ -10,12 +11,31 @@ from mlrun_music.errors import UserError
 from mlrun_music.training import DataSplits
 
 from ..specs import BY_NAME, MODEL_NAMES
-from . import synthetic
+from . import corpus, synthetic
 
 DEFAULT_PLACES = {"deam": "deam", "lakh": "lakh_midi", "maestro": "maestro", "groove": "groove_midi",
                   "chords": "chords/chord_progressions.json"}
 PATH_FIELDS = {"deam": "deam_path", "lakh": "lakh_path", "maestro": "maestro_path", "groove": "groove_path",
                "chords": "chords_path"}
+
+
+#: What each dataset folder must look like (for the one-line error about an unusable --datasets-dir).
+LAYOUTS = ("deam/audio/*.wav|mp3|flac|ogg + deam/annotations.csv", "lakh_midi/**/*.mid",
+           "chords/chord_progressions.json", "maestro/**/*.midi", "groove_midi/**/*.mid")
+
+
+def check_datasets_dir(config: Any) -> None:
+    """A one-line UserError when ``--datasets-dir`` is given but is not a folder or holds none of the datasets
+    (unless synthetic data was asked for explicitly)."""
+    if not config.datasets_dir or config.use_synthetic or config.dataset == "synthetic":
+        return
+    root = Path(config.datasets_dir)
+    layouts = "; ".join(LAYOUTS)
+    if not root.is_dir():
+        raise UserError(f"--datasets-dir {root}: no such folder (expected any of {layouts}; or --use-synthetic)")
+    if not any((root / place).exists() for place in DEFAULT_PLACES.values()):
+        raise UserError(f"--datasets-dir {root} holds none of the datasets (expected any of {layouts}; or "
+                        f"--use-synthetic)")
 
 
 def dataset_location(config: Any, dataset: str) -> Path | None:
@@ -56,10 +76,18 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
         log.info("%s: training on synthetic data (requested)", name)
         return _synthetic(name, config, test, base_info, "requested")
     location = dataset_location(config, spec.dataset)
+    if config.dataset == "corpus" and name in corpus.MODELS_SERVED:
+        log.info("%s: training on the music21 corpus dataset (requested)", name)
+        return _corpus(name, config, base_info, log)
     if location is None or not location.exists():
         why = (f"no {spec.dataset} dataset at {location}" if location is not None
                else "no --datasets-dir given")
-        log.info("%s: %s; falling back to synthetic data", name, why)
+        if name in corpus.MODELS_SERVED and corpus.is_prepared(config.corpus_dir, config.corpus_pieces):
+            log.info("%s: %s; using the music21 corpus dataset (proxy labels)", name, why)
+            return _corpus(name, config, base_info, log)
+        hint = (" (`mlrun kelly prepare-corpus` prepares real data for it)" if name in corpus.MODELS_SERVED
+                else "")
+        log.info("%s: %s; falling back to synthetic data%s", name, why, hint)
         return _synthetic(name, config, test, base_info, why)
     data, report = load_real(name, spec.dataset, location, config)
     log.info("%s: %d samples from %s dataset at %s (%s)", name, len(data), spec.dataset, location,
@@ -75,6 +103,16 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
     info = {**base_info, "source": spec.dataset, "location": str(location), "samples": len(data)}
     return DataSplits(train=data, test=test, info=info,
                       report={"model": name, "source": spec.dataset, "location": str(location), **report})
+
+
+def _corpus(name: str, config: Any, base_info: dict[str, Any], log: logging.Logger) -> DataSplits:
+    train, val, test, report = corpus.splits(name, config, log)
+    log.info("%s: corpus dataset: %d/%d/%d train/validation/test samples from %d/%d/%d pieces", name, len(train),
+             len(val), len(test), report["train_pieces"], report["val_pieces"], report["test_pieces"])
+    info = {**base_info, "source": "corpus", "location": report["location"], "samples": len(train),
+            "corpus_pieces": config.corpus_pieces, "corpus_fingerprint": report["fingerprint"]}
+    return DataSplits(train=train, val=val, test=test, info=info,
+                      report={"model": name, "source": "corpus", **report})
 
 
 def _synthetic(name: str, config: Any, test: Any, base_info: dict[str, Any], why: str) -> DataSplits:
@@ -102,6 +140,13 @@ def _real(dataset: str, config: Any, ctx: Any) -> DataSplits:
     if location is None or not location.exists():
         raise UserError(f"the {dataset} dataset is not at {location or '(no --datasets-dir)'}")
     return splits_for(name, config, getattr(ctx, "log", None))
+
+
+def corpus_splits(config: Any, ctx: Any) -> DataSplits:
+    import attrs
+
+    return splits_for(_model_for(config, MODEL_NAMES[0]), attrs.evolve(config, dataset="corpus"),
+                      getattr(ctx, "log", None))
 
 
 def deam_splits(config: Any, ctx: Any) -> DataSplits:
