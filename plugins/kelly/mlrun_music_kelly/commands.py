@@ -114,23 +114,25 @@ def export_cmd(checkpoints: tuple[str, ...], formats: tuple[str, ...], output_di
     """Export checkpoints to RTNeural JSON and ONNX in one folder; none named = the five shipped models (their
     cards go into the files' metadata)."""
     from mlrun_music import api
+    from mlrun_music.pretrained import resolve_checkpoint
 
     from .specs import BY_NAME
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if checkpoints:
-        jobs = [(Path(c), None) for c in checkpoints]
+        paths = [Path(c) for c in checkpoints]
     else:
         shipped_files(".pt")
         _announce("checkpoints")
-        jobs = [(None, name) for name in SHIPPED_NAMES.values()]
-    for checkpoint, shipped in jobs:
-        loaded = api.load_model("kelly", checkpoint, shipped=shipped, quiet=True)
+        # A shipped checkpoint named by its path still carries its card into every export.
+        paths = [resolve_checkpoint("kelly", None, name, quiet=True) for name in SHIPPED_NAMES.values()]
+    for checkpoint in paths:
+        loaded = api.load_model("kelly", checkpoint, quiet=True)
         spec = BY_NAME[loaded.model.model_name]
         for fmt in formats or ("rtneural", "onnx"):
             target = out / f"{spec.file_stem}.{'json' if fmt == 'rtneural' else 'onnx'}"
-            api.export("kelly", checkpoint, fmt, str(target), shipped=shipped)
+            api.export("kelly", checkpoint, fmt, str(target))
             click.echo(f"{spec.name}: {target}")
 
 
