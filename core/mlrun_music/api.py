@@ -82,7 +82,7 @@ def broken_plugins() -> list[dict[str, str]]:
 def make_config(task_name: str, values: dict[str, Any] | None = None, **overrides: Any) -> Any:
     """A validated config of the task's config class from a dict and keyword overrides."""
     r = task(task_name)
-    return build_config(r.task.config_class, {**(values or {}), **overrides})
+    return build_config(r.config_class, {**(values or {}), **overrides})
 
 
 def train(task_name: str, config: Any = None, **overrides: Any) -> dict[str, Any]:
@@ -92,10 +92,10 @@ def train(task_name: str, config: Any = None, **overrides: Any) -> dict[str, Any
     r = task(task_name)
     if config is None or isinstance(config, dict):
         given = {**(config or {}), **overrides}
-        config = build_config(r.task.config_class, given)
+        config = build_config(r.config_class, given)
         r.check_options_used(config, given)
     elif overrides:
-        config = build_config(r.task.config_class, {**to_dict(config), **overrides})
+        config = build_config(r.config_class, {**to_dict(config), **overrides})
         r.check_options_used(config, overrides)
     return train_task(r, config, after=export_trained if config.onnx else None)
 
@@ -138,10 +138,10 @@ def load_model(task_name: str, checkpoint: str | Path | None = None, device: str
     path = resolve_checkpoint(r, checkpoint, shipped, quiet=quiet)
     state = load_checkpoint(path, task=task_name)
     check_finite(state, path)
-    known = {f.name for f in fields_of(r.task.config_class)}
+    known = {f.name for f in fields_of(r.config_class)}
     stored = {k: v for k, v in state.get("config", {}).items() if k in known}
     # A stored config describes a finished run: its run-folder names are not re-checked here.
-    config = build_config(r.task.config_class, stored, where=f"{path}: ", check_run_folder=False)
+    config = build_config(r.config_class, stored, where=f"{path}: ", check_run_folder=False)
     spec = model_spec(r, state.get("model_name", ""))
     apply_threads(config)  # the run's --num-threads also governs evaluate, export and plugin commands
     model = resolve(spec.factory)(config, state.get("model_info", {}))
@@ -252,11 +252,19 @@ def export(task_name: str, checkpoint: str | Path | None = None, fmt: str = "onn
 
 
 def describe_config(cls: type) -> list[dict[str, Any]]:
-    """Every field of a config class: name, option, type, default, help, allowed values."""
-    from .config import base_type, describe_allowed
+    """Every field of a config class: name, option, type, default, help, allowed values, and its group: ``task``
+    (the task's own, or a trainer option with the task's own default), ``trainer`` (every task has it as is) or
+    ``dataset:NAME`` (a dataset's own option)."""
+    from .config import TrainConfig, base_type, describe_allowed
 
+    # A trainer option whose default the task changes counts as the task's own: it says something about the task.
+    trainer = {f.name: f.default for f in fields_of(TrainConfig)} if issubclass(cls, TrainConfig) else {}
     out = []
     for f in fields_of(cls):
+        dataset = f.metadata.get("dataset_option")
+        own = f.name not in trainer or trainer[f.name] != f.default
+        group = f"dataset:{dataset}" if dataset else ("task" if own else "trainer")
         out.append({"name": f.name, "option": "--" + f.name.replace("_", "-"), "type": base_type(f.type).__name__,
-                    "default": f.default, "help": f.metadata.get("help", ""), "allowed": describe_allowed(f)})
+                    "default": f.default, "help": f.metadata.get("help", ""), "allowed": describe_allowed(f),
+                    "group": group})
     return out

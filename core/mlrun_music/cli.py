@@ -143,22 +143,27 @@ def list_cmd(as_json: bool) -> None:
 @cli.command("info")
 @click.argument("task_name", metavar="TASK")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def info_cmd(task_name: str, as_json: bool) -> None:
-    """Everything about one task: models, datasets, exports and every config option."""
+@click.option("--all", "show_all", is_flag=True, help="Also list the trainer options every task has.")
+def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
+    """One task: its shipped models' cards, models, datasets (with their own options), exports and options."""
     from . import api
+    from .pretrained import card_lines, shipped_models
 
     r = api.task(task_name)
     entry = next(t for t in api.list_tasks() if t["name"] == task_name)
-    entry["options"] = api.describe_config(r.task.config_class)
+    entry["options"] = api.describe_config(r.config_class)
     if r.task.evaluate_config is not None:
         entry["evaluate_options"] = api.describe_config(r.task.evaluate_config)
     if as_json:
         _echo_json(entry)
         return
+
+    def show(options: list[dict[str, Any]], indent: str = "  ") -> None:
+        for o in options:
+            click.echo(f"{indent}{o['option']} ({o['allowed']}, default {o['default']!r}): {o['help']}")
+
     click.echo(f"{entry['name']}: {entry['description']}")
     click.echo(f"distribution: {entry['distribution']} {entry['version']}")
-    from .pretrained import card_lines, shipped_models
-
     shipped = shipped_models(r)
     click.echo("shipped models:" if shipped else f"shipped models: none (train one: mlrun train {task_name})")
     for i, m in enumerate(shipped):
@@ -168,18 +173,28 @@ def info_cmd(task_name: str, as_json: bool) -> None:
             lines = [f"{m.spec.name}: card unusable: {exc}"]
         lines[0] += " [default]" if i == 0 else ""
         click.echo("\n".join("  " + ln for ln in lines))
-    for kind in ("models", "datasets"):
-        click.echo(f"{kind}:")
-        for item in entry[kind]:
-            extra = " [default]" if item.get("embedded") else ""
-            extra += f" [from {item['source']}]" if "source" in item else ""
-            click.echo(f"  {item['name']}{extra}: {item['description']}")
+    click.echo("models:")
+    for item in entry["models"]:
+        extra = f" [from {item['source']}]" if "source" in item else ""
+        click.echo(f"  {item['name']}{extra}: {item['description']}")
+    click.echo("datasets:")
+    for item in entry["datasets"]:
+        extra = " [default]" if item.get("embedded") else ""
+        extra += f" [from {item['source']}]" if "source" in item else ""
+        click.echo(f"  {item['name']}{extra}: {item['description']}")
+        show([o for o in entry["options"] if o["group"] == f"dataset:{item['name']}"], "      ")
     click.echo(f"exports: {', '.join(entry['exports']) or '-'}")
-    for section in ("options", "evaluate_options"):
-        if section in entry:
-            click.echo(f"{section.replace('_', ' ')}:")
-            for o in entry[section]:
-                click.echo(f"  {o['option']} ({o['allowed']}, default {o['default']!r}): {o['help']}")
+    click.echo(f"options of {task_name}:")
+    show([o for o in entry["options"] if o["group"] == "task"])
+    trainer = [o for o in entry["options"] if o["group"] == "trainer"]
+    if show_all:
+        click.echo("trainer options:")
+        show(trainer)
+    else:
+        click.echo(f"trainer options: {len(trainer)} more that every task has (mlrun info {task_name} --all)")
+    if "evaluate_options" in entry:
+        click.echo("evaluate options:")
+        show(entry["evaluate_options"])
 
 
 def _make_train_command(registered: Any) -> click.Command:
@@ -192,7 +207,7 @@ def _make_train_command(registered: Any) -> click.Command:
             if flags.get("model") not in (None, model_arg):
                 raise UserError(f"model given twice: '{model_arg}' and --model '{flags['model']}'")
             flags["model"] = model_arg
-        config = merge_config(task.config_class, config_file, flags, task.config_file_adapter)
+        config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter)
         given = {k for k, v in flags.items() if v is not None}
         if config_file:
             given |= set(read_config_file(config_file))
@@ -212,7 +227,7 @@ def _make_train_command(registered: Any) -> click.Command:
         click.Argument(["model_arg"], required=False, metavar="[MODEL]"),
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
                      help="TOML or JSON file setting any option; command-line flags win.")]
-    params += config_options(task.config_class, dict(task.option_aliases))
+    params += config_options(registered.config_class, dict(task.option_aliases))
     return click.Command(task.name, callback=run, params=params, help=f"Train {task.name}: {task.description}",
                          short_help=task.description)
 

@@ -67,6 +67,28 @@ class Registered:
     def name(self) -> str:
         return self.task.name
 
+    @property
+    def config_class(self) -> type:
+        """The task's config class, extended with the options of its datasets (each usable only with its own)."""
+        extra = {name: spec.options for name, (spec, _) in self.datasets.items() if spec.options is not None}
+        if not extra:
+            return self.task.config_class
+        key = tuple((name, id(cls)) for name, cls in extra.items())
+        cached = _EXTENDED.get(self.task.config_class)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        from .config import fields_of
+
+        fields: dict[str, Any] = {}
+        for dataset, cls in extra.items():
+            for f in fields_of(cls):
+                meta = {**f.metadata, "datasets": (dataset,), "dataset_option": dataset}
+                fields[f.name] = attrs.field(default=f.default, type=f.type, metadata=meta)
+        extended = attrs.make_class(self.task.config_class.__name__, fields, bases=(self.task.config_class,),
+                                    kw_only=True)
+        _EXTENDED[self.task.config_class] = (key, extended)
+        return extended
+
     def dataset_name(self, requested: str) -> str:
         """The dataset a run trains on: ``requested``, the embedded default when empty, or the dataset that reads a
         path when ``requested`` is one (UserError naming what is available otherwise)."""
@@ -112,6 +134,10 @@ class Registered:
     def export_formats(self) -> list[str]:
         # "checkpoint" (a model-only checkpoint) works for every task: it needs nothing from the plugin.
         return sorted(set(self.task.export_formats) | set(self.exporters) | {"checkpoint"})
+
+
+#: Config classes extended with dataset options, per task config class: (which option classes, the class).
+_EXTENDED: dict[type, tuple[tuple, type]] = {}
 
 
 @attrs.define
@@ -268,7 +294,12 @@ def _make_register(registry: Registry, source: Source, hook: str) -> Callable[..
     if hook == "register_models":
         return lambda task_name, spec: add(task_of(task_name).models, spec.name, spec, "model")
     if hook == "register_datasets":
-        return lambda task_name, spec: add(task_of(task_name).datasets, spec.name, spec, "dataset")
+        def register_dataset(task_name: str, spec: Any) -> None:
+            reg = task_of(task_name)
+            if spec.options is not None:
+                _check_dataset_options(reg, spec)
+            add(reg.datasets, spec.name, spec, "dataset")
+        return register_dataset
     if hook == "register_pretrained":
         def register_pretrained(task_name: str, spec: Any) -> None:
             if not isinstance(spec, PretrainedSpec):
@@ -277,6 +308,20 @@ def _make_register(registry: Registry, source: Source, hook: str) -> Callable[..
         return register_pretrained
     table = {"register_losses": "losses", "register_exporters": "exporters", "register_evaluators": "evaluators"}[hook]
     return lambda task_name, name, fn: add(getattr(task_of(task_name), table), name, fn, table[:-1])
+
+
+def _check_dataset_options(reg: Registered, spec: DatasetSpec) -> None:
+    """A dataset's options may not take a name the task or another dataset already uses."""
+    from .config import fields_of
+
+    taken = {f.name: f"task '{reg.name}'" for f in fields_of(reg.task.config_class)}
+    for other, (other_spec, _) in reg.datasets.items():
+        if other_spec.options is not None:
+            taken.update({f.name: f"dataset '{other}'" for f in fields_of(other_spec.options)})
+    for f in fields_of(spec.options):
+        if f.name in taken:
+            raise _Conflict(f"dataset '{spec.name}' declares option --{f.name.replace('_', '-')}, which "
+                            f"{taken[f.name]} already has")
 
 
 _CACHE: Registry | None = None

@@ -20,11 +20,17 @@ def test_list_and_info(mlrun):
     info = json.loads(mlrun("info", "toy", "--json").out)
     opts = {o["name"]: o for o in info["options"]}
     assert opts["learning_rate"] == {"name": "learning_rate", "option": "--learning-rate", "type": "float",
-                                     "default": 0.001, "help": "Learning rate.", "allowed": "float in [0.0, 10.0]"}
+                                     "default": 0.001, "help": "Learning rate.", "allowed": "float in [0.0, 10.0]",
+                                     "group": "trainer"}
     assert opts["epochs"]["default"] == 5  # the task's own default overrides the trainer's
     assert opts["optimizer"]["allowed"] == "one of adam, adamw, sgd"
+    assert opts["epochs"]["group"] == "task" and opts["hidden"]["group"] == "task"  # the task sets these
     text = mlrun("info", "toy").out
     assert "--hidden (int in [1, 4096], default 16): Hidden width of the MLP." in text
+    assert text.index("options of toy:") < text.index("--epochs (int in [1, 100000], default 5)")
+    assert "--learning-rate" not in text and "trainer options: 44 more that every task has" in text
+    assert "--learning-rate (float in [0.0, 10.0], default 0.001)" in mlrun("info", "toy", "--all").out
+    assert len(text.splitlines()) < 40
 
 
 def test_train_help_lists_every_option(mlrun):

@@ -44,6 +44,35 @@ def test_train_on_the_third_party_dataset_and_model(mlrun, tmp_path):
     assert "scales" in json.dumps(report)
 
 
+def test_a_third_party_dataset_declares_its_own_options(mlrun, tmp_path):
+    info = mlrun("info", "chromasonic").out
+    after = info.split("  scales [from mlrun-music-scales]:")[1].splitlines()
+    assert after[1].startswith("      --scales-keys (int in [1, 12], default 12): Tonics from middle C")
+    entry = json.loads(mlrun("info", "chromasonic", "--json").out)
+    option = next(o for o in entry["options"] if o["name"] == "scales_keys")
+    assert option["group"] == "dataset:scales"
+    r = mlrun("train", "chromasonic", "--dataset", "scales", "--model", "gru", "--scales-keys", "13")
+    assert r.code == 2 and "'--scales-keys' must be int in [1, 12], got 13" in r.err
+    r = mlrun("train", "chromasonic", "--dataset", "synthetic", "--scales-keys", "3")
+    assert r.code == 2 and "--scales-keys is used only with --dataset scales; this run trains on 'synthetic'" in r.err
+    r = mlrun("train", "chromasonic", "--dataset", "scales", "--model", "gru", "--scales-keys", "2", "--epochs", "1",
+              "--batch-size", "16", "--tag", "two-keys")
+    assert r.code == 0, r.text
+    report = json.loads((tmp_path / "runs/chromasonic/two-keys/data_report.json").read_text())
+    assert 32 in [v for v in _numbers(report)]  # 16 exercises per tonic, two tonics
+
+
+def _numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, int) and not isinstance(obj, bool):
+        yield obj
+
+
 def test_uninstall_removes_exactly_its_additions():
     before = listing()
     pip = [sys.executable, "-m", "pip", "-q"]

@@ -15,10 +15,11 @@ HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11, 12)
 RHYTHMS = ((0.5,), (1.0,), (0.75, 0.25), (1.0, 0.5, 0.5))
 
 
-def exercises() -> list[dict[str, Any]]:
-    """Up-and-down scales and broken-chord arpeggios, every key, several rhythms: 192 short melodies."""
+def exercises(keys: int = 12) -> list[dict[str, Any]]:
+    """Up-and-down scales and broken-chord arpeggios in ``keys`` tonics from middle C, major and minor, several
+    rhythms: 16 short melodies per tonic (192 for all twelve)."""
     tunes = []
-    for tonic in range(60, 72):
+    for tonic in range(60, 60 + keys):
         for mode, steps in (("major", MAJOR), ("minor", HARMONIC_MINOR)):
             scale = [tonic + s for s in steps]
             arpeggio = [scale[0], scale[2], scale[4], scale[7], scale[4], scale[2], scale[0]]
@@ -31,7 +32,7 @@ def exercises() -> list[dict[str, Any]]:
 
 def load_scales(config: Any, ctx: Any):
     """The DatasetSpec factory: build melodies, let chromasonic turn them into its DataSplits."""
-    return splits_from_melodies(exercises(), config, source="scales (mlrun-music-scales)")
+    return splits_from_melodies(exercises(config.scales_keys), config, source="scales (mlrun-music-scales)")
 
 
 class MelodyGRU(nn.Module):
