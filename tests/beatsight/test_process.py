@@ -135,3 +135,18 @@ def test_second_hit_pairs_a_cymbal_with_a_drum_only():
     assert names(probs(crash=0.5, ride=0.3, kick=0.2), 0.1) == ["crash", "kick"]
     assert names(probs(hihat_closed=0.5, snare=0.3, kick=0.2), 0.1) == ["hihat_closed", "snare", "kick"]
     assert names(probs(snare=0.9, hihat_closed=0.05), 0.1) == ["snare"]
+
+
+def test_the_song_as_argument_writes_its_beatmap_beside_it(mlrun, groove, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("BEATSIGHT_USE_ML_CLASSIFIER", "0")
+    song = tmp_path / "mysong.wav"
+    shutil.copy(groove["wav"], song)
+    r = mlrun("beatsight", "process", song)
+    assert r.code == 0, r.text
+    assert bsm.read_bsm(tmp_path / "mysong.bsm")["audio"]["hash"] == bsm.sha256_of(song)
+    r = mlrun("beatsight", "process")
+    assert r.code == 2 and r.err.strip() == "error: name the song: mlrun beatsight process SONG (or --input SONG)"
+    r = mlrun("beatsight", "process", song, "--input", groove["wav"])
+    assert r.code == 2 and "give the song once" in r.err

@@ -84,8 +84,10 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
 
 
 @beatsight.command("process")
-@click.option("--input", "input_path", required=True, help="The song: any audio file soundfile reads.")
-@click.option("--output", required=True, help="The beatmap to write (.bsm).")
+@click.argument("song", required=False)
+@click.option("--input", "input_path", default=None, help="The song: any audio file soundfile reads (or give it as "
+                                                           "the argument SONG).")
+@click.option("--output", default=None, help="The beatmap to write (.bsm) [default: the song's name with .bsm].")
 @click.option("--ml-model", default=None, help="Classifier checkpoint (else $BEATSIGHT_ML_MODEL_PATH, else the "
                                                "transcriber shipped with the plugin; a models/"
                                                "best_drum_classifier.pt in the current folder is not used unless "
@@ -107,11 +109,20 @@ def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> N
               help="Name toms by their pitch order and the two crashes by their brightness order within the song "
                    "(the kit's positions), instead of each hit's name on its own [default: kit-relative for the "
                    "onset pipeline (CNN, heuristic), absolute for a frame-level transcriber].")
-def process_cmd(input_path: str, output: str, ml_model: str | None, use_ml: bool | None, confidence: float | None,
-                sensitivity: float, second_hit: float, quantize: bool, kit_relative: bool | None) -> None:
-    """Transcribe a song's drums into a .bsm beatmap."""
+def process_cmd(song: str | None, input_path: str | None, output: str | None, ml_model: str | None,
+                use_ml: bool | None, confidence: float | None, sensitivity: float, second_hit: float, quantize: bool,
+                kit_relative: bool | None) -> None:
+    """Transcribe a song's drums into a .bsm beatmap: mlrun beatsight process SONG [--output SONG.bsm]."""
+    from pathlib import Path
+
     from .pipeline import process
 
+    if song is not None and input_path is not None and song != input_path:
+        raise UserError(f"give the song once: SONG {song} or --input {input_path}")
+    input_path = song or input_path
+    if input_path is None:
+        raise UserError("name the song: mlrun beatsight process SONG (or --input SONG)")
+    output = output or str(Path(input_path).with_suffix(".bsm"))
     process(input_path, output, ml_model=ml_model, use_ml=use_ml, confidence=confidence, sensitivity=sensitivity,
             second_hit=second_hit, do_quantize=quantize, kit_relative=kit_relative, say=click.echo)
 
