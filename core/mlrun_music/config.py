@@ -57,6 +57,12 @@ def option(
     return attrs.field(default=default, metadata=meta)
 
 
+#: The choices of the trainer's optimizer, schedule and precision options (training/optim.py builds them).
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = ("none", "reduce_on_plateau", "step", "cosine", "exponential")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
 @attrs.define(kw_only=True)
 class TrainConfig:
     """Settings every task has: the generic trainer's knobs. Tasks subclass it and change defaults or add fields."""
@@ -73,17 +79,16 @@ class TrainConfig:
                        max=2**32 - 1)
     device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps.")
     precision: str = option("fp32", "fp32, or mixed precision on CUDA: bf16, fp16 (with a grad scaler).",
-                            choices=("fp32", "bf16", "fp16"))
+                            choices=PRECISIONS)
     # Optimisation
     epochs: int = option(10, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(32, "Batch size per process.", min=1, max=1 << 20)
     learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
-    optimizer: str = option("adam", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    optimizer: str = option("adam", "Optimizer.", choices=OPTIMIZERS)
     weight_decay: float = option(0.0, "Weight decay.", min=0.0, max=1.0)
     grad_clip: float = option(0.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
     grad_accum_steps: int = option(1, "Accumulate gradients over this many batches.", min=1, max=4096)
-    lr_scheduler: str = option("none", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = option("none", "Learning-rate schedule.", choices=SCHEDULERS)
     lr_decay: float = option(0.95, "Decay factor for exponential and step schedules, per epoch or step size.",
                              min=0.0, max=1.0)
     lr_step_size: int = option(10, "Epochs between decays of the step schedule.", min=1)
@@ -125,6 +130,14 @@ class TrainConfig:
                                  min=1, max=1024, run_control=True)
     max_steps: int = option(0, "Stop after this many optimizer steps in total (0 = no limit; for smoke tests).",
                             min=0, run_control=True)
+
+
+def trainer_default(name: str, default: Any, help: str | None = None) -> Any:
+    """A trainer option with a task's own default: same help, choices and range (``help`` may replace the help).
+
+    ``lr_scheduler: str = trainer_default("lr_scheduler", "cosine")`` in a task's config class."""
+    base = attrs.fields_dict(TrainConfig)[name]
+    return attrs.field(default=default, metadata={**base.metadata, **({"help": help} if help else {})})
 
 
 # ---------------------------------------------------------------------------------------------------------------

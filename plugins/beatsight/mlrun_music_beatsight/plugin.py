@@ -7,7 +7,7 @@ from pathlib import Path
 
 import attrs
 
-from mlrun_music.config import TrainConfig, option
+from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 from mlrun_music.hookspecs import hookimpl
 from mlrun_music.pretrained import PretrainedSpec
@@ -65,8 +65,7 @@ class BeatsightConfig(KitOptions):
     epochs: int = option(50, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
     learning_rate: float = option(1e-3, "Learning rate (Adam).", min=0.0, max=10.0)
-    lr_scheduler: str = option("reduce_on_plateau", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = trainer_default("lr_scheduler", "reduce_on_plateau")
     monitor: str = option("val_accuracy", "Metric that picks the best checkpoint (and drives the plateau schedule).")
     monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
     dropout: float = option(0.3, "Dropout before the last linear layer.", min=0.0, max=0.95)
@@ -127,11 +126,10 @@ class TranscriberConfig(KitOptions):
     epochs: int = option(12, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(16, "Chunks per batch.", min=1, max=1 << 20)
     learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
-    optimizer: str = option("adamw", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    optimizer: str = trainer_default("optimizer", "adamw")
     weight_decay: float = option(1e-4, "Weight decay.", min=0.0, max=1.0)
     grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
-    lr_scheduler: str = option("cosine", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = trainer_default("lr_scheduler", "cosine")
     monitor: str = option("val_onset_f", "Metric that picks the best checkpoint.")
     monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
     hidden: int = option(64, "GRU units per direction.", min=4, max=4096)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from mlrun_music.config import TrainConfig, option
+from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 
 MODEL_GROUPS = {"both": ("lstm", "transformer"), "all": ("lstm", "transformer", "markov")}
@@ -61,8 +61,7 @@ class ChromasonicConfig(TrainConfig):
     epochs: int = option(100, "Number of epochs.", min=1, max=100000)
     batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
     learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
-    lr_scheduler: str = option("reduce_on_plateau", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = trainer_default("lr_scheduler", "reduce_on_plateau")
     early_stopping_patience: int = option(15, "Stop after this many epochs without improvement (0 = off).",
                                           min=0, aliases=("--patience",))
     checkpoint_every: int = option(10, "Write <model>_epoch_N.pt every N epochs (0 = off).", min=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from mlrun_music.config import TrainConfig, option
+from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 
 #: Frames per second of labels and model outputs (16 kHz / 320 samples).
@@ -29,8 +29,7 @@ class PhaseConfig(TrainConfig):
     epochs: int = option(30, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
     batch_size: int = option(8, "Batch size.", min=1, max=4096)
     learning_rate: float = option(1e-4, "Learning rate (Adam).", min=0.0, max=10.0)
-    lr_scheduler: str = option("exponential", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = trainer_default("lr_scheduler", "exponential")
     lr_decay: float = option(0.95, "Per-epoch decay of the exponential schedule.", min=0.0, max=1.0,
                              aliases=("--learning-rate-decay",))
     device: str = option("auto", "auto, cpu, cuda, cuda:N or mps.", aliases=("--device-type",))
