@@ -454,6 +454,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get(ENV_DEBUG) == "1"
+    for stream in (sys.stdout, sys.stderr):
+        # A file name that is not valid UTF-8 must print as an escape, not end the command in an encoding error.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     previous = None
     if argv is None:  # the console script; in-process callers (tests, notebooks) keep their own handlers
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

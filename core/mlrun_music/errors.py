@@ -27,11 +27,17 @@ MAX_MESSAGE = 1000
 
 def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     """``text`` on one line, at most ``limit`` characters, cut in the middle with the number of characters left out."""
-    text = text.replace("\n", " | ")
+    text = printable(text).replace("\n", " | ")
     if len(text) <= limit:
         return text
     keep = (limit - 30) // 2
     return f"{text[:keep]}[... {len(text) - 2 * keep} characters ...]{text[-keep:]}"
+
+
+def printable(text: str) -> str:
+    """``text`` with characters no terminal can encode (file names that are not valid UTF-8 arrive as lone
+    surrogates) written as escapes, e.g. ``\\udcff``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -174,6 +174,8 @@ def read_bsm(path: str | Path) -> dict:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BeatmapError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise BeatmapError(f"{path}: nests too deeply to be a beatmap") from None
     return validate(data, where=f"{path}: ")
 
 
