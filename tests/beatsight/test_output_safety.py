@@ -6,15 +6,7 @@ import json
 
 import pytest
 
-BEATMAP = {
-    "version": "1.0.0",
-    "metadata": {"title": "t", "artist": "a", "creator": "c", "difficulty": 3, "beatmapId": "x",
-                 "createdAt": "2024-01-01T00:00:00Z", "modifiedAt": "2024-01-01T00:00:00Z"},
-    "audio": {"filename": "audio.mp3", "hash": "sha256:" + "0" * 64, "duration": 60000, "sampleRate": 44100},
-    "timing": {"bpm": 120.0, "offset": 0, "timeSignature": "4/4"},
-    "drumKit": {"components": ["kick", "snare", "hihat_closed"]},
-    "hitObjects": [{"time": 0, "component": "kick", "lane": 0}, {"time": 500, "component": "hihat_closed", "lane": 3}],
-}
+from .test_bsm import MINIMAL as BEATMAP
 
 
 @pytest.fixture
