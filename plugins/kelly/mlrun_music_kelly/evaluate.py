@@ -44,6 +44,9 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
         from .data import corpus
 
         train_data, _, data, report = corpus.splits(name, ctx.config, ctx.log)
+        if data is None:
+            raise UserError(f"the corpus dataset at {report['location']} has no held-out (test) piece; prepare more "
+                            f"pieces (`mlrun kelly prepare-corpus --pieces N`)")
         source = (f"corpus held-out pieces ({report['test_pieces']} pieces, {report['test_samples']} samples; "
                   f"proxy labels)")
         train_targets = train_data.y

@@ -315,8 +315,10 @@ def samples(model: str, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.n
     return np.stack(xs), np.stack(ys), notes
 
 
-def splits(model: str, config: Any, log: logging.Logger | None = None) -> tuple[Pairs, Pairs, Pairs, dict[str, Any]]:
-    """Train, validation and test pairs for ``model`` (preparing the corpus first when it is not in the cache)."""
+def splits(model: str, config: Any, log: logging.Logger | None = None
+           ) -> tuple[Pairs, Pairs | None, Pairs | None, dict[str, Any]]:
+    """Train, validation and test pairs for ``model`` (preparing the corpus first when it is not in the cache);
+    validation or test is None when no prepared piece falls into it (a corpus of a few pieces)."""
     override = getattr(config, "corpus_dir", "")
     max_pieces = getattr(config, "corpus_pieces", DEFAULT_MAX_PIECES)
     folder = corpus_dir(override)
@@ -332,9 +334,12 @@ def splits(model: str, config: Any, log: logging.Logger | None = None) -> tuple[
                          "labels": "proxy: valence from mode (key analysis), arousal from tempo and note density"}
     for name in ("train", "val", "test"):
         chosen = [r for r in records if r["split"] == name]
+        report[f"{name}_pieces"] = len({r["piece"] for r in chosen})
+        if not chosen and name != "train":  # a small corpus: the trainer holds out part of train instead
+            parts[name], report[f"{name}_samples"] = None, 0
+            continue
         x, y, notes = samples(model, chosen)
         parts[name] = Pairs(x, y)
-        report[f"{name}_pieces"] = len({r["piece"] for r in chosen})
         report[f"{name}_samples"] = len(x)
         if model == "HarmonyPredictor":
             report[f"{name}_chords"] = notes["chords"]

@@ -108,7 +108,8 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
 def _corpus(name: str, config: Any, base_info: dict[str, Any], log: logging.Logger) -> DataSplits:
     train, val, test, report = corpus.splits(name, config, log)
     log.info("%s: corpus dataset: %d/%d/%d train/validation/test samples from %d/%d/%d pieces", name, len(train),
-             len(val), len(test), report["train_pieces"], report["val_pieces"], report["test_pieces"])
+             report["val_samples"], report["test_samples"], report["train_pieces"], report["val_pieces"],
+             report["test_pieces"])
     info = {**base_info, "source": "corpus", "location": report["location"], "samples": len(train),
             "corpus_pieces": config.corpus_pieces, "corpus_fingerprint": report["fingerprint"]}
     return DataSplits(train=train, val=val, test=test, info=info,

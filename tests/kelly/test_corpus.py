@@ -1,0 +1,111 @@
+"""The music21 corpus dataset's pieces that need no rendering: proxies, splits, variants, samples, selection."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mlrun_music_kelly.data import corpus
+from mlrun_music_kelly.data.chords import INDEX
+
+
+def test_proxy_valence_follows_the_mode_and_arousal_tempo_and_density():
+    assert corpus.proxy_valence("major", 0.9) == pytest.approx(0.9)
+    assert corpus.proxy_valence("minor", 0.9) == pytest.approx(-0.9)
+    assert corpus.proxy_valence("major", -0.2) == pytest.approx(0.1)  # clipped to [0.1, 1]
+    slow, fast = corpus.proxy_arousal(56, 1.2), corpus.proxy_arousal(160, 4.0)
+    assert -1 <= slow < 0 < fast <= 1
+    assert corpus.proxy_arousal(100, 1.0) < corpus.proxy_arousal(100, 3.0)
+
+
+def test_pieces_never_change_split_and_the_split_is_roughly_70_10_20():
+    names = [f"bwv{i}.{j}" for i in range(1, 200) for j in range(1, 3)]
+    splits = [corpus.split_of(n) for n in names]
+    assert splits == [corpus.split_of(n) for n in names]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "val", "test")}
+    assert 0.6 < share["train"] < 0.8 and 0.05 < share["val"] < 0.16 and 0.14 < share["test"] < 0.27
+
+
+def test_each_piece_gets_a_slow_a_moderate_and_a_fast_variant():
+    plan = corpus._variant_plan("bwv1.6")
+    assert plan == corpus._variant_plan("bwv1.6")
+    for (bpm, shift), (lo, hi) in zip(plan, corpus.TEMPO_BANDS):
+        assert lo <= bpm <= hi and shift in corpus.TRANSPOSE
+
+
+def test_a_variant_changes_tempo_and_pitch_and_stops_at_the_clip(tmp_path):
+    import mido
+
+    from mlrun_music_kelly.data.midi import read_song
+
+    source = tmp_path / "s.mid"
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    for k in range(40):  # 40 quarter notes
+        track.append(mido.Message("note_on", note=60 + k % 12, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60 + k % 12, velocity=0, time=480))
+    mid.save(str(source))
+    target = tmp_path / "v.mid"
+    corpus._write_variant(source, target, bpm=60.0, shift=-3, quarters=10.0)
+    song = read_song(target)
+    assert len(song.notes) == 10
+    assert song.notes[0].pitch == 57 and song.notes[1].onset == pytest.approx(1.0)
+
+
+def _record(piece: str, split: str, mode: str, bpm: float, chords: list[str]) -> dict:
+    rng = np.random.default_rng(int(bpm))
+    return {"piece": piece, "variant": 0, "bpm": bpm, "transpose": 0, "split": split, "mode": mode,
+            "valence": 0.8 if mode == "major" else -0.8, "arousal": corpus.proxy_arousal(bpm, bpm / 40),
+            "chords": chords, "soprano": [60, 62, 64, 67], "soprano_seconds": [0.0, 1.0, 17.0, 18.0],
+            "seconds": 30.0, "features": list(rng.normal(size=128) - 6)}
+
+
+def test_samples_per_model():
+    records = [_record("a", "train", "major", 160, ["C", "F", "G", "C", "?"]),
+               _record("b", "train", "minor", 60, ["Am", "E7", "Am"])]
+    x, y, _ = corpus.samples("EmotionRecognizer", records)
+    assert x.shape == (2, 128) and y.shape == (2, 64)
+    assert y[0, :32].mean() > 0 > y[1, :32].mean() and y[0, 32:].mean() > y[1, 32:].mean()
+    x, y, _ = corpus.samples("MelodyTransformer", records)
+    assert x.shape == (4, 64) and y.shape == (4, 128)  # two 16 s windows per record
+    assert y[0, 60] == y[0, 62] == 1.0 and y[1, 64] == y[1, 67] == 1.0 and y.max() == 1.0
+    x, y, notes = corpus.samples("HarmonyPredictor", records)
+    assert x.shape == (2, 128) and np.allclose(y.sum(axis=1), 1)
+    assert y[0, INDEX["C"]] == pytest.approx(0.5) and notes["unnamed_chords"] == 1
+    assert np.allclose(x[0, 64:], records[0]["features"][:64])
+
+
+def test_a_prepared_corpus_is_used_when_the_real_dataset_is_absent(fx, tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    pieces = [p.stem for p in corpus.chorale_paths()[:10]]
+    with open(folder / "records.jsonl", "w", encoding="utf-8") as fh:
+        for i, piece in enumerate(pieces):
+            for bpm in (56, 100, 160):
+                fh.write(json.dumps(_record(piece, corpus.split_of(piece), "major" if i % 2 else "minor", bpm,
+                                            ["C", "G"])) + "\n")
+    (folder / "prepared.json").write_text(json.dumps({"max_pieces": 10}))
+    out = tmp_path / "out"
+    code, text = fx.run_cli("train", "kelly", "--model", "EmotionRecognizer", "--corpus-dir", folder,
+                            "--corpus-pieces", "10", "--output", out, "--epochs", "1", "--no-onnx", "--no-plots",
+                            "--no-rtneural")
+    assert code == 0, text
+    assert "EmotionRecognizer: no --datasets-dir given; using the music21 corpus dataset (proxy labels)" in text
+    report = json.loads((out / "kelly" / "default" / "data" / "emotionrecognizer_report.json").read_text())
+    assert report["source"] == "corpus" and report["train_samples"] + report["val_samples"] + \
+        report["test_samples"] == 30
+    from mlrun_music.training.checkpoint import load_checkpoint
+
+    assert load_checkpoint(out / "kelly" / "default" / "checkpoints" / "emotionrecognizer_final.pt")["kelly_folded"]
+
+
+def test_without_a_prepared_corpus_the_fallback_is_synthetic_and_names_the_command(fx, tmp_path):
+    code, text = fx.run_cli("train", "kelly", "--model", "HarmonyPredictor", "--corpus-dir", tmp_path / "none",
+                            "--output", tmp_path / "out", "--epochs", "1", "--synthetic-samples", "32",
+                            "--no-onnx", "--no-plots", "--no-rtneural")
+    assert code == 0, text
+    assert "falling back to synthetic data (`mlrun kelly prepare-corpus` prepares real data for it)" in text
