@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlrun_music.hookspecs import hookimpl
+from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
 from .config import FPS, HOP, SAMPLE_RATE, PhaseConfig, PhaseEvalConfig
@@ -30,6 +31,15 @@ PHASE = Task(
 @hookimpl
 def register_tasks(register):
     register(PHASE)
+
+
+@hookimpl
+def register_pretrained(register):
+    register("phase", PretrainedSpec(
+        "tcn-mel", "mlrun_music_phase:pretrained/tcn-mel.pt",
+        recipe="mlrun_music_phase:recipes/tcn-mel.toml",
+        description="The default bar-phase model (synthetic songs, three training timbre families); `phase apply`, "
+                    "`phase inspect`, `evaluate phase` and `export phase` use it when no checkpoint is given."))
 
 
 @hookimpl
