@@ -7,6 +7,7 @@ import attrs
 from mlrun_music.config import TrainConfig, option
 from mlrun_music.errors import UserError
 from mlrun_music.hookspecs import hookimpl
+from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
 
@@ -88,7 +89,7 @@ EMOPIA = Task(
                           "run folder (announced).", embedded=True),
               DatasetSpec("scores", "mlrun_music_emopia.data:load",
                           "Real scores from music21's corpus (quartet movements, piano pieces, Bach chorales, fiddle "
-                          "tunes) reduced to piano and cut into 23-45 s clips; PROXY quadrant labels (valence = "
+                          "tunes) reduced to piano and cut into 20-50 s clips; PROXY quadrant labels (valence = "
                           "mode, arousal = onsets per second); parsed once into the emopia cache folder.")],
     loss="mlrun_music_emopia.model:loss",
     evaluate="mlrun_music_emopia.evaluate:evaluate",
@@ -100,6 +101,14 @@ EMOPIA = Task(
 @hookimpl
 def register_tasks(register):
     register(EMOPIA)
+
+
+@hookimpl
+def register_pretrained(register):
+    register("emopia", PretrainedSpec(
+        "scores-transformer", "mlrun_music_emopia:pretrained/scores-transformer.pt",
+        recipe="mlrun_music_emopia:recipes/scores-transformer.toml",
+        description="Trained on real music21 corpus scores with PROXY quadrant labels; `emopia generate` uses it."))
 
 
 @hookimpl

@@ -11,7 +11,8 @@ Steps (everything parsed is cached under ``mlrun_music.cache.cache_dir("emopia")
    drums dropped), the same reduction the EMOPIA loader applies. A piece that fails to parse or export, takes longer
    than ``--scores-timeout`` seconds, or has too few notes is skipped and counted.
 2. **Clips**: a piece of L seconds (at the score's tempo) becomes ceil(L / 45) clips of equal length, each cut at
-   the nearest bar line, so clips last about 23 to 45 s like EMOPIA's; pieces under 20 s are skipped.
+   the nearest bar line, so clips last about 20 to 50 s (EMOPIA's are about 30 to 40 s); pieces under 20 s are
+   skipped.
 3. **Split by work**: movements of one work (a corpus folder such as ``beethoven/opus18no1``) or one file form a
    "song"; works are split 70/15/15, seeded and stratified by collection, so no work is in two splits. The split
    is written as ``split/{train,val,test}_SL.csv``, the official-split files the EMOPIA loader reads.
