@@ -108,7 +108,7 @@ def collection_of(piece: str) -> str:
         return "chorales"
     if first == "ryansMammoth":
         return "tunes"
-    if first in QUARTET_COMPOSERS and "movement" in piece and not first == "schumann_clara":
+    if first in QUARTET_COMPOSERS and "movement" in piece:
         return "quartets"
     return "singles"
 
