@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlrun_music_kelly.commands import SHIPPED_NAMES, shipped_dir
+from mlrun_music_kelly.commands import SHIPPED_NAMES, shipped_dir, shipped_files
 from mlrun_music_kelly.specs import BY_NAME, MODELS
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
@@ -21,6 +21,12 @@ def shipped():
     from mlrun_music.api import load_model
 
     return {spec.name: load_model("kelly", shipped=SHIPPED_NAMES[spec.name], quiet=True) for spec in MODELS}
+
+
+def test_the_package_ships_checkpoints_and_cards_only_within_the_size_budget():
+    files = sorted(p.name for p in shipped_dir().iterdir())
+    assert all(name.endswith((".pt", ".card.json")) for name in files) and len(files) == 10
+    assert sum(p.stat().st_size for p in shipped_dir().iterdir()) < 10_000_000
 
 
 def test_five_models_ship_in_pipeline_order_with_the_emotion_recognizer_first():
@@ -51,7 +57,7 @@ def test_shipped_json_runs_in_the_numpy_runner_like_the_checkpoint(shipped, spec
 
     from mlrun_music_kelly.runner import JsonModel
 
-    path = shipped_dir() / f"{spec.file_stem}.json"
+    path = next(f for f in shipped_files(".json") if f.name == f"{spec.file_stem}.json")
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["metadata"]["card"] == shipped[spec.name].card
     runner = JsonModel.load(path)
@@ -67,7 +73,8 @@ def test_shipped_json_runs_in_the_numpy_runner_like_the_checkpoint(shipped, spec
 def test_shipped_onnx_carries_the_card(shipped, spec):
     import onnx
 
-    meta = {p.key: p.value for p in onnx.load(str(shipped_dir() / f"{spec.file_stem}.onnx")).metadata_props}
+    onnx_file = next(f for f in shipped_files(".onnx") if f.name == f"{spec.file_stem}.onnx")
+    meta = {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}
     assert json.loads(meta["mlrun_music.card"]) == shipped[spec.name].card
 
 

@@ -17,26 +17,54 @@ def kelly_group() -> None:
 
 
 def shipped_dir() -> Path:
-    """The folder of the shipped models (checkpoints, cards, RTNeural JSON and ONNX side by side)."""
+    """The folder of the shipped models: model-only checkpoints and their cards."""
     return Path(__file__).resolve().parent / "pretrained"
 
 
 def shipped_files(suffix: str) -> list[Path]:
-    """The five shipped models' files ending in ``suffix`` (``.json``, ``.onnx`` or ``.pt``), in pipeline order;
-    a one-line error when one is missing."""
+    """The five shipped models' files ending in ``suffix`` (``.pt``, ``.json`` or ``.onnx``), in pipeline order.
+
+    The package ships the checkpoints only (the RTNeural JSON of all five is 15 MB): their JSON and ONNX files,
+    cards in their metadata, are exported once into the cache folder (:func:`shipped_exports`). A missing
+    checkpoint is a one-line error."""
     from .specs import MODELS
 
-    files = [shipped_dir() / f"{spec.file_stem}{suffix}" for spec in MODELS]
-    missing = [str(f) for f in files if not f.is_file()]
+    checkpoints = [shipped_dir() / f"{spec.file_stem}.pt" for spec in MODELS]
+    missing = [str(f) for f in checkpoints if not f.is_file()]
     if missing:
         raise UserError(f"the shipped kelly models are incomplete: {', '.join(missing)} missing (reinstall "
                         f"mlrun-music-kelly, or name the files)")
-    return files
+    if suffix == ".pt":
+        return checkpoints
+    folder = shipped_exports(checkpoints)
+    return [folder / f"{spec.file_stem}{suffix}" for spec in MODELS]
+
+
+def shipped_exports(checkpoints: list[Path]) -> Path:
+    """``<cache>/kelly/shipped-<hash>/``: the RTNeural JSON and ONNX of the shipped checkpoints, written the first
+    time they are needed (the hash follows the checkpoints, so a new release exports anew)."""
+    import hashlib
+
+    from mlrun_music.cache import cache_dir
+
+    from .specs import MODELS
+
+    digest = hashlib.sha256(b"".join(hashlib.sha256(c.read_bytes()).digest() for c in checkpoints)).hexdigest()
+    folder = cache_dir("kelly") / f"shipped-{digest[:16]}"
+    wanted = [folder / f"{spec.file_stem}{ext}" for spec in MODELS for ext in (".json", ".onnx")]
+    if not all(f.is_file() for f in wanted):
+        from mlrun_music import api
+
+        click.echo(f"exporting the shipped kelly models to RTNeural JSON and ONNX once, into {folder}", err=True)
+        for spec, checkpoint in zip(MODELS, checkpoints):
+            for fmt, ext in (("rtneural", ".json"), ("onnx", ".onnx")):
+                api.export("kelly", checkpoint, fmt, str(folder / f"{spec.file_stem}{ext}"))
+    return folder
 
 
 def _announce(what: str) -> None:
-    click.echo(f"using the shipped kelly models ({what} in {shipped_dir()}); `mlrun info kelly` shows their cards",
-               err=True)
+    click.echo(f"using the shipped kelly models ({what}; checkpoints in {shipped_dir()}); `mlrun info kelly` shows "
+               f"their cards", err=True)
 
 
 @kelly_group.command("validate")

@@ -33,6 +33,8 @@ def load_features(path: Path) -> np.ndarray:
             values = np.asarray(data, dtype=np.float32).reshape(-1)
         except (OSError, ValueError, TypeError, UnicodeDecodeError) as exc:
             raise UserError(f"{path}: not a features file ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise UserError(f"{path}: not a features file (it nests too deeply)") from None
         if values.shape != (128,) or not np.all(np.isfinite(values)):
             raise UserError(f"{path}: features must be 128 finite numbers, got {values.size}")
         return values

@@ -268,6 +268,9 @@ def validate_file(path: Path, check_specs: bool = False, checkpoint: Path | None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         res.problems.append(f"not valid JSON ({exc})")
         return res
+    except RecursionError:
+        res.problems.append("not an RTNeural model (the JSON nests too deeply)")
+        return res
     layers = check_structure(doc, res)
     if not layers:
         return res
