@@ -225,7 +225,10 @@ class RecipeRun:
         return self.state
 
     def wall_seconds(self) -> float:
-        return round(sum(float(e.get("seconds", 0.0)) for e in self.state["stages"].values()), 1)
+        """Wall time of every attempt of the recipe's current stages (a stage renamed or removed since no longer
+        counts)."""
+        names = {s["name"] for s in self.recipe["stages"]}
+        return round(sum(float(e.get("seconds", 0.0)) for n, e in self.state["stages"].items() if n in names), 1)
 
     def metrics(self) -> dict[str, Any]:
         """Every evaluate stage's metrics, flattened to dotted keys (the last stage wins on a shared key)."""
