@@ -108,7 +108,8 @@ class TrainConfig:
     best_name: str = option("best.pt", "File name of best checkpoints; {epoch}, {metric}, {model} are filled in.")
     keep_best: int = option(1, "How many best checkpoints to keep.", min=0, max=1000)
     periodic_name: str = option("epoch_{epoch}.pt", "File name of periodic checkpoints.")
-    checkpoint_every: int = option(0, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
+    checkpoint_every: int = option(0, "Also keep a checkpoint every N epochs (0 = off: best, final and latest only).",
+                                   min=0, aliases=("--keep-every",))
     checkpoint_every_steps: int = option(0, "Also refresh the latest checkpoint every N steps (0 = epoch ends).",
                                          min=0)
     final_name: str = option("final.pt", "File name of the final checkpoint.")
