@@ -13,7 +13,7 @@ import time
 import torch
 
 from mlrun_music_emopia.generate import sample
-from mlrun_music_emopia.model import EmotionTransformer
+from mlrun_music_emopia.models.transformer import EmotionTransformer
 from mlrun_music_emopia.tokens import vocab
 
 SIZES = {"demo": dict(d_model=64, n_layers=2, n_heads=4, d_ff=128),

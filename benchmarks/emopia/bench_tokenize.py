@@ -14,7 +14,7 @@ from pathlib import Path
 import mido
 
 from mlrun_music_emopia import tokens
-from mlrun_music_emopia.synthetic import generate_corpus
+from mlrun_music_emopia.data.synthetic import generate_corpus
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from mlrun_music_emopia.model import EmotionTransformer
+from mlrun_music_emopia.models.transformer import EmotionTransformer
 
 SIZES = {
     "demo (d64, 2 layers, seq 256, batch 16)": dict(d_model=64, n_layers=2, n_heads=4, d_ff=128, max_seq_len=256,

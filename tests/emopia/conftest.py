@@ -43,7 +43,7 @@ def write_midi(path: Path, notes: list[tuple[float, float, int, int]], tempo: fl
 
 def make_tree(root: Path, songs: int = 12, seed: int = 3, bad_files: bool = True) -> Path:
     """An EMOPIA_1.0 tree from the synthetic generator, plus one file of each bad kind when ``bad_files``."""
-    from mlrun_music_emopia.synthetic import generate_corpus
+    from mlrun_music_emopia.data.synthetic import generate_corpus
 
     base = root / "EMOPIA_1.0"
     generate_corpus(base, songs=songs, seed=seed)

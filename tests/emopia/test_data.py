@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from mlrun_music_emopia import corpus
+from mlrun_music_emopia.data import corpus
 
 from .conftest import TINY, make_tree, write_midi
 

@@ -8,7 +8,7 @@ import re
 import torch
 
 from mlrun_music import api
-from mlrun_music_emopia.model import EmotionTransformer
+from mlrun_music_emopia.models.transformer import EmotionTransformer
 
 
 def test_guide_defaults_and_size_options(mlrun):

@@ -10,7 +10,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from mlrun_music_emopia import scores
+from mlrun_music_emopia.data import scores
 
 # A handful of small real pieces: fast major hornpipes, a minor strathspey, major and minor chorales.
 FAST_MAJOR = "ryansMammoth/CoquetteHornpipe.abc"
@@ -86,8 +86,8 @@ def test_key_profiles_tell_major_from_minor():
 
 
 def test_the_training_hook_reads_the_cached_scores_without_reparsing(built, monkeypatch, tmp_path):
-    from mlrun_music_emopia import data
-    from mlrun_music_emopia.plugin import EmopiaConfig
+    from mlrun_music_emopia.config import EmopiaConfig
+    from mlrun_music_emopia.data import loader as data
 
     tmp, pieces, _, report = built
     monkeypatch.setattr(scores, "selection", lambda *a: pieces)

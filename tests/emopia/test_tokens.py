@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlrun_music_emopia import data, tokens
-from mlrun_music_emopia.synthetic import generate_corpus
+from mlrun_music_emopia import tokens
+from mlrun_music_emopia.data import loader as data
+from mlrun_music_emopia.data.synthetic import generate_corpus
 
 from .conftest import write_midi
 

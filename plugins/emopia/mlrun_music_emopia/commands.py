@@ -43,7 +43,7 @@ def generate_cmd(checkpoint: str | None, emotion: str, duration: float, num_samp
     check_duration(duration)
     if not temperature > 0:
         raise UserError(f"--temperature must be > 0, got {temperature:g}")
-    from .run_generate import run
+    from .generate import run
 
     written = []
     for line in run(checkpoint, emotion, duration, num_samples, temperature, top_k, seed, out_dir, device,

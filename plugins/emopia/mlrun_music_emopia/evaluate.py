@@ -13,12 +13,12 @@ import torch
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path
 
-from . import data as data_mod
 from . import tokens
+from .config import EmopiaEvalConfig
+from .data import loader as data_mod
 from .emotions import QUADRANTS
 from .features import FEATURES, EmotionClassifier, matrix, metrics
 from .generate import MAX_SECONDS, MIN_SECONDS, sample, write_midi
-from .plugin import EmopiaEvalConfig
 
 
 def _run_dir(ctx: Any) -> Path:

@@ -19,7 +19,8 @@ import torch
 from mlrun_music.errors import UserError
 from mlrun_music.training import DataSplits
 
-from . import corpus, tokens
+from .. import tokens
+from . import corpus
 from .synthetic import ensure_corpus
 
 DURATION_SCALE = 60.0  # the duration input is seconds / 60

@@ -46,7 +46,7 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json, write_text
 
-from . import tokens
+from .. import tokens
 
 PREP_VERSION = 1
 MIN_SECONDS = 20.0

@@ -123,7 +123,7 @@ def build(config: Any, info: dict[str, Any]) -> EmotionTransformer:
 
 def loss(model: nn.Module, batch: dict[str, torch.Tensor], config: Any) -> StepOutput:
     """Next-token cross-entropy ignoring PAD, weighted per real token; token accuracy as a metric."""
-    from .tokens import vocab
+    from ..tokens import vocab
 
     logits = model(batch["tokens"], batch["emotion"], batch["duration"])
     targets = batch["targets"]

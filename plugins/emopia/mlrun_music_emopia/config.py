@@ -1,0 +1,75 @@
+"""Options of `mlrun train emopia` and `mlrun evaluate emopia` (torch-free: imported by `mlrun list`)."""
+
+from __future__ import annotations
+
+import attrs
+
+from mlrun_music.config import TrainConfig, option
+from mlrun_music.errors import UserError
+
+
+@attrs.define(kw_only=True)
+class EmopiaConfig(TrainConfig):
+    """The guide's defaults: ~20M-parameter transformer, batch 8, AdamW 1e-4, cosine, clip 1.0, 50 epochs."""
+
+    # Data
+    data_dir: str = option("", "Local EMOPIA_1.0 folder (midis/, label.csv, split/); empty = embedded synthetic "
+                               "corpus. EMOPIA: https://annahung31.github.io/EMOPIA (CC BY-NC-SA 4.0).")
+    synthetic_songs: int = option(80, "Songs in the embedded synthetic corpus (2-4 clips each).", min=4, max=5000)
+    scores_chorales: int = option(240, "--dataset scores: Bach chorales taken from music21's corpus.", min=0,
+                                  max=1000)
+    scores_tunes: int = option(150, "--dataset scores: fiddle tunes taken from Ryan's Mammoth Collection.", min=0,
+                               max=2000)
+    scores_timeout: float = option(30.0, "--dataset scores: seconds one score may take to parse and export "
+                                         "(slower ones are skipped and counted).", min=1.0, max=3600.0)
+    balance: bool = option(True, "Oversample smaller emotion classes in the training split (after splitting).")
+    augment: bool = option(True, "Train-only augmentation: transposition, tempo and velocity changes.")
+    augment_transpose: int = option(5, "Largest transposition in semitones (+-).", min=0, max=12)
+    augment_tempo: float = option(0.1, "Largest relative tempo change (+-).", min=0.0, max=0.5)
+    augment_velocity: float = option(0.2, "Largest relative velocity change (+-; 0.2 = x0.8..1.2).", min=0.0,
+                                     max=0.9)
+    # Model
+    d_model: int = option(512, "Transformer width.", min=8, max=4096)
+    n_layers: int = option(6, "Decoder layers.", min=1, max=64, aliases=("--num-layers",))
+    n_heads: int = option(8, "Attention heads (must divide --d-model).", min=1, max=64, aliases=("--num-heads",))
+    d_ff: int = option(2048, "Feed-forward width.", min=8, max=16384, aliases=("--dim-feedforward",))
+    max_seq_len: int = option(512, "Tokens per training window (longer clips are cut into windows).",
+                              min=16, max=8192)
+    dropout: float = option(0.1, "Dropout.", min=0.0, max=0.9)
+    emotion_dim: int = option(64, "Size of the emotion embedding.", min=1, max=1024)
+    duration_dim: int = option(32, "Size of the duration embedding.", min=1, max=1024)
+    # The guide's training recipe, through the core trainer's fields
+    seed: int = option(42, "Random seed (split, order, initialisation, augmentation).")
+    epochs: int = option(50, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
+    batch_size: int = option(8, "Batch size.", min=1, max=1 << 20)
+    learning_rate: float = option(1e-4, "Learning rate.", min=0.0, max=10.0, aliases=("--lr",))
+    optimizer: str = option("adamw", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    weight_decay: float = option(0.01, "Weight decay.", min=0.0, max=1.0)
+    lr_scheduler: str = option("cosine", "Learning-rate schedule.",
+                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
+    checkpoint_every: int = option(5, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
+    keep_best: int = option(3, "How many best checkpoints to keep.", min=0, max=1000)
+    best_name: str = option("best_epoch_{epoch}_loss_{metric:.4f}.pt",
+                            "File name of best checkpoints; {epoch}, {metric}, {model} are filled in.")
+    periodic_name: str = option("checkpoint_epoch_{epoch}.pt", "File name of periodic checkpoints.")
+
+    def validate(self) -> None:
+        if self.d_model % self.n_heads:
+            raise UserError(f"--d-model {self.d_model} must be divisible by --n-heads {self.n_heads}")
+        if (self.d_model // self.n_heads) % 2:
+            raise UserError(f"--d-model / --n-heads must be even (got {self.d_model // self.n_heads})")
+
+
+@attrs.define(kw_only=True)
+class EmopiaEvalConfig:
+    """Options of `mlrun evaluate emopia`."""
+
+    samples_per_emotion: int = option(8, "Samples generated per emotion for metrics and controllability.",
+                                      min=1, max=200)
+    duration: float = option(0.0, "Seconds per generated sample (0 = the mean clip length of that emotion).",
+                             min=0.0, max=600.0)
+    temperature: float = option(0.8, "Sampling temperature.", min=0.01, max=10.0)
+    top_k: int = option(10, "Sample among the k most likely allowed tokens (0 = all).", min=0, max=100000)
+    seed: int = option(0, "Seed for generation.")
+    batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
