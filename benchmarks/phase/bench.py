@@ -27,8 +27,8 @@ def main() -> None:
     torch.set_num_threads(1)
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
-    from mlrun_music_phase.chop import chop_corpus
-    from mlrun_music_phase.generate import generate_corpus
+    from mlrun_music_phase.data.chop import chop_corpus
+    from mlrun_music_phase.data.generate import generate_corpus
     from mlrun_music_phase.render import render_corpus
 
     res: dict = {"songs": args.songs, "song_seconds": args.seconds}
@@ -53,8 +53,8 @@ def main() -> None:
     res["chop"] = {"chunks": rep["chunks"], "chunks_per_s": rep["chunks"] / wall, "song_audio_s_per_s": audio_s / wall}
 
     # Data loader (from the decoded cache) against training steps of the real model.
-    from mlrun_music_phase.data import ChunkDataset, load_chunks
-    from mlrun_music_phase.model import PhaseTCNMel, loss
+    from mlrun_music_phase.data.chunks import ChunkDataset, load_chunks
+    from mlrun_music_phase.models.tcn import PhaseTCNMel, loss
 
     load_chunks(out / "chunks", 1.0)  # decode once: builds the cache
     t = time.perf_counter()
@@ -89,7 +89,7 @@ def main() -> None:
     from mlrun_music.export.onnx import export_onnx
 
     from mlrun_music_phase.apply import OnnxPhase, PhaseStream, predict_sincos
-    from mlrun_music_phase.model import onnx_spec
+    from mlrun_music_phase.models.tcn import onnx_spec
 
     model.eval()
     audio = np.asarray(chunks.audio[0], dtype=np.float32) / 32767.0

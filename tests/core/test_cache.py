@@ -20,7 +20,7 @@ def test_plugins_ask_the_core_for_their_cache(monkeypatch, tmp_path):
     from types import SimpleNamespace
 
     from mlrun_music_beatsight.data import cache_dir as beatsight_cache
-    from mlrun_music_phase.default_data import default_root
+    from mlrun_music_phase.data.default import default_root
 
     monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(tmp_path))
     assert beatsight_cache(SimpleNamespace(cache_dir="")) == tmp_path / "beatsight"

@@ -89,7 +89,7 @@ def test_render_outputs_follow_meter_and_tempo_map(corpus):
 
 
 def test_render_jitter_moves_drums_in_real_seconds(mlrun, tmp_path):
-    from mlrun_music_phase.generate import generate_song
+    from mlrun_music_phase.data.generate import generate_song
 
     mid, desc = generate_song(11, "4/4", 20)
     # Force a slow tempo: a jitter converted as if at 120 BPM would be off by the tempo ratio.

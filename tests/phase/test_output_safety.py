@@ -11,8 +11,8 @@ import torch
 
 from mlrun_music.config import to_dict
 from mlrun_music.training.checkpoint import save_checkpoint
-from mlrun_music_phase.model import build
-from mlrun_music_phase.plugin import PhaseConfig
+from mlrun_music_phase.models.tcn import build
+from mlrun_music_phase.config import PhaseConfig
 
 from .conftest import run_cli
 

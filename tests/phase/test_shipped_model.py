@@ -63,8 +63,8 @@ def test_the_shipped_model_loads_with_its_card():
 def test_apply_without_a_checkpoint_finds_the_bars(mlrun, tmp_path, song):
     from mlrun_music.api import load_model
     from mlrun_music_phase.apply import predict_phase
-    from mlrun_music_phase.labels import read_bars, wrap_times
-    from mlrun_music_phase.model import build
+    from mlrun_music_phase.data.labels import read_bars, wrap_times
+    from mlrun_music_phase.models.tcn import build
 
     audio = song / "TimGM6mb.ogg"
     r = mlrun("phase", "apply", audio, "--output", "song.phase", "--downbeats", "downbeats.csv",

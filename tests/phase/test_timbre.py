@@ -13,7 +13,7 @@ def _sine(freq: float, n: int = 16000) -> np.ndarray:
 
 
 def test_random_eq_applies_its_curve_and_is_deterministic():
-    from mlrun_music_phase.timbre import DRAWS, eq_curve_db, random_timbre
+    from mlrun_music_phase.data.timbre import DRAWS, eq_curve_db, random_timbre
 
     draws = np.random.default_rng(3).random(DRAWS)
     low, high = _sine(100.0), _sine(4000.0)
@@ -32,7 +32,7 @@ def test_random_eq_applies_its_curve_and_is_deterministic():
 
 
 def test_reverb_is_causal_and_leaves_a_tail():
-    from mlrun_music_phase.timbre import DRAWS, random_timbre
+    from mlrun_music_phase.data.timbre import DRAWS, random_timbre
 
     click = np.zeros(16000, dtype=np.float32)
     click[8000] = 1.0
@@ -44,8 +44,8 @@ def test_reverb_is_causal_and_leaves_a_tail():
 
 def test_timbre_augmentation_touches_training_items_only(mlrun, tmp_path, corpus):
     """Training items differ from the chunk and repeat under the same seed; validation items are the chunks."""
-    from mlrun_music_phase.data import load_dataset
-    from mlrun_music_phase.plugin import PhaseConfig
+    from mlrun_music_phase.data.chunks import load_dataset
+    from mlrun_music_phase.config import PhaseConfig
 
     cfg = PhaseConfig(chunks_path=str(corpus.chunks), augment_eq_db=10.0, augment_reverb=0.5, val_fraction=0.3,
                       warmup_seconds=1.0)

@@ -95,7 +95,7 @@ def test_apply_torch_onnx_streaming_agree(mlrun, tmp_path, corpus):
 def test_streaming_matches_offline_in_python(corpus):
     from mlrun_music.api import load_model
     from mlrun_music_phase.apply import PhaseStream, predict_phase
-    from mlrun_music_phase.model import PhaseTCNMel
+    from mlrun_music_phase.models.tcn import PhaseTCNMel
 
     torch.manual_seed(0)
     original = PhaseTCNMel(n_mels=16, channels=8, blocks=3, rate_head=False).eval()  # anticipation as input only
@@ -116,7 +116,7 @@ def test_streaming_matches_offline_in_python(corpus):
 
 def test_rate_head_rotates_by_anticipation():
     """With the rate head, the output a seconds ahead is the a = 0 output rotated by 2*pi*a*rate."""
-    from mlrun_music_phase.model import PhaseTCNMel, sincos_to_phase
+    from mlrun_music_phase.models.tcn import PhaseTCNMel, sincos_to_phase
 
     torch.manual_seed(1)
     model = PhaseTCNMel(n_mels=16, channels=8, blocks=2).eval()
@@ -162,7 +162,7 @@ def test_inspect_and_evaluate(mlrun, tmp_path, corpus):
 def test_tempo_only_baseline_is_exact_for_a_known_grid():
     """The scorer on a synthetic truth: a perfect guess scores 1, a half-bar shift scores 0."""
     from mlrun_music_phase.evaluate import EvalItem, score
-    from mlrun_music_phase.labels import phase_at
+    from mlrun_music_phase.data.labels import phase_at
 
     bars = np.arange(0, 40, 1.7)
     item = EvalItem("x", np.zeros(16000 * 30, np.float32), lambda t: phase_at(t, bars), bars[:-1], 1.7, "4/4")
@@ -227,7 +227,7 @@ def test_augmented_run_from_earlier_weights(mlrun, tmp_path, corpus):
 
 def test_stretched_excerpt_follows_the_labels():
     """An excerpt played 1.2x faster from frame 10: audio and phase sampled at 10 + 1.2 j, wraps kept sharp."""
-    from mlrun_music_phase.data import stretch_chunk
+    from mlrun_music_phase.data.chunks import stretch_chunk
 
     frames, extra = 200, 50
     labels = np.mod(np.arange(frames + extra) / 37.0, 1.0)  # a bar every 37 frames
@@ -240,7 +240,7 @@ def test_stretched_excerpt_follows_the_labels():
 
 
 def test_wrap_detection_ignores_trembling_around_the_downbeat():
-    from mlrun_music_phase.labels import wrap_times
+    from mlrun_music_phase.data.labels import wrap_times
 
     track = np.array([0.5, 0.9, 0.99, 0.01, 0.98, 0.02, 0.3, 0.6, 0.95, 0.05, 0.97, 0.1])
     assert np.allclose(wrap_times(track, 50) * 50, [2.5, 8.5])

@@ -12,8 +12,8 @@ import torch
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import refuse_overwrite_of_inputs, write_text
 
-from .model import PhaseTCNMel
 from .config import FPS, HOP, SAMPLE_RATE
+from .models.tcn import PhaseTCNMel
 
 DEFAULT_WARMUP = 8.0
 
@@ -180,7 +180,7 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
     """
     from mlrun_music.audio import load_audio
 
-    from .labels import wrap_times
+    from .data.labels import wrap_times
 
     if onnx_model and streaming:
         raise UserError("--streaming runs the PyTorch checkpoint; it cannot be combined with --onnx-model")

@@ -23,7 +23,7 @@ def phase_group() -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same songs).")
 def generate_cmd(out_path: str, count: int, meters: str, song_seconds: float, seed: int) -> None:
     """Write synthetic multi-track MIDI songs (drums, bass, chords, melody) with known bars."""
-    from .generate import generate_corpus
+    from .data.generate import generate_corpus
 
     if song_seconds <= 0:
         raise UserError("--song-seconds must be > 0")
@@ -80,7 +80,7 @@ def render_cmd(midi_path: str | None, single_file: str | None, soundfont_path: s
 def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_seconds: float,
              label_extra_seconds: float, speed_min: float, speed_max: float, audio_format: str) -> None:
     """Cut rendered songs into chunks with 50 fps bar-phase labels."""
-    from .chop import chop_corpus
+    from .data.chop import chop_corpus
 
     report = chop_corpus(in_path=in_path, out_path=out_path, max_processes=max_processes, seed=seed,
                          chunk_seconds=chunk_seconds, label_extra=label_extra_seconds, speed_min=speed_min,

@@ -15,8 +15,8 @@ import torch
 from mlrun_music.errors import UserError
 
 from .apply import predict_phase
-from .labels import circular_distance, circular_interp, phase_at, read_bars, read_phase_file, wrap_times
 from .config import FPS, SAMPLE_RATE
+from .data.labels import circular_distance, circular_interp, phase_at, read_bars, read_phase_file, wrap_times
 
 
 @attrs.define
@@ -35,7 +35,7 @@ def load_items(folder: Path, max_items: int = 0) -> list[EvalItem]:
     """Rendered songs (folders with bars.csv) or chunks (audio + .phase) under ``folder``."""
     from mlrun_music.audio import load_audio
 
-    from .chop import _song_audio
+    from .data.songs import song_audio
 
     if not folder.is_dir():
         raise UserError(f"--data: {folder} is not a folder")
@@ -43,7 +43,7 @@ def load_items(folder: Path, max_items: int = 0) -> list[EvalItem]:
     songs = sorted(p.parent for p in folder.rglob("bars.csv"))
     if songs:
         for song in songs[: max_items or None]:
-            audio_path = _song_audio(song)
+            audio_path = song_audio(song)
             if audio_path is None:
                 continue
             bars = read_bars(song / "bars.csv")
@@ -55,7 +55,7 @@ def load_items(folder: Path, max_items: int = 0) -> list[EvalItem]:
                                   (lambda b: lambda t: phase_at(t, b))(bars), bars[:-1],
                                   float(np.median(np.diff(bars))), meters))
     else:
-        from .data import AUDIO_SUFFIXES
+        from .data.chunks import AUDIO_SUFFIXES
 
         audio_files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
         for a in audio_files:
@@ -113,7 +113,7 @@ def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(ctx: Any) -> dict[str, Any]:
     """The evaluate hook."""
-    from .model import build
+    from .models.tcn import build
 
     opts = ctx.options
     try:
@@ -167,7 +167,7 @@ def _data_folder(ctx: Any) -> Path:
     if ctx.config.chunks_path:
         raise UserError(f"this checkpoint was trained on --chunks-path {ctx.config.chunks_path}; pass --data DIR "
                         f"with held-out rendered songs (bars.csv) or chunks (.phase)")
-    from .default_data import prepare_default
+    from .data.default import prepare_default
 
     prepared = prepare_default(ctx.config, ctx.log)
     if ctx.split == "train":

@@ -24,9 +24,9 @@ def inspect_chunks(checkpoint: Path | None, dataset_path: str, anticipation: flo
     from mlrun_music.training.run import pick_device
 
     from .apply import check_anticipation, predict_phase
-    from .data import AUDIO_SUFFIXES
-    from .labels import circular_distance, circular_interp, read_phase_file
     from .config import FPS, SAMPLE_RATE
+    from .data.chunks import AUDIO_SUFFIXES
+    from .data.labels import circular_distance, circular_interp, read_phase_file
 
     folder = Path(dataset_path)
     if not folder.is_dir():

@@ -6,23 +6,21 @@ from mlrun_music.hookspecs import hookimpl
 from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
-from .config import FPS, HOP, SAMPLE_RATE, PhaseConfig, PhaseEvalConfig
-
-__all__ = ["FPS", "HOP", "PHASE", "SAMPLE_RATE", "PhaseConfig", "PhaseEvalConfig"]
+from .config import PhaseConfig, PhaseEvalConfig
 
 PHASE = Task(
     name="phase",
     description="Causal bar phase in [0, 1) of the music a seconds ahead, from audio alone.",
     config_class=PhaseConfig,
-    models=[ModelSpec("phase_tcn_mel", "mlrun_music_phase.model:build",
+    models=[ModelSpec("phase_tcn_mel", "mlrun_music_phase.models.tcn:build",
                       "Causal dilated TCN (8 blocks, 64 channels) on a 64-band log-mel front end; anticipation "
                       "as an input; outputs sin/cos of the phase.")],
-    datasets=[DatasetSpec("default", "mlrun_music_phase.data:load_dataset",
+    datasets=[DatasetSpec("default", "mlrun_music_phase.data.chunks:load_dataset",
                           "--chunks-path if given, else synthetic multi-meter songs generated, rendered with the "
                           "Debian soundfonts and chopped (cached).", embedded=True)],
-    loss="mlrun_music_phase.model:loss",
+    loss="mlrun_music_phase.models.tcn:loss",
     evaluate="mlrun_music_phase.evaluate:evaluate",
-    onnx="mlrun_music_phase.model:onnx_spec",
+    onnx="mlrun_music_phase.models.tcn:onnx_spec",
     train="mlrun_music_phase.train:train",
     evaluate_config=PhaseEvalConfig,
 )

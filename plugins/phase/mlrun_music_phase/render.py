@@ -7,11 +7,8 @@ counted by reason in ``<out>/render_report.json``.
 
 from __future__ import annotations
 
-import hashlib
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +16,12 @@ import attrs
 import numpy as np
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import atomic_path, write_json, write_text
+from mlrun_music.fileio import write_json, write_text
 
-from .midi_analysis import SkipSong, jitter_drums, read_song
 from .config import SAMPLE_RATE
+from .data.midi_analysis import SkipSong, jitter_drums, read_song
+from .data.songs import DONE_MARKER, normalise, run_parallel, song_seed, write_audio
 
-DONE_MARKER = "render.json"
 REPORT = "render_report.json"
 AUDIO_FORMATS = ("ogg", "flac")
 
@@ -50,32 +47,6 @@ def pick_renderer(renderer: str, soundfont: Path) -> str:
         return "fluidsynth" if soundfont.suffix.lower() == ".sf3" else "timidity"
     check_pairing(renderer, soundfont)
     return renderer
-
-
-def song_seed(seed: int, key: str) -> int:
-    """A per-song seed from the run seed and the song's relative path: independent of order and processes."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
-def normalise(audio: np.ndarray, target_rms_db: float = -20.0) -> np.ndarray:
-    """Loudness-normalise to an RMS level, then limit peaks to -0.1 dBFS (gain, no clipping)."""
-    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    if rms > 0:
-        audio = audio * (10 ** (target_rms_db / 20) / rms)
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 0.989:
-        audio = audio * (0.989 / peak)
-    return audio.astype(np.float32)
-
-
-def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Atomically write mono audio; the format follows the suffix (.ogg = Vorbis, .flac, .wav)."""
-    import soundfile as sf
-
-    fmt = {".ogg": ("OGG", "VORBIS"), ".flac": ("FLAC", "PCM_16"), ".wav": ("WAV", "PCM_16")}[path.suffix.lower()]
-    with atomic_path(path, suffix=path.suffix) as tmp:
-        sf.write(str(tmp), audio, sample_rate, format=fmt[0], subtype=fmt[1])
 
 
 def render_song(job: RenderJob) -> dict[str, Any]:
@@ -194,7 +165,7 @@ def render_corpus(*, out_path: str | Path, midi_path: str | Path | None = None, 
             jobs.append(RenderJob(str(f), str(out / rel), str(soundfonts[k]), renderers[k], jitter,
                                   song_seed(seed, rel.as_posix()), audio_format, overwrite))
         report_dir = out
-    results = _run_parallel(render_song, jobs, max_processes, progress, "render")
+    results = run_parallel(render_song, jobs, max_processes, progress, "render")
     counts = {"done": 0, "exists": 0, "skipped": 0}
     reasons: dict[str, int] = {}
     skipped = []
@@ -215,29 +186,6 @@ def render_corpus(*, out_path: str | Path, midi_path: str | Path | None = None, 
               "audio_seconds_per_renderer_second": audio_s / render_s if render_s else None}
     write_json(report_dir / REPORT, report)
     return report
-
-
-def _run_parallel(fn: Any, jobs: list[Any], max_processes: int, progress: bool, desc: str) -> list[Any]:
-    """``fn`` over ``jobs`` in up to ``max_processes`` processes, with a progress bar on a terminal."""
-    from tqdm import tqdm
-
-    show = progress and sys.stderr.isatty()
-    bar = tqdm(total=len(jobs), desc=desc, unit="song", disable=not show, leave=False)
-    results = []
-    try:
-        if max_processes <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                results.append(fn(job))
-                bar.update(1)
-        else:
-            workers = min(max_processes, len(jobs))
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for r in pool.map(fn, jobs, chunksize=1):
-                    results.append(r)
-                    bar.update(1)
-    finally:
-        bar.close()
-    return results
 
 
 def summary_line(report: dict[str, Any]) -> str:

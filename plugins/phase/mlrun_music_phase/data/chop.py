@@ -19,9 +19,9 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json, write_text
 
+from ..config import FPS, HOP, SAMPLE_RATE
 from .labels import phase_at, read_bars
-from .config import FPS, HOP, SAMPLE_RATE
-from .render import DONE_MARKER, normalise, song_seed, write_audio
+from .songs import normalise, run_parallel, song_audio, song_seed, write_audio
 
 INDEX = "chunks.json"
 REPORT = "chop_report.json"
@@ -39,24 +39,6 @@ class ChopJob:
     speed_max: float
     max_gap: float
     audio_format: str
-
-
-def _song_audio(song_dir: Path) -> Path | None:
-    marker = song_dir / DONE_MARKER
-    if marker.is_file():
-        import json
-
-        try:
-            name = json.loads(marker.read_text(encoding="utf-8")).get("audio")
-        except (OSError, ValueError):
-            name = None
-        if name and (song_dir / name).is_file():
-            return song_dir / name
-    for ext in (".ogg", ".flac", ".wav"):
-        found = sorted(song_dir.glob(f"*{ext}"))
-        if found:
-            return found[0]
-    return None
 
 
 def _speed(rng: np.random.Generator, lo: float, hi: float) -> Fraction:
@@ -83,7 +65,7 @@ def _chop_song(job: ChopJob) -> dict[str, Any]:
 
     song_dir = Path(job.song_dir)
     result: dict[str, Any] = {"song": job.song_id, "chunks": [], "dropped": {}, "skipped": None}
-    audio_path = _song_audio(song_dir)
+    audio_path = song_audio(song_dir)
     if audio_path is None:
         result["skipped"] = "no audio file"
         return result
@@ -158,8 +140,6 @@ def chop_corpus(*, in_path: str | Path, out_path: str | Path, max_processes: int
                 speed_max: float = 1.29, max_gap: float = 4.0, audio_format: str = "ogg",
                 progress: bool = True) -> dict[str, Any]:
     """Chop every rendered song under ``in_path`` into ``out_path``; writes chunks.json and chop_report.json."""
-    from .render import _run_parallel
-
     if chunk_seconds <= 0 or label_extra < 0:
         raise UserError("--chunk-seconds must be > 0 and --label-extra-seconds >= 0")
     if not (0.1 <= speed_min <= speed_max <= 10):
@@ -175,7 +155,7 @@ def chop_corpus(*, in_path: str | Path, out_path: str | Path, max_processes: int
         song_id = rel.replace("/", "-") if rel != "." else song.name
         jobs.append(ChopJob(str(song), song_id, str(out), song_seed(seed, rel), chunk_seconds, label_extra,
                             speed_min, speed_max, max_gap, audio_format))
-    results = _run_parallel(chop_song, jobs, max_processes, progress and sys.stderr.isatty(), "chop")
+    results = run_parallel(chop_song, jobs, max_processes, progress and sys.stderr.isatty(), "chop")
     chunks, dropped, skipped = [], {}, {}
     for r in results:
         chunks.extend(r["chunks"])

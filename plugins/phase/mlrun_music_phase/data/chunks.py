@@ -15,8 +15,8 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json
 from mlrun_music.training import DataSplits
 
+from ..config import FPS, HOP, SAMPLE_RATE
 from .labels import read_phase_file
-from .config import FPS, HOP, SAMPLE_RATE
 
 AUDIO_SUFFIXES = (".ogg", ".flac", ".wav")
 CACHE_DIR = ".mlrun-cache"
@@ -224,7 +224,7 @@ def load_dataset(config: Any, ctx: Any) -> DataSplits:
         chunks = load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log)
         source = {"chunks_path": str(config.chunks_path)}
     else:
-        from .default_data import prepare_default
+        from .default import prepare_default
 
         prepared = prepare_default(config, log)
         chunks = load_chunks(prepared.train_chunks, config.anticipation_max, config.feature_cache, log)

@@ -63,9 +63,9 @@ def default_root(config: Any) -> Path:
 
 def prepare_default(config: Any, log: logging.Logger | None = None) -> Prepared:
     """Generate, render and chop the embedded default unless a finished copy with the same parameters exists."""
+    from ..render import render_corpus
     from .chop import chop_corpus
     from .generate import METERS, generate_corpus
-    from .render import render_corpus
 
     log = log or logging.getLogger("mlrun_music")
     train_fonts, test_fonts = default_soundfonts(config)

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from mlrun_music.audio import LogMel
 from mlrun_music.training import OnnxSpec, StepOutput
 
-from .config import FPS, HOP, SAMPLE_RATE
+from ..config import FPS, HOP, SAMPLE_RATE
 
 FMIN, FMAX = 27.5, 8000.0
 

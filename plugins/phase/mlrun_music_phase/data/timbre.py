@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from .config import SAMPLE_RATE
+from ..config import SAMPLE_RATE
 
 #: Control points of the random EQ, log-spaced over the front end's range (27.5 Hz to 8 kHz).
 EQ_POINTS = 8
