@@ -1,7 +1,7 @@
 """Training throughput on CPU: tokens per second for forward + backward + AdamW step, per model size.
 
 python benchmarks/emopia/bench_train.py [--steps 5] [--threads N]
-Random token batches (speed does not depend on the data); sizes: the demo, the quality run, the guide default.
+Random token batches (speed does not depend on the data); sizes: the demo, the quality run, the task's default.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ SIZES = {
                                                     batch=16),
     "quality (d96, 2 layers, seq 256, batch 16)": dict(d_model=96, n_layers=2, n_heads=4, d_ff=256,
                                                        max_seq_len=256, batch=16),
-    "guide default (d512, 6 layers, seq 512, batch 8)": dict(d_model=512, n_layers=6, n_heads=8, d_ff=2048,
-                                                             max_seq_len=512, batch=8),
+    "default (d512, 6 layers, seq 512, batch 8)": dict(d_model=512, n_layers=6, n_heads=8, d_ff=2048,
+                                                       max_seq_len=512, batch=8),
 }
 
 

@@ -91,7 +91,7 @@ def test_the_training_hook_reads_the_cached_scores_without_reparsing(built, monk
 
     tmp, pieces, _, report = built
     monkeypatch.setattr(scores, "selection", lambda *a: pieces)
-    monkeypatch.setattr(scores, "cache_folder", lambda override="": tmp / "cache")
+    monkeypatch.setattr(scores, "cache_folder", lambda: tmp / "cache")
     monkeypatch.setattr(scores, "parse_piece", lambda *a: pytest.fail("a cached piece was parsed again"))
     config = EmopiaConfig(dataset="scores", seed=42)
     prep = data.prepare(config, tmp_path, logging.getLogger("test"))
@@ -100,12 +100,11 @@ def test_the_training_hook_reads_the_cached_scores_without_reparsing(built, monk
     assert prep.report["split_source"] == "official split files"
     assert {s: sum(v.values()) for s, v in prep.report["per_split"].items()} == {
         s: sum(v.values()) for s, v in report["clips_per_quadrant"].items()}
-    # --data-dir stays the first choice: an EMOPIA folder wins over --dataset scores.
+    # An EMOPIA folder is the `emopia` dataset: a config with only --data-dir reads it, not the scores.
     from .conftest import make_tree
 
     tree = make_tree(tmp_path / "emopia", songs=8, bad_files=False)
-    other = data.prepare(EmopiaConfig(dataset="scores", data_dir=str(tree), seed=42), tmp_path / "run2",
-                         logging.getLogger("test"))
+    other = data.prepare(EmopiaConfig(data_dir=str(tree), seed=42), tmp_path / "run2", logging.getLogger("test"))
     assert other.source.startswith("EMOPIA layout") and "scores" not in other.report
 
 

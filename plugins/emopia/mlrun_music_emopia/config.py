@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import attrs
 
-from mlrun_music.config import TrainConfig, option
+from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 
 
 @attrs.define(kw_only=True)
 class EmopiaConfig(TrainConfig):
-    """The guide's defaults: ~20M-parameter transformer, batch 8, AdamW 1e-4, cosine, clip 1.0, 50 epochs."""
+    """Options of `mlrun train emopia`. Defaults: a ~20M-parameter transformer trained with batch 8, AdamW 1e-4,
+    a cosine schedule, gradient clip 1.0, for 50 epochs, seed 42."""
 
-    # Data
-    data_dir: str = option("", "Local EMOPIA_1.0 folder (midis/, label.csv, split/); empty = embedded synthetic "
-                               "corpus. EMOPIA: https://annahung31.github.io/EMOPIA (CC BY-NC-SA 4.0).")
-    synthetic_songs: int = option(80, "Songs in the embedded synthetic corpus (2-4 clips each).", min=4, max=5000)
+    # Data: each dataset's own options are refused with the others
+    data_dir: str = option("", "--dataset emopia: the local EMOPIA_1.0 folder (midis/, label.csv, split/); giving it "
+                               "selects that dataset. EMOPIA: https://annahung31.github.io/EMOPIA (CC BY-NC-SA 4.0).",
+                           datasets=("emopia",))
+    synthetic_songs: int = option(80, "--dataset default: songs in the embedded synthetic corpus (2-4 clips each).",
+                                  min=4, max=5000, datasets=("default",))
     scores_chorales: int = option(240, "--dataset scores: Bach chorales taken from music21's corpus.", min=0,
-                                  max=1000)
+                                  max=1000, datasets=("scores",))
     scores_tunes: int = option(150, "--dataset scores: fiddle tunes taken from Ryan's Mammoth Collection.", min=0,
-                               max=2000)
+                               max=2000, datasets=("scores",))
     scores_timeout: float = option(30.0, "--dataset scores: seconds one score may take to parse and export "
-                                         "(slower ones are skipped and counted).", min=1.0, max=3600.0)
+                                         "(slower ones are skipped and counted).", min=1.0, max=3600.0,
+                                   datasets=("scores",))
     balance: bool = option(True, "Oversample smaller emotion classes in the training split (after splitting).")
     augment: bool = option(True, "Train-only augmentation: transposition, tempo and velocity changes.")
     augment_transpose: int = option(5, "Largest transposition in semitones (+-).", min=0, max=12)
@@ -38,23 +42,23 @@ class EmopiaConfig(TrainConfig):
     dropout: float = option(0.1, "Dropout.", min=0.0, max=0.9)
     emotion_dim: int = option(64, "Size of the emotion embedding.", min=1, max=1024)
     duration_dim: int = option(32, "Size of the duration embedding.", min=1, max=1024)
-    # The guide's training recipe, through the core trainer's fields
-    seed: int = option(42, "Random seed (split, order, initialisation, augmentation).")
+    # Training, through the core trainer's fields
+    seed: int = trainer_default("seed", 42)
     epochs: int = option(50, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
     batch_size: int = option(8, "Batch size.", min=1, max=1 << 20)
     learning_rate: float = option(1e-4, "Learning rate.", min=0.0, max=10.0, aliases=("--lr",))
-    optimizer: str = option("adamw", "Optimizer.", choices=("adam", "adamw", "sgd"))
+    optimizer: str = trainer_default("optimizer", "adamw")
     weight_decay: float = option(0.01, "Weight decay.", min=0.0, max=1.0)
-    lr_scheduler: str = option("cosine", "Learning-rate schedule.",
-                               choices=("none", "reduce_on_plateau", "step", "cosine", "exponential"))
+    lr_scheduler: str = trainer_default("lr_scheduler", "cosine")
     grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
-    checkpoint_every: int = option(5, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
-    keep_best: int = option(3, "How many best checkpoints to keep.", min=0, max=1000)
-    best_name: str = option("best_epoch_{epoch}_loss_{metric:.4f}.pt",
-                            "File name of best checkpoints; {epoch}, {metric}, {model} are filled in.")
-    periodic_name: str = option("checkpoint_epoch_{epoch}.pt", "File name of periodic checkpoints.")
 
     def validate(self) -> None:
+        """``--data-dir`` alone means the EMOPIA dataset; model sizes the attention heads can split."""
+        if self.data_dir and not self.dataset:
+            self.dataset = "emopia"
+        if self.dataset == "emopia" and not self.data_dir:
+            raise UserError("--dataset emopia needs --data-dir DIR (a local EMOPIA_1.0 folder; "
+                            "https://annahung31.github.io/EMOPIA)")
         if self.d_model % self.n_heads:
             raise UserError(f"--d-model {self.d_model} must be divisible by --n-heads {self.n_heads}")
         if (self.d_model // self.n_heads) % 2:

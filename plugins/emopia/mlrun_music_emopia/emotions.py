@@ -1,4 +1,4 @@
-"""Emotion vocabulary: Russell's four quadrants (what EMOPIA labels) and the guide's six emotion names.
+"""Emotion vocabulary: Russell's four quadrants (what EMOPIA labels) and the names that select them.
 
 Torch-free: used by the CLI to check ``--emotion`` before anything heavy is imported.
 """
@@ -17,7 +17,7 @@ QUADRANTS: dict[int, tuple[str, str]] = {
     4: ("calm", "high valence, low arousal"),
 }
 
-#: Every accepted name -> quadrant. The guide's six emotions map as in the original project
+#: Every accepted name -> quadrant. Of six basic emotion names, four map as in the original project
 #: (joy->Q1, anger->Q2, sadness->Q3, calm->Q4); surprise and fear are known names without data (None).
 ALIASES: dict[str, int | None] = {
     "q1": 1, "1": 1, "happy": 1, "joy": 1, "excited": 1,
@@ -26,9 +26,6 @@ ALIASES: dict[str, int | None] = {
     "q4": 4, "4": 4, "calm": 4, "relaxed": 4,
     "surprise": None, "fear": None,
 }
-
-#: The guide's six-emotion vocabulary, in its index order.
-SIX_EMOTIONS = ("joy", "sadness", "anger", "calm", "surprise", "fear")
 
 
 def quadrant_label(q: int) -> str:

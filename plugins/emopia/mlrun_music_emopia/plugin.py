@@ -15,8 +15,12 @@ EMOPIA = Task(
     models=[ModelSpec("transformer", "mlrun_music_emopia.models.transformer:build",
                       "Decoder-only transformer with emotion embedding and duration conditioning, KV cache.")],
     datasets=[DatasetSpec("default", "mlrun_music_emopia.data.loader:load",
-                          "EMOPIA 1.0 layout from --data-dir, else an embedded synthetic corpus generated in the "
-                          "run folder (announced).", embedded=True),
+                          "An embedded SYNTHETIC corpus in the EMOPIA 1.0 layout, generated in the run folder "
+                          "(announced): the quadrants differ in mode, tempo, register, density and dynamics.",
+                          embedded=True),
+              DatasetSpec("emopia", "mlrun_music_emopia.data.loader:load",
+                          "EMOPIA 1.0 (1,078 piano clips of 387 songs, listener-annotated quadrants) from a local "
+                          "copy at --data-dir; --data-dir alone selects it."),
               DatasetSpec("scores", "mlrun_music_emopia.data.loader:load",
                           "Real scores from music21's corpus (quartet movements, piano pieces, Bach chorales, fiddle "
                           "tunes) reduced to piano and cut into 20-50 s clips; PROXY quadrant labels (valence = "

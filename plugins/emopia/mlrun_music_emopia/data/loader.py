@@ -1,6 +1,7 @@
-"""Dataset factory: EMOPIA-layout folder (or the embedded synthetic corpus) -> tokenized, windowed splits.
+"""The dataset hook: an EMOPIA-layout folder (a local EMOPIA 1.0 copy, the `scores` corpus or the embedded
+synthetic corpus) -> tokenized, windowed splits.
 
-Order of operations follows the issue: scan and label -> split by song (saved in the run folder, reused on
+Order of operations: scan and label -> split by song (saved in the run folder, reused on
 resume) -> tokenize (skips counted) -> oversample the TRAIN split only -> cut every clip into windows of the
 maximum sequence length (nothing is silently truncated) -> train-only seeded augmentation.
 """
@@ -42,17 +43,25 @@ def synthetic_root(run_dir: Path) -> Path:
     return Path(run_dir) / "synthetic_EMOPIA_1.0"
 
 
+def dataset_of(config: Any) -> str:
+    """The dataset a config trains on: ``--dataset``, else ``emopia`` when ``--data-dir`` is set, else the embedded
+    ``default`` (configs built without validation, e.g. by the Python API, may leave ``dataset`` empty)."""
+    return config.dataset or ("emopia" if config.data_dir else "default")
+
+
 def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | None = None,
             save_split: bool = True, reuse_split: bool = True, restart: bool | None = None) -> Prepared:
-    """Scan, label, split and tokenize. ``data_dir`` overrides ``config.data_dir`` (evaluation on other data).
+    """Scan, label, split and tokenize the config's dataset; ``data_dir`` replaces it with an EMOPIA-layout folder
+    (evaluation on other data).
 
     ``reuse_split``: use ``<run_dir>/split.json`` when present (resume, evaluation); ``save_split``: write it.
     """
-    data_dir = config.data_dir if data_dir is None else data_dir
-    if data_dir:
-        scan = corpus.scan(data_dir)
+    dataset = "emopia" if data_dir else dataset_of(config)
+    scores_report: dict[str, Any] = {}
+    if dataset == "emopia":
+        scan = corpus.scan(data_dir or config.data_dir)
         source = f"EMOPIA layout at {scan.root}"
-    elif getattr(config, "dataset", "") == "scores":
+    elif dataset == "scores":
         from . import scores
 
         root, scores_report = scores.ensure(config, log)
@@ -64,8 +73,8 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
         root, made = ensure_corpus(synthetic_root(run_dir), config.synthetic_songs, config.seed)
         scan = corpus.scan(root)
         source = f"embedded synthetic corpus ({config.synthetic_songs} songs, seed {config.seed})"
-        log.info("no --data-dir given: using the embedded SYNTHETIC EMOPIA-layout corpus at %s (%s); "
-                 "pass --data-dir EMOPIA_1.0 for the real dataset", root, "generated now" if made else "reused")
+        log.info("using the embedded SYNTHETIC EMOPIA-layout corpus at %s (%s); pass --data-dir EMOPIA_1.0 for the "
+                 "real dataset", root, "generated now" if made else "reused")
     split_file = Path(run_dir) / "split.json"
     split, split_source = corpus.choose_split(scan, config.seed, split_file if reuse_split else None,
                                               getattr(config, "restart", False) if restart is None else restart)
@@ -104,7 +113,7 @@ def prepare(config: Any, run_dir: Path, log: logging.Logger, *, data_dir: str | 
         "label_disagreements": {"count": len(scan.disagreements), "examples": scan.disagreements[:20]},
         "drum_tracks_dropped": drums_dropped,
     }
-    if not data_dir and getattr(config, "dataset", "") == "scores":
+    if scores_report:
         report["scores"] = {k: v for k, v in scores_report.items() if k != "fingerprint"}
     for k, v in scan.skipped.items():
         log.info("skipped %d file(s): %s (e.g. %s)", len(v), k, v[0])
@@ -215,7 +224,7 @@ def model_info(prep: Prepared) -> dict[str, Any]:
 
 
 def load(config: Any, ctx: Any) -> DataSplits:
-    """The dataset hook: the EMOPIA layout at ``--data-dir``, else the embedded synthetic corpus (announced)."""
+    """The dataset hook of all three datasets (``default``, ``emopia``, ``scores``): every one is an EMOPIA layout."""
     prep = prepare(config, ctx.run_dir, ctx.log, save_split=ctx.is_main)
     train_clips = prep.clips["train"]
     report = dict(prep.report)

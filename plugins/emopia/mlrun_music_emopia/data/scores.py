@@ -44,7 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import atomic_path, write_json, write_text
+from mlrun_music.fileio import atomic_path, write_bytes, write_json, write_text
 
 from .. import tokens
 
@@ -328,10 +328,11 @@ def parse_piece(piece: str, folder: Path, timeout: float) -> dict[str, Any]:
 # The corpus: parse (cached), split, label, write the EMOPIA layout
 
 
-def cache_folder(override: str = "") -> Path:
+def cache_folder() -> Path:
+    """Where parsed scores and the layout live: ``<cache>/emopia/scores``."""
     from mlrun_music.cache import cache_dir
 
-    return cache_dir("emopia", override) / "scores"
+    return cache_dir("emopia") / "scores"
 
 
 def parse_all(pieces: list[str], folder: Path, timeout: float, log: Callable[[str], None] = lambda s: None
@@ -448,7 +449,7 @@ def build_layout(pieces: list[str], folder: Path, seed: int, timeout: float,
             n = numbers.get(sid, 0)
             numbers[sid] = n + 1
             name = f"Q{q}_{sid}_{n}"
-            shutil.copyfile(folder / c["file"], root / "midis" / f"{name}.mid")
+            write_bytes(root / "midis" / f"{name}.mid", (folder / c["file"]).read_bytes())
             labels.append(f"{name},{q},proxy")
             split_rows[split].append(f"{name}.mid")
             counts[split][f"Q{q}"] += 1
@@ -488,5 +489,5 @@ def _m21_version() -> str:
 def ensure(config: Any, log: Any) -> tuple[Path, dict[str, Any]]:
     """The ``scores`` corpus for a training or evaluation config: its EMOPIA-layout root and report."""
     pieces = selection(config.scores_chorales, config.scores_tunes)
-    folder = cache_folder(getattr(config, "scores_cache", ""))
+    folder = cache_folder()
     return build_layout(pieces, folder, config.seed, config.scores_timeout, log.info)
