@@ -261,6 +261,8 @@ def describe_config(cls: type) -> list[dict[str, Any]]:
     trainer = {f.name: f.default for f in fields_of(TrainConfig)} if issubclass(cls, TrainConfig) else {}
     out = []
     for f in fields_of(cls):
+        if f.metadata.get("table"):
+            continue  # per_model: `mlrun info` names its --model.NAME.OPTION pattern
         dataset = f.metadata.get("dataset_option")
         own = f.name not in trainer or trainer[f.name] != f.default
         group = f"dataset:{dataset}" if dataset else ("task" if own else "trainer")

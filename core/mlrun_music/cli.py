@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from .config import base_type, build_config, describe_allowed, fields_of, mark_given, read_config_file
+from .config import (RUN_LEVEL_FIELDS, base_type, build_config, describe_allowed, fields_of, per_model_label,
+                     read_config_file)
 from .errors import UserError, one_line
 from .fileio import write_bytes, write_json
 from .plugins import get_registry
@@ -35,6 +36,8 @@ def config_options(cls: type, aliases: dict[str, tuple[str, ...]] | None = None)
     """One click option per config field; defaults stay None so we can tell which flags were given."""
     options = []
     for f in fields_of(cls):
+        if f.metadata.get("table"):
+            continue  # per_model: its own options (per_model_options)
         typ = base_type(f.type)
         kebab = "--" + f.name.replace("_", "-")
         names = [kebab, *f.metadata.get("aliases", ()), *(aliases or {}).get(f.name, ())]
@@ -50,8 +53,48 @@ def config_options(cls: type, aliases: dict[str, tuple[str, ...]] | None = None)
     return options
 
 
-def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: Any = None) -> Any:
-    """Field defaults < config file < command-line flags, validated (UserError names the key)."""
+#: Prefix of the parameter names of per-model options (``--model.NAME.OPTION``).
+_PER_MODEL = "per_model__"
+
+
+def per_model_options(cls: type, models: list[str]) -> list[click.Option]:
+    """``--model.NAME.OPTION`` for every model and every option that may differ between the models of one run
+    (hidden from --help: ``mlrun info TASK`` names the pattern)."""
+    options = []
+    for model in models:
+        for f in fields_of(cls):
+            if f.name in RUN_LEVEL_FIELDS or f.metadata.get("table") or f.metadata.get("run_control"):
+                continue
+            typ = base_type(f.type)
+            flag = per_model_label(model, f.name)
+            dest = f"{_PER_MODEL}{len(options)}"
+            decl = [f"{flag}/--model.{model}.no-{f.name.replace('_', '-')}"] if typ is bool else [flag]
+            ctype = None if typ is bool else {int: click.INT, float: click.FLOAT, str: click.STRING}[typ]
+            option = click.Option([*decl, dest], type=ctype, default=None, hidden=True)
+            option.per_model = (model, f.name)  # type: ignore[attr-defined]
+            options.append(option)
+    return options
+
+
+def split_per_model(command: click.Command, flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Take the given ``--model.NAME.OPTION`` values out of ``flags``: ``{model: {field: value}}``."""
+    table: dict[str, dict[str, Any]] = {}
+    for param in command.params:
+        target = getattr(param, "per_model", None)
+        if target is None:
+            continue
+        value = flags.pop(param.name, None)
+        if value is not None:
+            table.setdefault(target[0], {})[target[1]] = value
+    return table
+
+
+def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: Any = None,
+                 per_model: dict[str, dict[str, Any]] | None = None) -> Any:
+    """Field defaults < config file < command-line flags, validated (UserError names the key).
+
+    One model's options (``per_model``): the file's apply unless the same option is given as a flag for the whole
+    run; ``--model.NAME.OPTION`` flags apply over everything."""
     values: dict[str, Any] = {}
     where = ""
     if file:
@@ -68,9 +111,13 @@ def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: An
         build_config(cls, values, where=where)  # report file errors with the file's name
     given = {k: v for k, v in flags.items() if v is not None}
     values.update(given)
-    config = build_config(cls, values, where="", as_options=given)
-    mark_given(config, given)
-    return config
+    # The file's table passed build_config above, so it is a table of tables here.
+    table = {model: {k: v for k, v in entry.items() if k not in given}
+             for model, entry in values.get("per_model", {}).items()}
+    for model, entry in (per_model or {}).items():
+        table[model] = {**table.get(model, {}), **entry}
+    values["per_model"] = {model: entry for model, entry in table.items() if entry}
+    return build_config(cls, values, where="", as_options=given)
 
 
 class TaskCommands(click.Group):
@@ -177,6 +224,9 @@ def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
     for item in entry["models"]:
         extra = f" [from {item['source']}]" if "source" in item else ""
         click.echo(f"  {item['name']}{extra}: {item['description']}")
+    if r.task.models_in_run is not None:
+        click.echo("  one run trains several: --model.NAME.OPTION VALUE (or a [per_model.NAME] table in --config) "
+                   "sets an option for one of them")
     click.echo("datasets:")
     for item in entry["datasets"]:
         extra = " [default]" if item.get("embedded") else ""
@@ -207,11 +257,12 @@ def _make_train_command(registered: Any) -> click.Command:
             if flags.get("model") not in (None, model_arg):
                 raise UserError(f"model given twice: '{model_arg}' and --model '{flags['model']}'")
             flags["model"] = model_arg
-        config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter)
+        per_model = split_per_model(command, flags)
+        config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter, per_model)
         given = {k for k, v in flags.items() if v is not None}
         if config_file:
             given |= set(read_config_file(config_file))
-        registered.check_options_used(config, given)
+        registered.check_options_used(config, given, per_model)
         if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
             argv = _strip_option(sys.argv[1:], "--nproc-per-node")
             code = relaunch_under_torchrun(config.nproc_per_node, argv)
@@ -228,8 +279,11 @@ def _make_train_command(registered: Any) -> click.Command:
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
                      help="TOML or JSON file setting any option; command-line flags win.")]
     params += config_options(registered.config_class, dict(task.option_aliases))
-    return click.Command(task.name, callback=run, params=params, help=f"Train {task.name}: {task.description}",
-                         short_help=task.description)
+    if task.models_in_run is not None:
+        params += per_model_options(registered.config_class, list(registered.models))
+    command = click.Command(task.name, callback=run, params=params, help=f"Train {task.name}: {task.description}",
+                            short_help=task.description)
+    return command
 
 
 def _strip_option(argv: list[str], name: str) -> list[str]:

@@ -131,6 +131,19 @@ class TrainConfig:
                                  min=1, max=1024, run_control=True)
     max_steps: int = option(0, "Stop after this many optimizer steps in total (0 = no limit; for smoke tests).",
                             min=0, run_control=True)
+    # Tasks that train several models in one run: options of one model ({model: {option: value}})
+    per_model: dict = attrs.field(factory=dict, metadata={
+        "help": "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command "
+                "line, a [per_model.NAME] table in a config file.",
+        "choices": None, "min": None, "max": None, "aliases": (), "run_control": False, "datasets": (),
+        "models": (), "unless": (), "table": True})
+
+
+#: Fields that describe a whole run, never one model of it: not allowed in ``per_model``.
+RUN_LEVEL_FIELDS = frozenset({
+    "output_dir", "tag", "run_layout", "model", "device", "checkpoint_dir", "latest_name", "best_name",
+    "periodic_name", "final_name", "num_workers", "num_threads", "per_model", "resume", "continue_from", "restart",
+    "nproc_per_node"})
 
 
 def trainer_default(name: str, default: Any, help: str | None = None) -> Any:
@@ -153,7 +166,7 @@ def fields_of(cls: type) -> list[attrs.Attribute]:
 
 def base_type(annotation: Any) -> type:
     """``int``, ``float``, ``str`` or ``bool`` for a field annotation (``X | None`` gives ``X``)."""
-    if annotation in (int, float, str, bool):
+    if annotation in (int, float, str, bool, dict):
         return annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if len(args) == 1 and args[0] in (int, float, str, bool):
@@ -172,6 +185,8 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 def describe_allowed(field: attrs.Attribute) -> str:
     meta = field.metadata
+    if meta.get("table"):
+        return "table {model: {option: value}}"
     typ = base_type(field.type).__name__
     if meta.get("choices"):
         return "one of " + ", ".join(map(str, meta["choices"]))
@@ -343,6 +358,9 @@ def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_optio
             hint = difflib.get_close_matches(name, list(by_name), n=1)
             extra = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise UserError(f"{where}unknown option '{key}'{extra}")
+        if by_name[name].metadata.get("table"):
+            clean[name] = _check_per_model(by_name, value, where)
+            continue
         clean[name] = _check_value(by_name[name], value, where, as_option=name in flags)
         if train:
             check_run_name(name, clean[name], where, as_option=name in flags)
@@ -351,6 +369,46 @@ def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_optio
     if callable(check):
         check()  # cross-field rules, raising UserError
     return config
+
+
+def per_model_label(model: str, key: str) -> str:
+    """How messages name one model's option: ``--model.NAME.OPTION``."""
+    return f"--model.{model}.{key.replace('_', '-')}"
+
+
+def _check_per_model(by_name: Mapping[str, attrs.Attribute], value: Any, where: str) -> dict[str, dict[str, Any]]:
+    """A validated ``per_model`` table: model name -> {field: value}, each value checked like its option."""
+    if not isinstance(value, Mapping):
+        raise UserError(f"{where}'per_model' must be a table {{model: {{option: value}}}}, got {shorten(value)}")
+    out: dict[str, dict[str, Any]] = {}
+    for model, entry in value.items():
+        if not isinstance(model, str) or not model.strip():
+            raise UserError(f"{where}'per_model' keys must be model names, got {shorten(model)}")
+        if not isinstance(entry, Mapping):
+            raise UserError(f"{where}'per_model.{model}' must be a table of options, got {shorten(entry)}")
+        clean: dict[str, Any] = {}
+        for key, item in entry.items():
+            name = str(key).replace("-", "_")
+            if name not in by_name:
+                hint = difflib.get_close_matches(name, list(by_name), n=1)
+                extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise UserError(f"{where}{per_model_label(model, name)}: unknown option{extra}")
+            if name in RUN_LEVEL_FIELDS:
+                raise UserError(f"{where}{per_model_label(model, name)}: --{name.replace('_', '-')} is set for "
+                                f"the whole run, not per model")
+            clean[name] = _check_value(by_name[name], item, f"{where}{per_model_label(model, name)}: ")
+        out[model] = clean
+    return out
+
+
+def model_config(config: Any, model: str) -> Any:
+    """The config one model of a multi-model run trains with: the run's options with ``per_model[model]`` applied
+    (validated again, cross-field rules included) and no ``per_model`` table of its own."""
+    own = config.per_model.get(model, {})
+    if not own and not config.per_model:
+        return config
+    return build_config(type(config), {**to_dict(config), **own, "per_model": {}},
+                        where=f"options of model {model}: ", check_run_folder=False)
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -388,23 +446,6 @@ def diff_configs(old: Mapping[str, Any], new: Mapping[str, Any], ignore: Iterabl
             fb = "(absent)" if b is _MISSING else repr(b)
             out.append(f"{key}: {fa} -> {fb}")
     return out
-
-
-_GIVEN: dict[int, tuple[Any, frozenset[str]]] = {}
-
-
-def mark_given(config: Any, names: Iterable[str]) -> None:
-    """Record which fields were set explicitly on the command line (see :func:`given_options`)."""
-    import weakref
-
-    _GIVEN[id(config)] = (weakref.ref(config), frozenset(names))
-
-
-def given_options(config: Any) -> frozenset[str]:
-    """Fields of ``config`` that were given as command-line flags (so a task can let them beat per-model
-    settings from its config file); empty for configs built otherwise."""
-    entry = _GIVEN.get(id(config))
-    return entry[1] if entry is not None and entry[0]() is config else frozenset()
 
 
 def unused_options(config: Any, given: Iterable[str], dataset: str, models: Iterable[str]) -> list[str]:

@@ -119,17 +119,48 @@ class Registered:
         if self.task.models_in_run is not None:
             from .task import resolve
 
-            return list(resolve(self.task.models_in_run)(config))
+            return list(resolve(self.task.models_in_run)(config, tuple(self.models)))
         return [config.model or next(iter(self.models), "")]
 
-    def check_options_used(self, config: Any, given: Any) -> None:
-        """A one-line UserError for the first given option this run would not use."""
+    def check_options_used(self, config: Any, given: Any, per_model_flags: Any = None) -> None:
+        """A one-line UserError for the first given option this run would not use (``per_model_flags``: the
+        ``--model.NAME.OPTION`` flags given, ``{model: {field: value}}``)."""
         from .config import unused_options
 
-        problems = unused_options(config, given, self.dataset_name(config.dataset), self.models_in_run(config))
+        problems = self.per_model_problems(config, per_model_flags or {})
+        problems += unused_options(config, given, self.dataset_name(config.dataset), self.models_in_run(config))
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise UserError(problems[0] + more)
+
+    def per_model_problems(self, config: Any, flags: Any) -> list[str]:
+        """One line per option of ``config.per_model`` the run cannot use: an unknown model, a model this run does
+        not train (given as a flag: a config file or the Python API may describe every model of the task), an
+        option of another model, or any per-model option of a task that trains one model."""
+        from .config import fields_of, per_model_label
+
+        table = getattr(config, "per_model", None) or {}
+        if table and self.task.models_in_run is None:
+            model, entry = next(iter(table.items()))
+            return [f"{per_model_label(model, next(iter(entry), 'option'))}: task '{self.name}' trains one model "
+                    f"per run; give the option without --model.{model}."]
+        trained = self.models_in_run(config) if table else []
+        by_name = {f.name: f for f in fields_of(type(config))}
+        problems = []
+        for model, entry in table.items():
+            for key in entry:
+                label = per_model_label(model, key)
+                wanted = by_name[key].metadata.get("models", ())
+                if model not in self.models:
+                    problems.append(f"{label}: unknown model '{model}'{did_you_mean(model, sorted(self.models))}; "
+                                    f"models: {', '.join(self.models)}")
+                elif model not in trained:
+                    if key in flags.get(model, {}):
+                            problems.append(f"{label} is unused: this run trains {', '.join(trained)}")
+                elif wanted and model not in wanted:
+                    problems.append(f"{label} is unused: --{key.replace('_', '-')} is an option of "
+                                    f"{' and '.join(wanted)} only")
+        return problems
 
     def export_formats(self) -> list[str]:
         # "checkpoint" (a model-only checkpoint) works for every task: it needs nothing from the plugin.

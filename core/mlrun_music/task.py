@@ -81,8 +81,11 @@ class Task:
     - ``evaluate_config``: optional attrs class whose fields become options of ``mlrun evaluate TASK``.
     - ``option_aliases``: extra option names per field, e.g. ``{"epochs": ("--num-epochs",)}``.
     - ``config_file_adapter``: optional ``fn(dict) -> dict`` that maps a task-specific config-file shape to field names.
-    - ``models_in_run``: optional ``fn(config) -> list[str]``, the models one run trains (tasks that train several);
-      options declared ``option(..., models=...)`` for a model not among them are errors.
+    - ``models_in_run``: optional ``fn(config, models) -> list[str]``, the models one run trains, for tasks that
+      train several (``models``: the names registered for the task, third-party ones included). Such a task's
+      ``train`` loops with :func:`mlrun_music.training.multi_model.train_each`, and each model may get its own
+      options (``--model.NAME.OPTION``, ``[per_model.NAME]``); options declared ``option(..., models=...)`` for a
+      model not trained are errors.
     """
 
     name: str

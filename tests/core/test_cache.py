@@ -19,7 +19,7 @@ def test_env_wins_then_the_platform_folder(monkeypatch, tmp_path):
 def test_plugins_ask_the_core_for_their_cache(monkeypatch, tmp_path):
     from types import SimpleNamespace
 
-    from mlrun_music_beatsight.data import cache_dir as beatsight_cache
+    from mlrun_music_beatsight.data.cache import cache_dir as beatsight_cache
     from mlrun_music_phase.data.default import default_root
 
     monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(tmp_path))

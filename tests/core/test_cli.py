@@ -93,11 +93,11 @@ def test_bad_flags(mlrun, args, message):
 def test_unknown_and_uninstalled_tasks():
     env = {"MLRUN_MUSIC_PLUGINS": "toy"}
     r = run_mlrun_subprocess("train", "nosuch", env=env)
-    assert r.code == 2 and r.err.strip() == "error: unknown task 'nosuch'; installed tasks: toy"
+    assert r.code == 2 and r.err.strip() == "error: unknown task 'nosuch'; installed tasks: toy, toy-pair"
     r = run_mlrun_subprocess("train", "kelly", env=env)
     assert r.code == 2
     assert r.err.strip() == ("error: task 'kelly' is not installed; it is provided by mlrun-music-kelly: "
-                             "pip install ./plugins/kelly (from the mlrun checkout); installed tasks: toy")
+                             "pip install ./plugins/kelly (from the mlrun checkout); installed tasks: toy, toy-pair")
     r = run_mlrun_subprocess("info", "phase", env=env)
     assert r.code == 2 and "pip install ./plugins/phase" in r.err
 
@@ -137,13 +137,3 @@ def test_dataset_given_as_a_path(mlrun, tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     r = mlrun("train", "toy", "--dataset", tmp_path / "bad.npz", "--tag", "bad")
     assert r.code == 2 and r.err.startswith(f"error: --dataset {tmp_path / 'bad.npz'}: not an .npz file")
-
-
-def test_given_options_are_recorded():
-    from mlrun_music.cli import merge_config
-    from mlrun_music.config import given_options
-    from mlrun_music_toy.plugin import ToyConfig
-
-    config = merge_config(ToyConfig, None, {"epochs": 5, "hidden": None, "learning_rate": 0.1})
-    assert given_options(config) == {"epochs", "learning_rate"}
-    assert given_options(ToyConfig()) == frozenset()

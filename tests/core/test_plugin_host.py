@@ -59,7 +59,7 @@ def test_plugin_filter_env_var(misbehaving_site):
     assert data == {"tasks": [], "broken": []}
     env["MLRUN_MUSIC_PLUGINS"] = "toy,mlrun-music-broken"
     data = json.loads(run_mlrun_subprocess("list", "--json", env=env).out)
-    assert [t["name"] for t in data["tasks"]] == ["toy"]
+    assert [t["name"] for t in data["tasks"]] == ["toy", "toy-pair"]
     assert [b["plugin"] for b in data["broken"]] == ["broken"]
 
 

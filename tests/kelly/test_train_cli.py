@@ -92,3 +92,22 @@ def test_config_file_that_contradicts_the_spec_names_the_key(fx, tmp_path):
     code, text = fx.run_cli("train", "kelly", "--config", path, "--output", tmp_path)
     assert code == 2
     assert "models.MelodyTransformer.estimated_params is 600000 but MelodyTransformer has 641664" in text
+
+
+def test_options_of_one_model_on_the_command_line(fx, tmp_path):
+    common = ("--output", tmp_path, "--use-synthetic", "--synthetic-samples", "48", "--no-onnx", "--no-rtneural",
+              "--no-plots", "--epochs", "1")
+    code, text = fx.run_cli("train", "kelly", "--model", "GroovePredictor", "--model.GroovePredictor.epochs", "2",
+                            "--model.GroovePredictor.learning-rate", "0.003", *common)
+    assert code == 0, text
+    c = load_checkpoint(tmp_path / "kelly" / "default" / "checkpoints" / "groovepredictor_latest.pt")["config"]
+    assert (c["epochs"], c["learning_rate"], c["per_model"]) == (2, 0.003, {})
+    code, text = fx.run_cli("train", "kelly", "--model", "GroovePredictor", "--model.DynamicsEngine.epochs", "2",
+                            "--tag", "other", *common)
+    assert code == 2 and "--model.DynamicsEngine.epochs is unused: this run trains GroovePredictor" in text
+    # The deprecated JSON form still works, with a warning.
+    code, text = fx.run_cli("train", "kelly", "--model", "GroovePredictor", "--model-settings",
+                            '{"groovepredictor": {"epochs": 2}}', "--tag", "json", *common)
+    assert code == 0 and "--model-settings is deprecated" in text, text
+    c = load_checkpoint(tmp_path / "kelly" / "json" / "checkpoints" / "groovepredictor_latest.pt")["config"]
+    assert c["epochs"] == 2

@@ -91,6 +91,12 @@ def model_names(spec: str, known: tuple[str, ...] = ("lstm", "transformer", "mar
     return names
 
 
+def models_in_run(config: ChromasonicConfig, models: tuple[str, ...] = ("lstm", "transformer", "markov")
+                  ) -> list[str]:
+    """The models one run trains (``--model``) among the task's registered ``models``."""
+    return model_names(config.model, models)
+
+
 @attrs.define(kw_only=True)
 class EvaluateConfig:
     """Options of ``mlrun evaluate chromasonic`` and ``mlrun chromasonic compare``."""

@@ -32,6 +32,7 @@ CHROMASONIC = Task(
     evaluate=f"{_PKG}.evaluate:evaluate",
     onnx=f"{_PKG}.models:onnx_spec",
     train=f"{_PKG}.train:train",
+    models_in_run=f"{_PKG}.config:models_in_run",
     evaluate_config=EvaluateConfig,
 )
 

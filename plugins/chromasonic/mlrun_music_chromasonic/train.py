@@ -17,6 +17,7 @@ from mlrun_music.config import to_dict
 from mlrun_music.training import RunLayout, fit
 from mlrun_music.training.checkpoint import save_checkpoint
 from mlrun_music.training.history import plot_curves, write_history
+from mlrun_music.training.multi_model import train_each
 from mlrun_music.training.run import build_data, summarize
 from mlrun_music.training.seeding import seed_everything
 from mlrun_music.task import resolve
@@ -30,27 +31,20 @@ def train(config: Any, ctx: Any) -> dict[str, Any]:
     from mlrun_music.api import task
 
     registered = task(ctx.task)
-    names = model_names(config.model, tuple(registered.models))
     data = build_data(registered, config, ctx)
-    summary: dict[str, Any] = {"models": {}, "best": [], "final": []}
-    for name in names:
-        spec = registered.models[name][0]
-        seed_everything(config.seed)  # each model starts from the same seeded state, whatever ran before
-        model = resolve(spec.factory)(config, data.info)
-        layout = RunLayout.default(ctx.run_dir, config, prefix=f"{name}_")
+
+    def train_one(name: str, options: Any) -> dict[str, Any]:
+        seed_everything(options.seed)  # each model starts from the same seeded state, whatever ran before
+        model = resolve(registered.models[name][0].factory)(options, data.info)
+        layout = RunLayout.default(ctx.run_dir, options, prefix=f"{name}_")
         if ctx.is_main:
-            n_params = sum(p.numel() for p in model.parameters())
-            ctx.log.info("training %s (%d parameters)", name, n_params)
+            ctx.log.info("training %s (%d parameters)", name, sum(p.numel() for p in model.parameters()))
         if not any(True for _ in model.parameters()):
-            result = fit_by_counting(config, model, data, ctx, name, layout)
-        else:
-            result = summarize(fit(config=config, model=model, data=data, loss_fn=loss, ctx=ctx, model_name=name,
-                                   model_info=data.info, layout=layout))
-        summary["models"][name] = result
-        summary["best"] += result["best"]
-        if result.get("final"):
-            summary["final"].append(result["final"])
-    return summary
+            return fit_by_counting(options, model, data, ctx, name, layout)
+        return summarize(fit(config=options, model=model, data=data, loss_fn=loss, ctx=ctx, model_name=name,
+                             model_info=data.info, layout=layout))
+
+    return train_each(config, ctx, model_names(config.model, tuple(registered.models)), train_one)
 
 
 def fit_by_counting(config: Any, model: torch.nn.Module, data: Any, ctx: Any, name: str,

@@ -70,39 +70,56 @@ class KellyConfig(TrainConfig):
                                      "about 2 s per piece to prepare).", min=10, max=410)
     corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).")
     max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0)
-    model_settings: str = option("", "Per-model overrides as JSON {model: {learning_rate, epochs, batch_size, "
-                                     "early_stopping_patience}}; set from a config file's 'models' table.")
+    model_settings: str = option("", "Deprecated: use --model.NAME.OPTION VALUE or a [per_model.NAME] table. "
+                                     "Per-model options as JSON {model: {option: value}}.")
 
     def validate(self) -> None:
         if self.model and find(self.model) is None:
             raise UserError(f"--model: unknown model '{self.model}'; models: {', '.join(MODEL_NAMES)}")
-        per_model_settings(self)  # raises on malformed JSON
+        if self.model_settings:
+            # The deprecated JSON form becomes the per_model table (whose own entries win).
+            import sys
+
+            print("warning: --model-settings is deprecated; use --model.NAME.OPTION VALUE or a [per_model.NAME] "
+                  "table", file=sys.stderr)
+            from mlrun_music.config import build_config, to_dict
+
+            merged = {name: {**values, **self.per_model.get(name, {})}
+                      for name, values in parse_model_settings(self.model_settings).items()}
+            checked = build_config(type(self), {**to_dict(self), "model_settings": "",
+                                                "per_model": {**self.per_model, **merged}}, check_run_folder=False)
+            self.per_model, self.model_settings = checked.per_model, ""
 
 
-def per_model_settings(config: Any) -> dict[str, dict[str, Any]]:
-    """The parsed ``model_settings`` field: ``{ModelName: {field: value}}`` (plus ``_file_defaults``)."""
-    if not config.model_settings:
-        return {}
+def models_in_run(config: KellyConfig, models: tuple[str, ...] = MODEL_NAMES) -> list[str]:
+    """The models one run trains: ``--model``, else all five."""
+    return [find(config.model).name] if config.model else list(MODEL_NAMES)
+
+
+def parse_model_settings(text: str) -> dict[str, dict[str, Any]]:
+    """The deprecated ``--model-settings`` JSON: ``{ModelName: {option: value}}``."""
     try:
-        data = json.loads(config.model_settings)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--model-settings is not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise UserError("--model-settings must be a JSON object {model: {option: value}}")
+    out = {}
     for name, values in data.items():
-        if name != "_file_defaults" and name not in BY_NAME:
+        spec = find(name)
+        if spec is None:
             raise UserError(f"--model-settings: unknown model '{name}'; models: {', '.join(MODEL_NAMES)}")
         if not isinstance(values, dict):
             raise UserError(f"--model-settings: the entry for '{name}' must be an object")
-    return data
+        out[spec.name] = values
+    return out
 
 
 def adapt_config_file(data: dict[str, Any]) -> dict[str, Any]:
     """Map the guide's config.json shape ({training, models, datasets}) onto option names.
 
-    Plain option names at the top level pass through unchanged, so a flat TOML/JSON works too. The file's
-    ``training`` defaults are also remembered in ``model_settings._file_defaults``, which lets training tell a
-    command-line flag (which must win over a per-model setting) from the file's own default.
+    Plain option names at the top level pass through unchanged, so a flat TOML/JSON works too. The ``models``
+    table becomes the core's ``per_model`` table (a flag for the whole run wins over a model's file setting).
     """
     if not any(k in data for k in ("training", "models", "datasets")):
         return data
@@ -143,8 +160,7 @@ def adapt_config_file(data: dict[str, Any]) -> dict[str, Any]:
                                     f"(save_best, save_latest, save_interval)")
         else:
             raise UserError(f"training: unknown key '{key}'")
-    defaults = {field: out[field] for field in PER_MODEL_TRAINING_KEYS.values() if field in out}
-    settings: dict[str, Any] = {"_file_defaults": defaults}
+    settings: dict[str, Any] = {}
     for name, entry in _table(data, "models").items():
         spec = BY_NAME.get(name) or find(name)
         if spec is None:
@@ -164,15 +180,17 @@ def adapt_config_file(data: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(f"{where} is {v!r} but {spec.name} is trained with {spec.loss}")
             elif k == "dataset" and str(v).lower() not in (spec.dataset, "synthetic"):
                 raise UserError(f"{where} is {v!r}; {spec.name} trains on '{spec.dataset}' or 'synthetic'")
-            elif k == "dataset":
-                own["dataset"] = str(v).lower()
+            elif k == "dataset" and str(v).lower() == "synthetic":
+                own["dataset"] = "synthetic"
             elif k in PER_MODEL_TRAINING_KEYS:
                 own[PER_MODEL_TRAINING_KEYS[k]] = v
-            elif k not in ("input_size", "output_size", "estimated_params", "loss"):
+            elif k not in ("input_size", "output_size", "estimated_params", "loss", "dataset"):
                 raise UserError(f"{where}: unknown key (input_size, output_size, estimated_params, loss, "
                                 f"dataset, learning_rate, epochs, batch_size, early_stopping_patience)")
-        settings[spec.name] = own
-    out["model_settings"] = json.dumps(settings, sort_keys=True)
+        if own:
+            settings[spec.name] = own
+    if settings:
+        out["per_model"] = {**settings, **out.get("per_model", {})}
     paths = {"deam": "deam_path", "lakh": "lakh_path", "lakh_midi": "lakh_path", "maestro": "maestro_path",
              "groove": "groove_path", "groove_midi": "groove_path", "chords": "chords_path"}
     for name, entry in _table(data, "datasets").items():
@@ -197,21 +215,3 @@ def _table(parent: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UserError(f"{where}{key} must be a table/object")
     return value
-
-
-def effective_settings(config: Any, model_name: str) -> dict[str, Any]:
-    """Per-model training values: a per-model config-file setting applies unless that option was given as a flag.
-
-    The core records which flags were given (``mlrun_music.config.given_options``); a config built elsewhere
-    (the Python API) has none, so there the per-model file settings apply as written.
-    """
-    from mlrun_music.config import given_options
-
-    data = per_model_settings(config)
-    own = data.get(model_name, {})
-    flags = given_options(config)
-    out: dict[str, Any] = {}
-    for field in PER_MODEL_TRAINING_KEYS.values():
-        out[field] = own[field] if field in own and field not in flags else getattr(config, field)
-    out["dataset"] = own.get("dataset", "")
-    return out

@@ -43,6 +43,7 @@ KELLY = Task(
     onnx=f"{_PKG}.export:onnx_spec",
     exports={"rtneural": f"{_PKG}.export:export_rtneural"},
     train=f"{_PKG}.train:train",
+    models_in_run=f"{_PKG}.config:models_in_run",
     option_aliases=OPTION_ALIASES,
     config_file_adapter=f"{_PKG}.config:adapt_config_file",
 )

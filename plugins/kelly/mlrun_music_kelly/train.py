@@ -18,17 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlrun_music.config import build_config, to_dict
-from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json
 from mlrun_music.training import RunContext, RunLayout, fit
+from mlrun_music.training.multi_model import train_each
 from mlrun_music.training.run import summarize
 from mlrun_music.training.seeding import seed_everything
 
-from .config import effective_settings
+from .config import models_in_run
 from .data.select import splits_for
 from .models import build, loss
-from .specs import MODELS, find
+from .specs import find
 
 
 def layout_for(run_dir: Path, config: Any, stem: str) -> RunLayout:
@@ -49,18 +48,10 @@ def train(config: Any, ctx: RunContext) -> dict[str, Any]:
     from .export import export_all_formats
 
     check_datasets_dir(config)
-    chosen = [find(config.model)] if config.model else list(MODELS)
-    summary: dict[str, Any] = {"models": {}}
-    best_all, final_all = [], []
-    for spec in chosen:
-        settings = effective_settings(config, spec.name)
-        overrides = {k: v for k, v in settings.items() if k != "dataset" and v != getattr(config, k)}
-        model_config = build_config(type(config), {**to_dict(config), **overrides},
-                                    where=f"model settings of {spec.name}: ") if overrides else config
-        if overrides and ctx.is_main:
-            ctx.log.info("%s: per-model settings %s", spec.name,
-                         ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())))
-        data = splits_for(spec.name, model_config, ctx.log, force_synthetic=settings["dataset"] == "synthetic")
+
+    def train_one(name: str, options: Any) -> dict[str, Any]:
+        spec = find(name)
+        data = splits_for(spec.name, options, ctx.log)
         if ctx.is_main:
             write_json(ctx.run_dir / "data" / f"{spec.file_stem}_report.json", data.report)
         norm = standardisation(spec.name, data)
@@ -69,10 +60,9 @@ def train(config: Any, ctx: RunContext) -> dict[str, Any]:
             if ctx.is_main:
                 ctx.log.info("%s: audio features standardised for training (folded into the first layer after)",
                              spec.name)
-        seed_everything(model_config.seed)
-        model = build(spec.name)
-        result = fit(config=model_config, model=model, data=data, loss_fn=loss, ctx=ctx, model_name=spec.name,
-                     model_info=data.info, layout=layout_for(ctx.run_dir, model_config, spec.file_stem))
+        seed_everything(options.seed)
+        result = fit(config=options, model=build(spec.name), data=data, loss_fn=loss, ctx=ctx, model_name=spec.name,
+                     model_info=data.info, layout=layout_for(ctx.run_dir, options, spec.file_stem))
         entry = summarize(result)
         if norm is not None and ctx.is_main:
             for path in [*entry["best"], entry["final"]]:
@@ -81,16 +71,10 @@ def train(config: Any, ctx: RunContext) -> dict[str, Any]:
         entry["data_source"] = data.info.get("source")
         checkpoint = result.best_path or result.final_path
         if ctx.is_main and checkpoint is not None:
-            entry["exports"] = export_all_formats(model_config, checkpoint, ctx.run_dir / "models", ctx.log)
-        summary["models"][spec.name] = entry
-        best_all += entry["best"]
-        if entry["final"]:
-            final_all.append(entry["final"])
-    if not summary["models"]:
-        raise UserError("no model was trained")
-    summary["best"] = best_all
-    summary["final"] = final_all
-    return summary
+            entry["exports"] = export_all_formats(options, checkpoint, ctx.run_dir / "models", ctx.log)
+        return entry
+
+    return train_each(config, ctx, models_in_run(config), train_one)
 
 
 #: Input dimensions that hold audio features, per model.

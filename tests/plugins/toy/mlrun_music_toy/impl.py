@@ -87,3 +87,26 @@ def evaluate(ctx) -> dict:
 def onnx_spec(model, config, info) -> OnnxSpec:
     return OnnxSpec(args=(torch.randn(3, info["inputs"]),), input_names=["x"], output_names=["y"],
                     dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+
+
+def models_in_run(config, models) -> list[str]:
+    """toy-pair: --model mlp or linear trains that one; empty trains both."""
+    return [config.model] if config.model else ["mlp", "linear"]
+
+
+def train_pair(config, ctx) -> dict:
+    """toy-pair: each model with its own options, through the core's loop for multi-model runs."""
+    from mlrun_music.training import RunLayout, fit
+    from mlrun_music.training.multi_model import train_each
+    from mlrun_music.training.run import summarize
+
+    data = load_data(config, ctx)
+    builders = {"mlp": build_model, "linear": build_linear}
+
+    def train_one(name, options):
+        model = builders[name](options, data.info)
+        layout = RunLayout.default(ctx.run_dir, options, prefix=f"{name}_")
+        return summarize(fit(config=options, model=model, data=data, loss_fn=loss, ctx=ctx, model_name=name,
+                             model_info=data.info, layout=layout))
+
+    return train_each(config, ctx, models_in_run(config, tuple(builders)), train_one)

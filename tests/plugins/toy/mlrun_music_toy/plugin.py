@@ -38,9 +38,24 @@ TOY = Task(
 )
 
 
+#: The same data and models, both trained in one run (tests the core's multi-model runs and --model.NAME.OPTION).
+TOY_PAIR = Task(
+    name="toy-pair",
+    description="The toy task's two models trained one after the other in one run.",
+    config_class=ToyConfig,
+    models=TOY.models,
+    datasets=TOY.datasets[:1],
+    loss="mlrun_music_toy.impl:loss",
+    evaluate="mlrun_music_toy.impl:evaluate",
+    train="mlrun_music_toy.impl:train_pair",
+    models_in_run="mlrun_music_toy.impl:models_in_run",
+)
+
+
 @hookimpl
 def register_tasks(register):
     register(TOY)
+    register(TOY_PAIR)
 
 
 @hookimpl
