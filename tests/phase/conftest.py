@@ -1,4 +1,4 @@
-"""Shared tiny data for the phase tests: songs generated, rendered and chopped once per session via the CLI."""
+"""Shared tiny data for the phase tests: songs generated, rendered and chopped once per test run via the CLI."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def corpus(tmp_path_factory) -> Corpus:
                    "--max-processes", "2", "--seed", "1") == 0
     assert run_cli("train", "phase", "--chunks-path", chunks, "--checkpoints-path", root / "ck", "--tag", "tiny",
                    "--num-epochs", "1", *TINY) == 0
-    ckpt = root / "ck" / "tiny" / "1.pt"
+    ckpt = root / "ck" / "phase" / "tiny" / "checkpoints" / "final.pt"  # the core's run layout
     assert ckpt.is_file()
     return Corpus(root, midi, rendered, chunks, ckpt)
 

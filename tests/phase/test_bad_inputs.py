@@ -92,7 +92,7 @@ def test_chunk_folders_with_missing_or_short_labels(mlrun, tmp_path, corpus):
     r = mlrun("train", "phase", "--chunks-path", chunks, "--checkpoints-path", "ck", "--tag", "t", "--num-epochs", "1",
               "--val-fraction", "0.5", "--max-steps", "1", *TINY)
     assert r.code == 0, r.err
-    report = read_json(tmp_path / "ck" / "t" / "data_report.json")
+    report = read_json(tmp_path / "ck" / "phase" / "t" / "data_report.json")
     assert report["chunks"] == 2
     assert report["skipped_by_reason"] == {"missing .phase file": 1, "short .phase file (< 350 values)": 1}
     # Only bad chunks: a one-line error naming the folder.

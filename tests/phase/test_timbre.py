@@ -67,10 +67,13 @@ def test_timbre_augmentation_touches_training_items_only(mlrun, tmp_path, corpus
     va, _, _ = splits.val[0]
     assert torch.equal(va, torch.from_numpy(np.asarray(splits.val.chunks.audio[v], dtype=np.float32) / 32767.0))
     # Through the CLI: the options train and are recorded in the checkpoint's config.
-    r = mlrun("train", "phase", "--chunks-path", corpus.chunks, "--checkpoints-path", "ck", "--tag", "timbre",
+    r = mlrun("train", "phase", "--chunks-path", corpus.chunks, "--tag", "timbre",
               "--num-epochs", "1", "--augment-eq-db", "10", "--augment-reverb", "0.5", *TINY)
     assert r.code == 0, r.err
-    state = torch.load(tmp_path / "ck/timbre/final.pt", weights_only=False)
+    # The core's run layout by default: runs/phase/<tag>/checkpoints with best, final and latest only.
+    checkpoints = tmp_path / "runs/phase/timbre/checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.pt", "final.pt", "latest.pt"]
+    state = torch.load(checkpoints / "final.pt", weights_only=False)
     text = repr(state.get("config", state))
     assert "augment_eq_db" in text and "10.0" in text
     r = mlrun("train", "phase", "--chunks-path", corpus.chunks, "--checkpoints-path", "ck", "--tag", "bad",

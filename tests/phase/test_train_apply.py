@@ -1,4 +1,4 @@
-"""The guide's smoke run, training options, apply (torch, ONNX, streaming), export, inspect and evaluate."""
+"""A smoke run with the original project's option names, training options, apply (torch, ONNX, streaming), export, inspect and evaluate."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def _circ(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.minimum(d, 1 - d).max())
 
 
-def test_guide_smoke_run(mlrun, tmp_path, corpus):
-    """render one file, chop, train one epoch, apply: the guide's commands and option names."""
+def test_smoke_run_with_the_original_option_names(mlrun, tmp_path, corpus):
+    """render one file, chop, train one epoch, apply: the original project's commands and option names."""
     one = sorted(corpus.midi.rglob("*.mid"))[0]
     r = mlrun("phase", "render", "--single-file", one, "--single-soundfont", SF2,
               "--out-path", "data/rendered_midi/smoke/single/song", "--midi-jitter-max-seconds", "0.05",
@@ -36,9 +36,10 @@ def test_guide_smoke_run(mlrun, tmp_path, corpus):
               "--anticipation-max", "1.0", "--warmup-seconds", "1.0", "--channels", "8", "--blocks", "2",
               "--val-fraction", "0")
     assert r.code == 0, r.err
-    ckpt = tmp_path / "checkpoints/smoke-phase/1.pt"
+    ckpt = tmp_path / "checkpoints/phase/smoke-phase/checkpoints/final.pt"  # the core's run layout
     assert ckpt.is_file()
-    r = mlrun("phase", "apply", "checkpoints/smoke-phase/1.pt", chunk, "--anticipation", "0.25")
+    assert not list(ckpt.parent.glob("epoch_*.pt"))  # periodic checkpoints only with --keep-every
+    r = mlrun("phase", "apply", ckpt, chunk, "--anticipation", "0.25")
     assert r.code == 0, r.err
     pred = np.loadtxt(str(chunk) + ".phase_prediction")
     assert len(pred) == 6 * 50 and np.all((pred >= 0) & (pred < 1))
@@ -46,19 +47,20 @@ def test_guide_smoke_run(mlrun, tmp_path, corpus):
 
 def test_training_options_continue_and_schedule(mlrun, tmp_path, corpus):
     base = ["train", "phase", "--chunks-path", corpus.chunks, "--checkpoints-path", "ck", "--tag", "run",
-            "--learning-rate", "0.01", "--learning-rate-decay", "0.5", *TINY]
+            "--learning-rate", "0.01", "--learning-rate-decay", "0.5", "--keep-every", "1", *TINY]
     r = mlrun(*base, "--num-epochs", "1")
     assert r.code == 0, r.err
-    r = mlrun(*base, "--continue-from", "1", "--num-epochs", "1", "--onnx")  # the guide: one more epoch
+    r = mlrun(*base, "--continue-from", "1", "--num-epochs", "1", "--onnx")  # one more epoch
     assert r.code == 0, r.err
     assert "1 more epochs" in r.err
-    assert (tmp_path / "ck/run/exports/phase_tcn_mel.onnx").is_file()  # --onnx exports at the end
-    assert (tmp_path / "ck/run/1.pt").is_file() and (tmp_path / "ck/run/2.pt").is_file()
-    history = read_json(tmp_path / "ck/run/history.json")
+    run = tmp_path / "ck/phase/run"
+    assert (run / "exports/phase_tcn_mel.onnx").is_file()  # --onnx exports at the end
+    assert (run / "checkpoints/epoch_1.pt").is_file() and (run / "checkpoints/epoch_2.pt").is_file()
+    history = read_json(run / "history.json")
     rows = history if isinstance(history, list) else history.get("epochs", history.get("history"))
     lrs = [row["lr"] for row in rows]
     assert np.allclose(lrs, [0.01, 0.005])  # exponential decay per epoch (the rate used in each epoch)
-    state = torch.load(tmp_path / "ck/run/2.pt", weights_only=True)
+    state = torch.load(run / "checkpoints/epoch_2.pt", weights_only=True)
     assert state["task"] == "phase" and state["model_name"] == "phase_tcn_mel"
     # The decoded-chunk cache is written once and reused.
     assert list((corpus.chunks / ".mlrun-cache").glob("chunks-*/audio.npy"))
@@ -134,7 +136,7 @@ def test_rate_head_rotates_by_anticipation():
 
 
 def test_inspect_and_evaluate(mlrun, tmp_path, corpus):
-    r = mlrun("phase", "inspect", corpus.checkpoint.parent.parent, f"{corpus.checkpoint.parent.name}/1.pt",
+    r = mlrun("phase", "inspect", corpus.root / "ck", "phase/tiny/checkpoints/final.pt",  # CHECKPOINTS-DIR RELATIVE
               "--dataset-path", corpus.chunks, "--anticipation", "0.25", "--count", "2", "--output", "plots")
     assert r.code == 0, r.err
     pngs = sorted((tmp_path / "plots").glob("*.png"))
@@ -197,7 +199,7 @@ def test_default_chain_is_announced_and_cached(mlrun, tmp_path):
     r = mlrun(*args, "--tag", "second")
     assert r.code == 0, r.err
     assert "using the cached embedded synthetic default" in r.err and "preparing" not in r.err
-    report = read_json(tmp_path / "ck" / "second" / "data_report.json")
+    report = read_json(tmp_path / "ck" / "phase" / "second" / "data_report.json")
     assert "embedded_default" in report and report["chunks"] > 0
 
 
@@ -215,13 +217,13 @@ def test_augmented_run_from_earlier_weights(mlrun, tmp_path, corpus):
     r = mlrun(*base, "--tag", "first")
     assert r.code == 0, r.err
     r = mlrun(*base, "--tag", "aug", "--augment-speed", "0.2", "--augment-gain-db", "6",
-              "--init-from", "ck/first/final.pt", "--learning-rate", "0")
+              "--init-from", "ck/phase/first/checkpoints/final.pt", "--learning-rate", "0")
     assert r.code == 0, r.err
-    assert "model weights from ck/first/final.pt" in r.err
-    first = torch.load(tmp_path / "ck/first/final.pt", weights_only=True)["model"]
-    aug = torch.load(tmp_path / "ck/aug/final.pt", weights_only=True)["model"]
+    assert "model weights from ck/phase/first/checkpoints/final.pt" in r.err
+    first = torch.load(tmp_path / "ck/phase/first/checkpoints/final.pt", weights_only=True)["model"]
+    aug = torch.load(tmp_path / "ck/phase/aug/checkpoints/final.pt", weights_only=True)["model"]
     assert all(torch.equal(first[k], aug[k]) for k in first)  # learning rate 0: the weights came through unchanged
-    r = mlrun(*base, "--tag", "bad", "--init-from", "ck/first/final.pt", "--channels", "16")
+    r = mlrun(*base, "--tag", "bad", "--init-from", "ck/phase/first/checkpoints/final.pt", "--channels", "16")
     assert r.code != 0 and "--init-from" in r.err and "Traceback" not in r.err
 
 

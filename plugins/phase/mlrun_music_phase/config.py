@@ -16,16 +16,10 @@ HOP = 320
 
 @attrs.define(kw_only=True)
 class PhaseConfig(TrainConfig):
-    """Options of ``mlrun train phase``: the guide's names and defaults on top of the generic trainer."""
+    """Options of ``mlrun train phase``: the original project's option names (as aliases) and defaults on top of
+    the generic trainer; runs go to the core's ``<output-dir>/phase/<tag>/``."""
 
-    # The guide's layout: <checkpoints-path>/<tag>/<epoch>.pt
-    output_dir: str = option("checkpoints", "Folder holding run folders (the guide's --checkpoints-path).",
-                             aliases=("--checkpoints-path",))
-    tag: str = option("phase-tcn-mel", "Run name: checkpoints go to <checkpoints-path>/<tag>/<epoch>.pt.")
-    run_layout: str = option("{tag}", "Run folder under --checkpoints-path; {task} and {tag} are filled in.")
-    checkpoint_dir: str = option(".", "Folder for checkpoints, relative to the run folder.")
-    periodic_name: str = option("{epoch}.pt", "File name of periodic checkpoints.")
-    checkpoint_every: int = option(1, "Write a periodic checkpoint every N epochs (0 = off).", min=0)
+    output_dir: str = option("runs", "Folder that holds run folders.", aliases=("--checkpoints-path",))
     epochs: int = option(30, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
     batch_size: int = option(8, "Batch size.", min=1, max=4096)
     learning_rate: float = option(1e-4, "Learning rate (Adam).", min=0.0, max=10.0)
