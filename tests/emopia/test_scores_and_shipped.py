@@ -38,7 +38,8 @@ def test_scores_are_split_by_work_and_a_broken_score_is_skipped_and_counted(buil
     tmp, pieces, root, report = built
     assert report["pieces_selected"] == 8 and report["pieces_used"] == 7
     (reason, entry), = report["pieces_skipped"].items()
-    assert "music21 could not parse" in reason and entry["count"] == 1 and entry["examples"][0].endswith("broken.musicxml")
+    assert "music21 could not parse" in reason and entry["count"] == 1
+    assert entry["examples"][0].endswith("broken.musicxml")
     clips = _rows(root / "clips.csv")
     assert len(clips) == report["clips"] >= 7
     songs_of_split = {s: {Path(r["clip_name"]).stem.split("_")[1] for r in _rows(root / "split" / f"{s}_SL.csv")}
