@@ -206,6 +206,10 @@ def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
         return
 
     def show(options: list[dict[str, Any]], indent: str = "  ") -> None:
+        if not show_all:  # names only: the help and defaults are one --all (or TASK --help) away
+            for line in _wrapped([o["option"] for o in options], indent):
+                click.echo(line)
+            return
         for o in options:
             click.echo(f"{indent}{o['option']} ({o['allowed']}, default {o['default']!r}): {o['help']}")
 
@@ -215,11 +219,16 @@ def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
     click.echo("shipped models:" if shipped else f"shipped models: none (train one: mlrun train {task_name})")
     for i, m in enumerate(shipped):
         try:
-            lines = card_lines(m.card(), m.card_path)
+            lines = card_lines(m.card(), m.card_path, brief=not show_all)
         except UserError as exc:
             lines = [f"{m.spec.name}: card unusable: {exc}"]
         lines[0] += " [default]" if i == 0 else ""
         click.echo("\n".join("  " + ln for ln in lines))
+    if shipped and not show_all:
+        click.echo(f"  (whole cards: mlrun info {task_name} --all)")
+    commands = _task_commands(task_name)
+    if commands:
+        click.echo(f"commands: {', '.join(commands)}")
     click.echo("models:")
     for item in entry["models"]:
         extra = f" [from {item['source']}]" if "source" in item else ""
@@ -234,7 +243,8 @@ def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
         click.echo(f"  {item['name']}{extra}: {item['description']}")
         show([o for o in entry["options"] if o["group"] == f"dataset:{item['name']}"], "      ")
     click.echo(f"exports: {', '.join(entry['exports']) or '-'}")
-    click.echo(f"options of {task_name}:")
+    hint = "" if show_all else f" (help and defaults: mlrun info {task_name} --all)"
+    click.echo(f"options of {task_name}{hint}:")
     show([o for o in entry["options"] if o["group"] == "task"])
     trainer = [o for o in entry["options"] if o["group"] == "trainer"]
     if show_all:
@@ -243,8 +253,30 @@ def info_cmd(task_name: str, as_json: bool, show_all: bool) -> None:
     else:
         click.echo(f"trainer options: {len(trainer)} more that every task has (mlrun info {task_name} --all)")
     if "evaluate_options" in entry:
-        click.echo("evaluate options:")
+        click.echo(f"evaluate options (mlrun evaluate {task_name}):")
         show(entry["evaluate_options"])
+
+
+def _wrapped(words: list[str], indent: str, width: int = 110) -> list[str]:
+    """``words`` joined by ", " into lines of at most ``width`` characters."""
+    lines, line = [], ""
+    for word in words:
+        candidate = f"{line}, {word}" if line else word
+        if line and len(indent) + len(candidate) > width:
+            lines.append(indent + line + ",")
+            candidate = word
+        line = candidate
+    return lines + ([indent + line] if line else [])
+
+
+def _task_commands(task_name: str) -> list[str]:
+    """``mlrun GROUP COMMAND`` lines of the command group a plugin added for this task (named like the task, or
+    like its first word: beatsight-transcriber's commands live in ``mlrun beatsight``)."""
+    for name in (task_name, task_name.split("-")[0]):
+        group = cli.commands.get(name)
+        if isinstance(group, click.Group):
+            return [f"mlrun {name} {sub}" for sub in sorted(group.commands)]
+    return []
 
 
 def _make_train_command(registered: Any) -> click.Command:

@@ -245,9 +245,19 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
-def card_lines(card: dict[str, Any], path: Path | None = None) -> list[str]:
-    """A short human-readable rendering of a card (what ``mlrun info`` prints)."""
+def card_lines(card: dict[str, Any], path: Path | None = None, brief: bool = False) -> list[str]:
+    """A human-readable rendering of a card (what ``mlrun info`` prints); ``brief``: four lines, the first figure
+    only."""
     d, cost = card["data"], card["cost"]
+    if brief:
+        fig = card["figures"][0] if card["figures"] else None
+        base = "" if fig is None or fig["baseline_value"] is None else \
+            f"   baseline {fig['baseline']}: {fig['baseline_value']:.4g}"
+        return [f"{card['name']}: {card['summary']}",
+                f"  model {card['model']}, {card['parameters']:,} parameters, {_size(card['file_bytes'])}; recipe: "
+                f"{card['recipe']['command']}  ({duration(cost['wall_seconds'])} on {cost['cores']} cores)",
+                f"  data: {d['name']} ({d['kind']})",
+                f"  {fig['name']} on {fig['data']}: {fig['value']:.4g}{base}" if fig else "  no held-out figure"]
     lines = [f"{card['name']}: {card['summary']}",
              f"  model {card['model']}, {card['parameters']:,} parameters, {_size(card['file_bytes'])}",
              f"  data: {d['name']} ({d['kind']}; {d['size']}; licence {d['licence']})",

@@ -25,7 +25,8 @@ def test_list_and_info_show_the_card_first(mlrun):
     card = json.loads(TOY_CARD.read_text())
     assert info.index("shipped models:") < info.index("models:\n") < info.index("options:")
     assert f"model mlp, {card['parameters']:,} parameters" in info
-    assert "data: toy synthetic (synthetic;" in info and "recipe: mlrun reproduce toy mlp" in info
+    assert "data: toy synthetic (synthetic)" in info and "recipe: mlrun reproduce toy mlp" in info
+    assert "data: toy synthetic (synthetic; 256 training samples" in mlrun("info", "toy", "--all").out
     assert f"test MSE on 64 held-out samples: {card['figures'][0]['value']:.4g}   baseline always-zero" in info
     entry = json.loads(mlrun("list", "--json").out)
     toy = next(t for t in entry["tasks"] if t["name"] == "toy")

@@ -45,7 +45,7 @@ def test_train_on_the_third_party_dataset_and_model(mlrun, tmp_path):
 
 
 def test_a_third_party_dataset_declares_its_own_options(mlrun, tmp_path):
-    info = mlrun("info", "chromasonic").out
+    info = mlrun("info", "chromasonic", "--all").out
     after = info.split("  scales [from mlrun-music-scales]:")[1].splitlines()
     assert after[1].startswith("      --scales-keys (int in [1, 12], default 12): Tonics from middle C")
     entry = json.loads(mlrun("info", "chromasonic", "--json").out)
