@@ -469,8 +469,11 @@ def unused_options(config: Any, given: Iterable[str], dataset: str, models: Iter
                             f"{', '.join(sorted(trained))}")
         else:
             for other in f.metadata.get("unless", ()):
-                if getattr(config, other) != by_name[other].default:
-                    problems.append(f"{flag} is unused when --{other.replace('_', '-')} is given")
+                value = getattr(config, other)
+                if value != by_name[other].default:
+                    # A switch is named as the user wrote it: --no-augment, not --augment.
+                    other_flag = ("--" if value is not False else "--no-") + other.replace("_", "-")
+                    problems.append(f"{flag} is unused when {other_flag} is given")
                     break
     return problems
 

@@ -30,3 +30,22 @@ def test_from_a_config_file_and_the_api(mlrun, tmp_path):
         api.train("toy", {"model": "linear", "hidden": 8, "epochs": 1, "output_dir": str(tmp_path / "api")})
     # Used options pass: the same option with the model that uses it trains.
     assert mlrun("train", "toy", "--model", "mlp", "--hidden", "4", "--epochs", "1").code == 0
+
+
+def test_an_option_unused_by_a_switch_names_the_switch_as_given():
+    import attrs
+
+    from mlrun_music.config import TrainConfig, option, unused_options
+
+    @attrs.define(kw_only=True)
+    class Config(TrainConfig):
+        augment: bool = option(True, "Augment.")
+        augment_gain: float = option(0.1, "Gain.", unless=("augment",))
+        fixed: bool = option(False, "Fixed.")
+        jitter: float = option(0.1, "Jitter.", unless=("fixed",))
+
+    assert unused_options(Config(augment=False, augment_gain=0.3), ["augment", "augment_gain"], "d", ["m"]) == \
+        ["--augment-gain is unused when --no-augment is given"]
+    assert unused_options(Config(fixed=True, jitter=0.3), ["fixed", "jitter"], "d", ["m"]) == \
+        ["--jitter is unused when --fixed is given"]
+    assert unused_options(Config(augment_gain=0.3), ["augment_gain"], "d", ["m"]) == []
