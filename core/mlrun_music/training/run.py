@@ -121,7 +121,7 @@ def make_context(registered: Any, config: Any) -> RunContext:
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
             probe = run_dir / ".write-test"
-            probe.write_bytes(b"")
+            probe.write_bytes(b"")  # fileio: a probe that the folder is writable, removed at once
             probe.unlink()
         except OSError as exc:
             raise UserError(f"cannot write to output folder {run_dir}: {exc.strerror or exc}") from None
