@@ -8,6 +8,8 @@ import click
 
 from mlrun_music.errors import UserError
 
+from .config import CHUNK_SECONDS, MAX_ANTICIPATION, MAX_JITTER_SECONDS, MAX_SONGS, SONG_SECONDS
+
 
 @click.group("phase")
 def phase_group() -> None:
@@ -16,17 +18,16 @@ def phase_group() -> None:
 
 @phase_group.command("generate")
 @click.option("--out-path", required=True, help="Folder for <artist>/<song>.mid files.")
-@click.option("--count", default=20, show_default=True, type=int, help="Number of songs.")
+@click.option("--count", default=20, show_default=True, type=click.IntRange(1, MAX_SONGS), help="Number of songs.")
 @click.option("--meters", default="2/4,3/4,4/4,5/4,6/8,7/8,12/8", show_default=True,
               help="Comma-separated meters, cycled over the songs.")
-@click.option("--song-seconds", default=80.0, show_default=True, type=float, help="Approximate song length.")
+@click.option("--song-seconds", default=80.0, show_default=True, type=click.FloatRange(*SONG_SECONDS),
+              help="Approximate song length.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same songs).")
 def generate_cmd(out_path: str, count: int, meters: str, song_seconds: float, seed: int) -> None:
     """Write synthetic multi-track MIDI songs (drums, bass, chords, melody) with known bars."""
     from .data.generate import generate_corpus
 
-    if song_seconds <= 0:
-        raise UserError("--song-seconds must be > 0")
     manifest = generate_corpus(out_path, count, seed, [m.strip() for m in meters.split(",") if m.strip()],
                                song_seconds)
     total = sum(s["seconds"] for s in manifest["songs"])
@@ -40,7 +41,8 @@ def generate_cmd(out_path: str, count: int, meters: str, song_seconds: float, se
 @click.option("--single-soundfont", default=None,
               help="Use this one soundfont (or a timidity patch-set .cfg such as /etc/timidity/freepats.cfg).")
 @click.option("--out-path", required=True, help="Output folder (<artist>/<song>/ per song).")
-@click.option("--midi-jitter-max-seconds", default=0.0, show_default=True, type=float,
+@click.option("--midi-jitter-max-seconds", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, MAX_JITTER_SECONDS),
               help="Move each drum note by up to this many seconds (through the tempo map).")
 @click.option("--max-processes", default=1, show_default=True, type=click.IntRange(1, 256))
 @click.option("--overwrite", is_flag=True, help="Redo songs that are already rendered.")
@@ -70,11 +72,12 @@ def render_cmd(midi_path: str | None, single_file: str | None, soundfont_path: s
 @click.option("--out-path", required=True, help="Folder for chunks (<song>-<soundfont>-<i>.ogg + .phase).")
 @click.option("--max-processes", default=1, show_default=True, type=click.IntRange(1, 256))
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of positions and speed factors.")
-@click.option("--chunk-seconds", default=32.0, show_default=True, type=float)
-@click.option("--label-extra-seconds", default=1.0, show_default=True, type=float,
+@click.option("--chunk-seconds", default=32.0, show_default=True, type=click.FloatRange(*CHUNK_SECONDS))
+@click.option("--label-extra-seconds", default=1.0, show_default=True, type=click.FloatRange(0.0, MAX_ANTICIPATION),
               help="Labels extend this far past the chunk: the largest anticipation trained with.")
-@click.option("--speed-min", default=0.71, show_default=True, type=float, help="Smallest random speed factor.")
-@click.option("--speed-max", default=1.29, show_default=True, type=float,
+@click.option("--speed-min", default=0.71, show_default=True, type=click.FloatRange(0.1, 10.0),
+              help="Smallest random speed factor.")
+@click.option("--speed-max", default=1.29, show_default=True, type=click.FloatRange(0.1, 10.0),
               help="Largest random speed factor (set both to 1 for no speed change).")
 @click.option("--audio-format", default="ogg", show_default=True, type=click.Choice(["ogg", "flac"]))
 def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_seconds: float,
@@ -100,7 +103,8 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
               help="Use this shipped model (`mlrun info phase` lists them); without CHECKPOINT the default one.")
 @click.option("--onnx-model", default=None, help="Run this exported ONNX model with onnxruntime instead.")
 @click.option("--streaming", is_flag=True, help="Feed the audio block by block through the streaming model.")
-@click.option("--block-ms", default=20.0, show_default=True, type=float, help="Block size of --streaming.")
+@click.option("--block-ms", default=20.0, show_default=True, type=click.FloatRange(0.0, 60000.0, min_open=True),
+              help="Block size of --streaming.")
 @click.option("--warmup-seconds", default=-1.0, show_default=True, type=float,
               help="Refuse audio shorter than this, and list no downbeat before it (-1 = the checkpoint's warmup; "
                    "8 s with --onnx-model).")

@@ -13,6 +13,17 @@ FPS = 50
 SAMPLE_RATE = 16000
 HOP = 320
 
+# Documented limits of the data sizes (``phase generate``, ``phase chop``, ``phase render`` and the embedded
+# default), checked before any work: beyond them a run would not end in useful time, or would write songs that
+# rendering skips (longer than 20 minutes, :data:`~mlrun_music_phase.data.midi_analysis.MAX_SECONDS`).
+MAX_SONGS = 100_000
+SONG_SECONDS = (5.0, 1000.0)
+CHUNK_SECONDS = (2.0, 600.0)
+#: The largest anticipation (seconds) the model is trained for; chunk labels extend at most this far.
+MAX_ANTICIPATION = 1.0
+#: The largest drum jitter of ``phase render`` (seconds): more would move hits across beats.
+MAX_JITTER_SECONDS = 0.5
+
 
 @attrs.define(kw_only=True)
 class PhaseConfig(TrainConfig):
@@ -30,9 +41,11 @@ class PhaseConfig(TrainConfig):
     # Data
     chunks_path: str = option("", "Folder of chunks from `mlrun phase chop` (.ogg/.flac + .phase); empty = the "
                                   "embedded synthetic default (generated, rendered and chopped once, then cached).")
-    anticipation_min: float = option(0.0, "Smallest anticipation drawn per sequence (seconds).", min=0.0, max=1.0)
+    anticipation_min: float = option(0.0, "Smallest anticipation drawn per sequence (seconds).", min=0.0,
+                                     max=MAX_ANTICIPATION)
     anticipation_max: float = option(1.0, "Largest anticipation drawn per sequence (seconds); the chunks' labels "
-                                          "must extend at least this far past the chunk.", min=0.0, max=1.0)
+                                          "must extend at least this far past the chunk.", min=0.0,
+                                     max=MAX_ANTICIPATION)
     warmup_seconds: float = option(8.0, "Leading seconds of every sequence ignored by the loss (no context yet).",
                                    min=0.0, max=600.0)
     augment_speed: float = option(0.0, "Random speed augmentation: each item is an excerpt played at a speed in "
@@ -56,14 +69,14 @@ class PhaseConfig(TrainConfig):
     default_data_path: str = option("", "Cache folder of the embedded default data; empty = "
                                         "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.",
                                     unless=("chunks_path",))
-    default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=100000,
+    default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=MAX_SONGS,
                                 unless=("chunks_path",))
     default_test_songs: int = option(28, "Held-out synthetic songs (including a held-out meter and soundfont).",
-                                     min=1, max=100000, unless=("chunks_path",))
-    default_song_seconds: float = option(80.0, "Approximate length of each synthetic song.", min=5.0, max=1200.0,
-                                         unless=("chunks_path",))
+                                     min=1, max=MAX_SONGS, unless=("chunks_path",))
+    default_song_seconds: float = option(80.0, "Approximate length of each synthetic song.", min=SONG_SECONDS[0],
+                                         max=SONG_SECONDS[1], unless=("chunks_path",))
     default_chunk_seconds: float = option(32.0, "Chunk length used when chopping the embedded default.",
-                                          min=2.0, max=600.0, unless=("chunks_path",))
+                                          min=CHUNK_SECONDS[0], max=CHUNK_SECONDS[1], unless=("chunks_path",))
     default_soundfonts: str = option("", "Comma-separated soundfonts for the default's training songs; empty = "
                                          "TimGM6mb, plus sf_GMbank (csound-soundfont) and the freepats patch "
                                          "set (/etc/timidity/freepats.cfg) when installed.", unless=("chunks_path",))

@@ -20,7 +20,7 @@ from mlrun_music.fileio import write_json, write_text
 
 from .config import SAMPLE_RATE
 from .data.midi_analysis import SkipSong, jitter_drums, read_song
-from .data.songs import DONE_MARKER, normalise, run_parallel, song_seed, write_audio
+from .data.songs import DONE_MARKER, is_utf8, normalise, printable, run_parallel, song_seed, write_audio
 
 REPORT = "render_report.json"
 AUDIO_FORMATS = ("ogg", "flac")
@@ -103,6 +103,11 @@ def _render_song(job: RenderJob) -> dict[str, Any]:
     return {"status": "done", **info}
 
 
+def _not_utf8(path: Path) -> dict[str, Any]:
+    return {"status": "skipped", "midi": printable(path), "reason": "file name not UTF-8",
+            "detail": "the name holds bytes that are not UTF-8; rename the file to render it"}
+
+
 def find_midi(midi_path: Path) -> list[Path]:
     """MIDI files of a Lakh-style tree (any depth), sorted."""
     if not midi_path.is_dir():
@@ -150,22 +155,30 @@ def render_corpus(*, out_path: str | Path, midi_path: str | Path | None = None, 
     for r in sorted(set(renderers)):
         check_renderer(r)
     jobs = []
+    # Files named with bytes that are not UTF-8 are counted as skipped, not rendered: their names could not be
+    # written into the reports and labels that name every song.
+    unnamed: list[dict[str, Any]] = []
     if single_file is not None:
         f = Path(single_file)
         if not f.is_file():
-            raise UserError(f"--single-file: {f} does not exist")
-        jobs.append(RenderJob(str(f), str(out), str(soundfonts[0]), renderers[0], jitter,
-                              song_seed(seed, f.name), audio_format, overwrite))
-        report_dir = out
+            raise UserError(f"--single-file: {printable(f)} does not exist")
+        if is_utf8(f.name):
+            jobs.append(RenderJob(str(f), str(out), str(soundfonts[0]), renderers[0], jitter,
+                                  song_seed(seed, f.name), audio_format, overwrite))
+        else:
+            unnamed.append(_not_utf8(f))
     else:
         root = Path(midi_path)  # type: ignore[arg-type]
         for i, f in enumerate(find_midi(root)):
             rel = f.relative_to(root).with_suffix("")
+            if not is_utf8(rel.as_posix()):
+                unnamed.append(_not_utf8(f))
+                continue
             k = i % len(soundfonts)
             jobs.append(RenderJob(str(f), str(out / rel), str(soundfonts[k]), renderers[k], jitter,
                                   song_seed(seed, rel.as_posix()), audio_format, overwrite))
-        report_dir = out
-    results = run_parallel(render_song, jobs, max_processes, progress, "render")
+    report_dir = out
+    results = unnamed + run_parallel(render_song, jobs, max_processes, progress, "render")
     counts = {"done": 0, "exists": 0, "skipped": 0}
     reasons: dict[str, int] = {}
     skipped = []
@@ -178,7 +191,7 @@ def render_corpus(*, out_path: str | Path, midi_path: str | Path | None = None, 
         elif r["status"] == "done":
             audio_s += r["seconds"]
             render_s += r["render_seconds"]
-    total = len(jobs)
+    total = len(results)
     report = {"songs": total, "rendered": counts["done"], "already_done": counts["exists"],
               "skipped": counts["skipped"], "skipped_ratio": counts["skipped"] / total if total else 0.0,
               "skipped_by_reason": dict(sorted(reasons.items())), "skipped_files": skipped,

@@ -21,7 +21,7 @@ from mlrun_music.fileio import write_json, write_text
 
 from ..config import FPS, HOP, SAMPLE_RATE
 from .labels import phase_at, read_bars
-from .songs import normalise, run_parallel, song_audio, song_seed, write_audio
+from .songs import is_utf8, normalise, printable, run_parallel, song_audio, song_seed, write_audio
 
 INDEX = "chunks.json"
 REPORT = "chop_report.json"
@@ -150,13 +150,17 @@ def chop_corpus(*, in_path: str | Path, out_path: str | Path, max_processes: int
     out = Path(out_path)
     songs = find_songs(root)
     jobs = []
+    unnamed = {}
     for song in songs:
         rel = song.relative_to(root).as_posix()
+        if not is_utf8(rel):  # its name could not be written into chunks.json and the chunk file names
+            unnamed[printable(rel)] = "folder name not UTF-8"
+            continue
         song_id = rel.replace("/", "-") if rel != "." else song.name
         jobs.append(ChopJob(str(song), song_id, str(out), song_seed(seed, rel), chunk_seconds, label_extra,
                             speed_min, speed_max, max_gap, audio_format))
     results = run_parallel(chop_song, jobs, max_processes, progress and sys.stderr.isatty(), "chop")
-    chunks, dropped, skipped = [], {}, {}
+    chunks, dropped, skipped = [], {}, dict(unnamed)
     for r in results:
         chunks.extend(r["chunks"])
         for k, v in r["dropped"].items():

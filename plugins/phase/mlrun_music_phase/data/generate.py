@@ -16,6 +16,8 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json
 
+from ..config import MAX_SONGS, SONG_SECONDS
+
 TPB = 480
 #: meter -> (numerator, denominator, grouping of the bar in denominator units)
 METERS: dict[str, tuple[int, int, tuple[int, ...]]] = {
@@ -232,8 +234,10 @@ def generate_corpus(out_path: str | Path, count: int, seed: int = 0, meters: lis
     unknown = [m for m in meters if m not in METERS]
     if unknown:
         raise UserError(f"--meters: unknown meter(s) {', '.join(unknown)}; known: {', '.join(METERS)}")
-    if count < 1:
-        raise UserError("--count must be at least 1")
+    if not 1 <= count <= MAX_SONGS:
+        raise UserError(f"--count must be in [1, {MAX_SONGS}], got {count}")
+    if not SONG_SECONDS[0] <= seconds <= SONG_SECONDS[1]:
+        raise UserError(f"--song-seconds must be in [{SONG_SECONDS[0]:g}, {SONG_SECONDS[1]:g}], got {seconds:g}")
     out = Path(out_path)
     songs = []
     for i in range(count):

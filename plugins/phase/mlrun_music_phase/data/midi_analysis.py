@@ -13,6 +13,8 @@ RELEVANT_DRUMS = frozenset({35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 
 DRUM_CHANNEL = 9
 MIN_DRUM_NOTES = 20
 MAX_SECONDS = 20 * 60
+#: More bars than this in a song of at most MAX_SECONDS means bars shorter than 60 ms: a broken tempo or meter.
+MAX_BARS = 20_000
 DEFAULT_TEMPO = 500_000
 
 
@@ -90,6 +92,8 @@ class SongMidi:
             bars.append(tick)
             if tick > self.last_tick:
                 break  # this start is the closing bound
+            if len(bars) > MAX_BARS:
+                raise SkipSong("too many bars", f"more than {MAX_BARS} bars (bars shorter than 60 ms)")
             num, den = sigs[k][1], sigs[k][2]
             nxt = tick + max(1, round(tpb * 4 * num / den))
             if k + 1 < len(sigs) and tick < sigs[k + 1][0] < nxt:
@@ -122,8 +126,11 @@ def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes
         raise SkipSong("unreadable MIDI", f"{type(exc).__name__}: {str(exc)[:120]}") from None
     if midi.type == 2:
         raise SkipSong("MIDI type 2", "independent sequences have no common timeline")
-    if not midi.tracks or midi.ticks_per_beat <= 0:
-        raise SkipSong("unreadable MIDI", "no tracks")
+    if midi.ticks_per_beat < 0:
+        # The header's negative division is SMPTE timing (frames per second): it has no beats, so no bars.
+        raise SkipSong("SMPTE time division", "timing in frames per second instead of ticks per beat")
+    if not midi.tracks or midi.ticks_per_beat == 0:
+        raise SkipSong("unreadable MIDI", "no tracks" if not midi.tracks else "a time division of 0 ticks per beat")
     tempo_changes: list[tuple[int, int]] = []
     sigs: list[tuple[int, int, int]] = []
     drums: list[DrumEvent] = []
@@ -137,6 +144,8 @@ def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes
     cc7 = [100] * 16
     for tick, _, _, msg in events:
         if msg.type == "set_tempo":
+            if msg.tempo <= 0:  # 0 microseconds per beat: every beat at the same instant, no time to map to
+                raise SkipSong("invalid tempo", f"a tempo of 0 microseconds per beat at tick {tick}")
             tempo_changes.append((tick, msg.tempo))
         elif msg.type == "time_signature":
             sigs.append((tick, msg.numerator, msg.denominator))

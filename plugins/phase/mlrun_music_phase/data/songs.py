@@ -48,6 +48,20 @@ def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -
         sf.write(str(tmp), audio, sample_rate, format=fmt[0], subtype=fmt[1])
 
 
+def is_utf8(name: str) -> bool:
+    """Whether a file name (as Python decodes it from the file system) is valid UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(path: Path | str) -> str:
+    """A path as text that can be printed and written to JSON (undecodable bytes as \\xNN)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def song_audio(song_dir: Path) -> Path | None:
     """The audio file of a rendered song folder (the one its render.json names, else the first .ogg/.flac/.wav)."""
     marker = song_dir / DONE_MARKER
