@@ -63,6 +63,10 @@ def corpus() -> dict[str, Callable[[Path], None]]:
                                                          division=0xE728)),
         "type2.mid": lambda p: p.write_bytes(_midi_bytes(b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00",
                                                          fmt=2)),
+        "tempo0.mid": lambda p: p.write_bytes(_midi_bytes(b"\x00\xff\x51\x03\x00\x00\x00\x00\x90\x3c\x40\x60\x80\x3c"
+                                                          b"\x40\x00\xff\x2f\x00")),
+        "zero_division.mid": lambda p: p.write_bytes(_midi_bytes(b"\x00\x90\x3c\x40\x60\x80\x3c\x40\x00\xff\x2f\x00",
+                                                                 division=0)),
         "nested.json": lambda p: p.write_text("[" * 50000 + "]" * 50000),
         "wrong_shape.json": lambda p: p.write_text(json.dumps({"layers": "no", "in_shape": 3})),
         "evil.pt": lambda p: p.write_bytes(pickle.dumps(_Evil())),

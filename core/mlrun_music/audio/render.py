@@ -161,20 +161,11 @@ SILENCE_RMS = 1e-4
 
 def midi_summary(path: str | os.PathLike[str]) -> tuple[float, int]:
     """Length in seconds and number of sounding notes of a MIDI file, or a one-line UserError naming it."""
-    import mido
+    from ..midi import read_midi
 
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path} is a folder, not a MIDI file")
-    if not path.is_file():
-        raise UserError(f"{path} does not exist")
+    mid = read_midi(path, smpte=True)  # timidity and fluidsynth play SMPTE-timed files
     try:
-        mid = mido.MidiFile(str(path))
-        if mid.type == 2:
-            raise UserError(f"{path} is a type-2 MIDI file (independent sequences), which cannot be rendered as one")
         length = float(mid.length)
-    except UserError:
-        raise
     except Exception as exc:  # noqa: BLE001 - mido raises many types on malformed files
         raise UserError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {str(exc)[:80]})") from None
     notes = sum(1 for track in mid.tracks for msg in track if msg.type == "note_on" and msg.velocity > 0)
