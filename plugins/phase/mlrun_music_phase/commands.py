@@ -159,7 +159,7 @@ def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shi
                    "shipped model).")
 def inspect_cmd(checkpoint: str | None, relative: str | None, dataset_path: str, shipped: str | None,
                 anticipation: float, count: int, seed: int, device_type: str, output: str | None) -> None:
-    """Plot predicted against true phase for a few chunks (CHECKPOINT, or CHECKPOINTS-DIR RELATIVE as the guide;
+    """Plot predicted against true phase for a few chunks (CHECKPOINT, or CHECKPOINTS-DIR RELATIVE as the original project;
     without either, the shipped model)."""
     from .inspect_plots import inspect_chunks
 

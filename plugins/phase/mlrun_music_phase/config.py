@@ -66,8 +66,8 @@ class PhaseConfig(TrainConfig):
     rate_head: bool = option(True, "Also predict the phase rate and rotate the output ahead by anticipation * rate "
                                    "(--no-rate-head: the anticipation is only an input feature, as the original).")
     # Embedded default data
-    default_data_path: str = option("", "Cache folder of the embedded default data; empty = "
-                                        "$MLRUN_MUSIC_CACHE/phase or ~/.cache/mlrun-music/phase.",
+    default_data_path: str = option("", "Cache folder of the embedded default data; empty = the phase folder of "
+                                        "the mlrun-music cache ($MLRUN_MUSIC_CACHE, else the user cache folder).",
                                     unless=("chunks_path",))
     default_songs: int = option(160, "Synthetic training songs of the embedded default.", min=2, max=MAX_SONGS,
                                 unless=("chunks_path",))

@@ -1,4 +1,5 @@
-"""``mlrun phase inspect``: PNG plots of predicted against true phase for a few chunks (the guide's try_model)."""
+"""``mlrun phase inspect``: PNG plots of predicted against true phase for a few chunks (try_model of the original
+project)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rendering a MIDI corpus to audio with bar and drum-event labels (the guide's render_midi.py).
+"""Rendering a MIDI corpus to audio with bar and drum-event labels (render_midi.py of the original project).
 
 Per song: ``<out>/<artist>/<song>/{events.csv, bars.csv, <soundfont>.ogg|flac, render.json}``; ``render.json`` is
 written last and marks the song finished, so a re-run skips it (``--overwrite`` redoes it). Skipped songs are

@@ -1,4 +1,4 @@
-"""``mlrun train phase``: the core's one-model training, with the guide's --continue-from semantics."""
+"""``mlrun train phase``: the core's one-model training, with the original project's --continue-from meaning."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import attrs
 def train(config: Any, ctx: Any) -> dict[str, Any]:
     """Train phase_tcn_mel through :func:`mlrun_music.training.run.default_train` (one ``fit``).
 
-    The guide continues a 30-epoch run with ``--continue-from 30 --num-epochs 20``, meaning 20 more epochs; the
-    core counts epochs in total, so a ``--num-epochs`` not above ``--continue-from`` is taken as additional epochs.
+    In the original project ``--continue-from 30 --num-epochs 20`` continues a 30-epoch run for 20 more epochs;
+    the core counts epochs in total, so a ``--num-epochs`` not above ``--continue-from`` is taken as additional
+    epochs. The periodic checkpoint of that epoch must exist: the first run needs ``--keep-every``.
     """
     from mlrun_music import api
     from mlrun_music.training.run import default_train, write_resolved_config

@@ -1,4 +1,4 @@
-"""Cutting rendered songs into fixed-length chunks with per-frame bar-phase labels (the guide's chop.py).
+"""Cutting rendered songs into fixed-length chunks with per-frame bar-phase labels (chop.py of the original project).
 
 Each chunk starts at a random position, gets a random speed factor p (played faster or slower by resampling, the
 labels scaled with it) and a peak limiter. Labels: one phase per 20 ms frame for the chunk plus ``label_extra``

@@ -45,9 +45,9 @@ def default_soundfonts(config: Any) -> tuple[list[Path], list[Path]]:
     has_fluidsynth = shutil.which("fluidsynth") is not None
     train = _split_list(config.default_soundfonts)
     if not train:
-        # MuseScore_General.sf3 would add variety but fluidsynth takes ~10 s per song to load it here. A second
-        # training soundfont lifted held-out F clearly (BENCHMARKS.md, run 5), so sf_GMbank joins when installed;
-        # a third timbre family (freepats) took held-out F at 0 s past 0.9 (run 8), so it joins too.
+        # MuseScore_General.sf3 would add variety but fluidsynth takes ~10 s per song to load it. Each further
+        # training timbre family raised held-out F (sf_GMbank: 0.688 -> 0.834 at 0 s, freepats: 0.885 -> 0.911;
+        # docs/experiments/phase.md), so both join when installed.
         train = [SF2] + [p for p in (SF2_EXTRA, FREEPATS) if p.is_file()]
     test = _split_list(config.default_test_soundfonts)
     if not test:
@@ -56,9 +56,8 @@ def default_soundfonts(config: Any) -> tuple[list[Path], list[Path]]:
 
 
 def default_root(config: Any) -> Path:
-    if config.default_data_path:
-        return Path(config.default_data_path)
-    return cache_dir("phase")
+    """The folder of the embedded default: --default-data-path, else the core's cache folder of phase."""
+    return cache_dir("phase", config.default_data_path)
 
 
 def prepare_default(config: Any, log: logging.Logger | None = None) -> Prepared:
