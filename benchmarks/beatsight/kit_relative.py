@@ -17,13 +17,13 @@ import argparse
 import numpy as np
 
 from mlrun_music.api import load_model
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
-from mlrun_music_beatsight.pipeline import transcribe_frames
-from mlrun_music_beatsight.transcriber import match_counts, times_by_class
-from mlrun_music_beatsight.soundfonts import kit_name
-from mlrun_music_beatsight.transcriber_data import band_sources, kit_sources
-from mlrun_music_beatsight.transcriber_eval import FIRST_SEED, one_shot_accuracy
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.data.grooves import KitSource, test_song, training_audio
+from mlrun_music_beatsight.transcribe.pipeline import transcribe_frames
+from mlrun_music_beatsight.models.transcriber import match_counts, times_by_class
+from mlrun_music_beatsight.kits.soundfonts import kit_name
+from mlrun_music_beatsight.data.transcriber import band_sources, kit_sources
+from mlrun_music_beatsight.evaluate.transcriber import FIRST_SEED, one_shot_accuracy
 
 GROUPS = {"toms": ("tom_low", "tom_mid", "tom_high"), "crashes": ("crash", "crash2")}
 

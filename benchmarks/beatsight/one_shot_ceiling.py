@@ -14,12 +14,12 @@ import argparse
 import attrs
 import numpy as np
 
-from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.kit_relative import FAMILIES, ceiling, measure
-from mlrun_music_beatsight.plugin import TranscriberConfig
-from mlrun_music_beatsight.soundfonts import kit_name
-from mlrun_music_beatsight.transcriber_data import kit_sources
-from mlrun_music_beatsight.transcriber_eval import one_shot_set
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.kit_relative import FAMILIES, ceiling, measure
+from mlrun_music_beatsight.config import TranscriberConfig
+from mlrun_music_beatsight.kits.soundfonts import kit_name
+from mlrun_music_beatsight.data.transcriber import kit_sources
+from mlrun_music_beatsight.evaluate.transcriber import one_shot_set
 
 TOMS = FAMILIES[0]
 

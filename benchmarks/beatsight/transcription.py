@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from mlrun_music_beatsight import grooves, synth
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.pipeline import process
-from mlrun_music_beatsight.score import score
+from mlrun_music_beatsight.data import grooves
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.transcribe.pipeline import process
+from mlrun_music_beatsight.beatmap.score import score
 
 
 def render_groove(seed: int, soundfont: str, renderer: str, accomp_db: float, out: Path) -> tuple[Path, Path]:

@@ -14,7 +14,8 @@ def groove(tmp_path_factory):
     """A 2-bar groove rendered with timidity: song.wav, drums.mid and a reference beatmap ref.bsm."""
     import soundfile as sf
 
-    from mlrun_music_beatsight import bsm, synth
+    from mlrun_music_beatsight.beatmap import bsm
+    from mlrun_music_beatsight.kits import synth
 
     root = tmp_path_factory.mktemp("groove")
     rng = np.random.default_rng(5)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from mlrun_music.errors import UserError
-from mlrun_music_beatsight import bsm
+from mlrun_music_beatsight.beatmap import bsm
 
 MINIMAL = {
     "version": "1.0.0",

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import soundfile as sf
 
-from mlrun_music_beatsight.classes import COMPONENTS
+from mlrun_music_beatsight.kits.classes import COMPONENTS
 
 
 def _meta(d):
@@ -116,7 +116,8 @@ def test_extract_beatmap_hash_warning_and_export(mlrun, groove, tmp_path):
 
 
 def test_export_empty_collection_and_corrupt_metadata(mlrun, tmp_path):
-    r = mlrun("beatsight", "collect", "export", tmp_path / "out", "--data-dir", tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    r = mlrun("beatsight", "collect", "export", tmp_path / "out", "--data-dir", tmp_path / "empty")
     assert r.code != 0 and "is empty: nothing to export" in r.err
     assert not (tmp_path / "out").exists()
     bad = tmp_path / "bad"
@@ -152,3 +153,38 @@ def test_failed_write_leaves_metadata_intact(mlrun, groove, tmp_path, monkeypatc
     assert r.code != 0 and len(r.err.strip().splitlines()) == 1
     assert (data / "metadata.json").read_bytes() == before
     assert not [p for p in data.rglob(".*") if p.is_file()]  # no temporary files left behind
+
+
+def test_missing_collection_folder_is_one_line(mlrun, tmp_path):
+    """stats and export of a folder that is not there: a one-line error, not an empty collection."""
+    for args in (("stats",), ("stats", "--json"), ("export", tmp_path / "out")):
+        r = mlrun("beatsight", "collect", *args, "--data-dir", tmp_path / "nothing")
+        assert r.code != 0 and len(r.err.strip().splitlines()) == 1, r.text
+        assert "collection folder" in r.err and "does not exist" in r.err and "nothing" in r.err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "nothing").exists()
+
+
+def test_export_skips_unreadable_wavs_and_refuses_the_collection_folder(mlrun, groove, tmp_path):
+    data = tmp_path / "td"
+    assert mlrun("beatsight", "collect", "extract-beatmap", groove["bsm"], groove["wav"], "--data-dir", data).code == 0
+    samples = _meta(data)["samples"]
+    broken = [data / samples[i]["path"] for i in (0, 3)]
+    broken[0].write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")  # a damaged header
+    broken[1].write_bytes(b"")  # an empty file
+    out = tmp_path / "export"
+    r = mlrun("beatsight", "collect", "export", out, "--data-dir", data)
+    assert r.code == 0, r.text
+    assert "skipped 2 unreadable WAVs" in r.out
+    assert all(str(b) in r.err for b in broken)
+    train = json.loads((out / "train_labels.json").read_text())
+    val = json.loads((out / "val_labels.json").read_text())
+    assert len(train) + len(val) == len(samples) - 2
+    assert f"exported {len(train)} training and {len(val)} validation samples" in r.out
+    assert not {row["file"] for row in train + val} & {b.name for b in broken}
+    # The collection's own folder, or a folder inside it, is refused as destination: nothing is written there.
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    for dest in (data, data / "kick" / "export", data / "sub"):
+        r = mlrun("beatsight", "collect", "export", dest, "--data-dir", data)
+        assert r.code != 0 and len(r.err.strip().splitlines()) == 1, r.text
+        assert "inside the collection" in r.err
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before

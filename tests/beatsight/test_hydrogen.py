@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from tests.beatsight.conftest import TINY
 
-from mlrun_music_beatsight import hydrogen, synth
-from mlrun_music_beatsight.hydrogen import component_of
-from mlrun_music_beatsight.soundfonts import drum_kit
+from mlrun_music_beatsight.kits import hydrogen, synth
+from mlrun_music_beatsight.kits.hydrogen import component_of
+from mlrun_music_beatsight.kits.soundfonts import drum_kit
 
 RATE = 48000  # not the task's 44.1 kHz: samples are resampled
 
@@ -127,7 +127,7 @@ def test_one_sound_under_two_names_keeps_the_first_and_songs_label_what_played(t
     assert kit.notes["tom_mid"] == (45, 47) and kit.notes["tom_high"] == ()
     assert kit.notes["crash"] == (49,) and kit.notes["crash2"] == ()
     assert kit.notes["tom_low"] == (41, 43)  # other samples: a drum of its own
-    from mlrun_music_beatsight.grooves import KitSource, training_audio
+    from mlrun_music_beatsight.data.grooves import KitSource, training_audio
 
     band = KitSource("/usr/share/sounds/sf2/TimGM6mb.sf2", "timidity")
     played = {h.component for seed in range(4)
@@ -174,9 +174,9 @@ def test_one_shot_accuracy_plays_a_kits_own_notes(kit):
     the notes the kit has, every one at each velocity, and scores only those."""
     import torch
 
-    from mlrun_music_beatsight.classes import COMPONENTS
-    from mlrun_music_beatsight.transcriber import DrumTranscriber
-    from mlrun_music_beatsight.transcriber_eval import one_shot_accuracy
+    from mlrun_music_beatsight.kits.classes import COMPONENTS
+    from mlrun_music_beatsight.models.transcriber import DrumTranscriber
+    from mlrun_music_beatsight.evaluate.transcriber import one_shot_accuracy
 
     torch.manual_seed(0)
     shots = one_shot_accuracy(DrumTranscriber(channels=(4, 8), hidden=8), str(kit), "hydrogen", velocities=2)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.kit_relative import rename
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.kits.kit_relative import rename
 
 KIT = ("/usr/share/sounds/sf2/TimGM6mb.sf2", "timidity")
 TOMS = ("tom_low", "tom_mid", "tom_high")
@@ -61,7 +61,7 @@ def test_two_drums_never_share_a_name_and_unmeasurable_hits_keep_theirs():
 
 
 def test_two_names_of_one_tom_become_one_hit_in_a_transcription():
-    from mlrun_music_beatsight.pipeline import Transcription
+    from mlrun_music_beatsight.transcribe.pipeline import Transcription
 
     audio = _render([synth.Hit(1.0, 45, 100), synth.Hit(2.0, 36, 100)])
     found = Transcription([(1.0, "tom_mid", 0.7), (1.0, "tom_high", 0.8), (2.0, "kick", 0.9), (2.025, "kick", 0.6)],
@@ -75,7 +75,7 @@ def test_two_names_of_one_tom_become_one_hit_in_a_transcription():
 def test_the_tom_tolerance_decides_which_hits_are_one_drum():
     import attrs
 
-    from mlrun_music_beatsight.kit_relative import FAMILIES
+    from mlrun_music_beatsight.kits.kit_relative import FAMILIES
 
     # The test kit tunes its notes 47 (a mid tom) and 48 (a high tom) 6.6 % apart (106 and 113 Hz): one drum at the
     # default 8 %, two at 5 % (benchmarks/beatsight/one_shot_ceiling.py measures what that costs).

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from tests.beatsight.conftest import TINY
 
-from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.soundfonts import AVL_KIT, GENERAL_MIDI_KIT, drum_kit
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.soundfonts import AVL_KIT, GENERAL_MIDI_KIT, drum_kit
 
 BLACK_PEARL = Path("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2")
 

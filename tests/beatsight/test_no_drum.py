@@ -8,7 +8,7 @@ import math
 import torch
 from tests.beatsight.conftest import TINY
 
-from mlrun_music_beatsight.model import loss
+from mlrun_music_beatsight.models.classifier import loss
 
 
 class _Fixed(torch.nn.Module):

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import soundfile as sf
 
-from mlrun_music_beatsight import bsm, pipeline
-from mlrun_music_beatsight.classes import COMPONENTS
+from mlrun_music_beatsight.beatmap import bsm
+from mlrun_music_beatsight.transcribe import pipeline
+from mlrun_music_beatsight.kits.classes import COMPONENTS
 
 
 def test_heuristic_process_writes_valid_beatmap_and_scores(mlrun, groove, tmp_path, monkeypatch):
@@ -118,8 +119,8 @@ def test_second_hit_pairs_a_cymbal_with_a_drum_only():
     """Simultaneous hits: kick + hi-hat is written, kick + its own low-tom doubt is not."""
     import numpy as np
 
-    from mlrun_music_beatsight.classes import COMPONENTS
-    from mlrun_music_beatsight.pipeline import classes_of_hit
+    from mlrun_music_beatsight.kits.classes import COMPONENTS
+    from mlrun_music_beatsight.transcribe.pipeline import classes_of_hit
 
     def probs(**p: float) -> np.ndarray:
         row = np.zeros(len(COMPONENTS))

@@ -8,7 +8,10 @@ import json
 import soundfile as sf
 import torch
 
-from mlrun_music_beatsight import bsm, grooves, pipeline, synth
+from mlrun_music_beatsight.beatmap import bsm
+from mlrun_music_beatsight.data import grooves
+from mlrun_music_beatsight.transcribe import pipeline
+from mlrun_music_beatsight.kits import synth
 
 UNSEEN_KIT = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3"
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 from tests.beatsight.conftest import TINY
 
-from mlrun_music_beatsight import synthkit
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES
+from mlrun_music_beatsight.kits import synthkit
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.transcribe.features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES
 
 
 def _band_share(x: np.ndarray, lo: float, hi: float) -> float:
@@ -59,7 +59,7 @@ def test_cymbal_brightness_spans_the_real_training_kits():
     measure kit-relative naming uses): hi-hats mostly 5.6-9.6 kHz, bells 1.4-7.2 kHz with a median of 4.4 kHz
     (docs/experiments/beatsight.md, synthetic cymbal brightness); hi-hats at 13-15 kHz would sit above nearly
     every real one."""
-    from mlrun_music_beatsight.kit_relative import measure
+    from mlrun_music_beatsight.kits.kit_relative import measure
 
     bright: dict[str, list[float]] = {"hihat_closed": [], "hihat_open": [], "ride_bell": []}
     for k in range(24):

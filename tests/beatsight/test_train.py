@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.beatsight.conftest import TINY
 
-from mlrun_music_beatsight.classes import COMPONENTS
+from mlrun_music_beatsight.kits.classes import COMPONENTS
 
 
 def test_default_train_announces_caches_evaluates_exports(mlrun, tmp_path):
@@ -61,14 +63,63 @@ def test_train_on_exported_collection_with_dataset_dir(mlrun, groove, tmp_path, 
     assert r.code == 0, r.text
     run = tmp_path / "runs" / "beatsight" / "default"
     config = json.loads((run / "config.json").read_text())["config"]
-    assert config["dataset"] == "folder" and config["data_dir"] == str(export)
+    assert config["dataset"] == str(export) and config["data_dir"] == ""  # the core picked the folder dataset
     report = json.loads((run / "data_report.json").read_text())
     n_train = len(json.loads((export / "train_labels.json").read_text()))
-    assert sum(report["train_counts"].values()) == n_train
-    r = mlrun("evaluate", "beatsight", run / "checkpoints" / "final.pt", "--data", export, "--output", tmp_path / "ev")
-    assert r.code == 0, r.text
+    assert sum(report["train_counts"].values()) == n_train and report["dataset"] == str(export)
     n_val = len(json.loads((export / "val_labels.json").read_text()))
-    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["metrics"]["n"] == n_val
+    for extra, out in (("--data", export), (None, None)):  # named, or the export the run trained on
+        out = tmp_path / ("ev" if extra else "ev-own")
+        args = [extra, export] if extra else []
+        r = mlrun("evaluate", "beatsight", run / "checkpoints" / "final.pt", "--split", "val", *args, "--output", out)
+        assert r.code == 0, r.text
+        metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+        assert metrics["n"] == n_val and str(export) in metrics["data"]
+    # --dataset folder --data-dir DIR names the same folder.
+    r = mlrun("train", "beatsight", "--dataset", "folder", "--data-dir", export, "--epochs", "1", "--batch-size", "8",
+              "--max-steps", "1", "--cache-dir", cache, "--no-plots", "--device", "cpu", "--no-augment",
+              "--tag", "named")
+    assert r.code == 0, r.text
+    report = json.loads((tmp_path / "runs" / "beatsight" / "named" / "data_report.json").read_text())
+    assert sum(report["train_counts"].values()) == n_train and report["dataset"] == str(export)
+
+
+@pytest.mark.parametrize("args, words", [
+    # An option of the embedded default with an exported folder.
+    (["--dataset", "EXPORT", "--synthetic-kits", "3"], "--synthetic-kits is used only with --dataset default"),
+    (["--dataset", "EXPORT", "--synthetic-seed", "1"], "--synthetic-seed is used only with --dataset default"),
+    (["--data-dir", "EXPORT", "--synthetic-kits", "3"], "--synthetic-kits is used only with --dataset default"),
+    # The exported folder's option with the embedded default.
+    (["--dataset", "default", "--data-dir", "EXPORT"], "--data-dir is used only with --dataset folder"),
+    # Mixing options are augmentation: unused without it.
+    (["--no-augment", "--mix-probability", "0.5"], "--mix-probability is unused when --no-augment is given"),
+    (["--no-augment", "--mix-max-db", "3"], "--mix-max-db is unused when --no-augment is given"),
+])
+def test_an_option_the_run_does_not_use_is_refused_before_anything_is_written(mlrun, tmp_path, args, words):
+    export = tmp_path / "export"
+    export.mkdir()
+    out = tmp_path / "out"
+    r = mlrun("train", "beatsight", *[str(export) if a == "EXPORT" else a for a in args], "--output-dir", out)
+    assert r.code != 0 and len(r.err.strip().splitlines()) == 1, r.text
+    assert words in r.err
+    assert not out.exists()
+
+
+def test_the_demos_options_are_all_used():
+    """Every option the two demo files give is one their runs use (the annotations refuse none of them)."""
+    import tomllib
+    from pathlib import Path
+
+    from mlrun_music.cli import merge_config
+    from mlrun_music.plugins import get_registry
+
+    root = Path(__file__).resolve().parents[2] / "plugins" / "beatsight"
+    for task, name in (("beatsight", "demo.toml"), ("beatsight-transcriber", "demo-transcriber.toml")):
+        registered = get_registry().get(task)
+        given = set(tomllib.loads((root / name).read_text()))
+        config = merge_config(registered.config_class, str(root / name), {})
+        registered.check_options_used(config, given)  # raises on an unused one
+        assert given - {"tag", "epochs", "batch_size"}, name  # the demo sets options of the task itself
 
 
 def test_bad_dataset_folder_and_options(mlrun, tmp_path):
@@ -78,14 +129,20 @@ def test_bad_dataset_folder_and_options(mlrun, tmp_path):
     assert r.code != 0 and "missing components.json" in r.err and len(r.err.strip().splitlines()) == 1
     r = mlrun("train", "beatsight", "--default-renderers", "sox")
     assert r.code != 0 and "--default-renderers" in r.err
+    r = mlrun("train", "beatsight", "--dataset", "folder")
+    assert r.code != 0 and "--dataset folder needs --data-dir" in r.err
+    other = tmp_path / "other"
+    other.mkdir()
+    r = mlrun("train", "beatsight", "--dataset", empty, "--data-dir", other)
+    assert r.code != 0 and "disagree" in r.err and len(r.err.strip().splitlines()) == 1
 
 
 def test_mixing_level_range_follows_mix_max_db():
     """Non-drum audio is mixed from 20 dB below the hit up to --mix-max-db above it (never above with the default)."""
     import numpy as np
 
-    from mlrun_music_beatsight.data import HitDataset, HitSet
-    from mlrun_music_beatsight.features import INPUT_SAMPLES, SEGMENT_SAMPLES
+    from mlrun_music_beatsight.data.classifier import HitDataset, HitSet
+    from mlrun_music_beatsight.transcribe.features import INPUT_SAMPLES, SEGMENT_SAMPLES
 
     rng = np.random.default_rng(0)
     seg = np.zeros((1, SEGMENT_SAMPLES), np.float32)

@@ -10,11 +10,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mlrun_music_beatsight import bsm, grooves
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.frames import FLOOR, FPS, N_MELS, log_mel_frames
-from mlrun_music_beatsight.transcriber import onset_counts, peaks
-from mlrun_music_beatsight.transcriber_data import SongChunks, targets
+from mlrun_music_beatsight.beatmap import bsm
+from mlrun_music_beatsight.data import grooves
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.transcribe.frames import FLOOR, FPS, N_MELS, log_mel_frames
+from mlrun_music_beatsight.models.transcriber import onset_counts, peaks
+from mlrun_music_beatsight.data.transcriber import SongChunks, targets
 
 TINY = ["--songs-per-kit", "1", "--synthetic-songs", "1", "--val-songs-per-kit", "1", "--val-synthetic-songs", "1",
         "--extra-soundfonts", "", "--chunk-seconds", "2", "--batch-size", "4", "--no-plots"]
@@ -51,7 +52,7 @@ def test_targets_mark_the_hit_frame_and_its_neighbours():
 def test_class_weights_scale_each_class_hit_frames_in_the_loss():
     from types import SimpleNamespace
 
-    from mlrun_music_beatsight.transcriber import DrumTranscriber, loss
+    from mlrun_music_beatsight.models.transcriber import DrumTranscriber, loss
 
     torch.manual_seed(0)
     model = DrumTranscriber().eval()  # no dropout: both losses see the same logits
@@ -184,7 +185,7 @@ def test_training_song_labels_what_the_kit_plays():
 
 
 def test_free_hits_cover_every_class_without_a_groove():
-    from mlrun_music_beatsight import synth
+    from mlrun_music_beatsight.kits import synth
 
     hits = synth.free_hits(np.random.default_rng(0), 60.0)
     names = [h.component for h in hits]
@@ -217,7 +218,7 @@ def test_a_silent_training_song_has_floor_frames_and_no_hits(monkeypatch):
 def test_long_songs_go_through_in_overlapping_pieces():
     import torch
 
-    from mlrun_music_beatsight.transcriber import DrumTranscriber, activations
+    from mlrun_music_beatsight.models.transcriber import DrumTranscriber, activations
 
     torch.manual_seed(0)
     model = DrumTranscriber().eval()

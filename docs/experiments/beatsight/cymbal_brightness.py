@@ -1,5 +1,5 @@
 """How bright each training kit's hi-hats and cymbals are, next to the synthetic kits' and the test kit's: the
-spectral centroid above 1 kHz (:func:`mlrun_music_beatsight.kit_relative.measure`, the feature kit-relative naming
+spectral centroid above 1 kHz (:func:`mlrun_music_beatsight.kits.kit_relative.measure`, the feature kit-relative naming
 orders crashes by) of every note heard alone, median over 3 velocities per kit; for the synthetic kits
 (:func:`synthkit.random_kit`, seeds 0 to ``--synthetic-kits - 1``, velocity 0.7) the 10th, 50th and 90th percentile.
 Domain randomisation needs the synthetic spread to cover the real kits' (docs/experiments/beatsight.md).
@@ -13,11 +13,11 @@ import argparse
 
 import numpy as np
 
-from mlrun_music_beatsight import synth, synthkit
-from mlrun_music_beatsight.kit_relative import measure
-from mlrun_music_beatsight.plugin import TranscriberConfig
-from mlrun_music_beatsight.soundfonts import drum_kit, kit_name
-from mlrun_music_beatsight.transcriber_data import kit_sources
+from mlrun_music_beatsight.kits import synth, synthkit
+from mlrun_music_beatsight.kits.kit_relative import measure
+from mlrun_music_beatsight.config import TranscriberConfig
+from mlrun_music_beatsight.kits.soundfonts import drum_kit, kit_name
+from mlrun_music_beatsight.data.transcriber import kit_sources
 
 CLASSES = ("hihat_closed", "hihat_open", "crash", "crash2", "ride", "ride_bell", "china")
 SPACING = 2.0  # s between hits: each rings out alone

@@ -1,5 +1,5 @@
 """Where each kit puts its toms and crashes, measured the way kit-relative naming measures them
-(:func:`mlrun_music_beatsight.kit_relative.measure`): tom pitch and crash brightness of every note of every training
+(:func:`mlrun_music_beatsight.kits.kit_relative.measure`): tom pitch and crash brightness of every note of every training
 kit and of the held-out test kit, at velocities 40 and 127. Shows why a single hit cannot name a tom on an unseen kit
 (kits tune their toms differently) and that the order within a kit holds (lower tom notes lower, crash 2 brighter).
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.data import extra_renderer
-from mlrun_music_beatsight.kit_relative import FAMILIES, measure
-from mlrun_music_beatsight.soundfonts import drum_kit
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.soundfonts import extra_renderer
+from mlrun_music_beatsight.kits.kit_relative import FAMILIES, measure
+from mlrun_music_beatsight.kits.soundfonts import drum_kit
 
 KITS = [("/usr/share/sounds/sf2/TimGM6mb.sf2", "timidity"), *[(p, extra_renderer(p)) for p in (
     "/usr/share/sounds/sf2/sf_GMbank.sf2", "/etc/timidity/freepats.cfg", "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import torch
 
-from mlrun_music_beatsight import synthkit
-from mlrun_music_beatsight.data import HitDataset, HitSet, class_weights
-from mlrun_music_beatsight.model import DrumClassifierCNN
+from mlrun_music_beatsight.kits import synthkit
+from mlrun_music_beatsight.data.classifier import HitDataset, HitSet, class_weights
+from mlrun_music_beatsight.models.classifier import DrumClassifierCNN
 
 
 def main() -> None:

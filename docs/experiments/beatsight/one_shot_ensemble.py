@@ -13,11 +13,11 @@ from collections import Counter
 import numpy as np
 
 from mlrun_music.api import load_model
-from mlrun_music_beatsight import synth
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.kit_relative import rename
-from mlrun_music_beatsight.pipeline import classify_ml
-from mlrun_music_beatsight.transcriber_eval import alone_scores
+from mlrun_music_beatsight.kits import synth
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.kits.kit_relative import rename
+from mlrun_music_beatsight.transcribe.pipeline import classify_ml
+from mlrun_music_beatsight.evaluate.transcriber import alone_scores
 
 
 def main() -> None:

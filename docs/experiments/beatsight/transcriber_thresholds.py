@@ -18,12 +18,12 @@ import argparse
 import numpy as np
 
 from mlrun_music.api import load_model
-from mlrun_music_beatsight.classes import COMPONENTS
-from mlrun_music_beatsight.frames import log_mel_frames
-from mlrun_music_beatsight.grooves import KitSource, test_song, training_audio
-from mlrun_music_beatsight.pipeline import Classifier, choose_classifier, transcribe_onsets
-from mlrun_music_beatsight.transcriber import activations, match_counts, onset_counts, times_by_class
-from mlrun_music_beatsight.transcriber_eval import FIRST_SEED
+from mlrun_music_beatsight.kits.classes import COMPONENTS
+from mlrun_music_beatsight.transcribe.frames import log_mel_frames
+from mlrun_music_beatsight.data.grooves import KitSource, test_song, training_audio
+from mlrun_music_beatsight.transcribe.pipeline import Classifier, choose_classifier, transcribe_onsets
+from mlrun_music_beatsight.models.transcriber import activations, match_counts, onset_counts, times_by_class
+from mlrun_music_beatsight.evaluate.transcriber import FIRST_SEED
 
 
 def main() -> None:

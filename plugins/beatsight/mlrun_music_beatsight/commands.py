@@ -32,7 +32,7 @@ def _data_dir_option(f):
 @_data_dir_option
 def add_sample_cmd(audio: str, time: float, component: str, data_dir: str) -> None:
     """Add the hit at TIME seconds of AUDIO, labelled COMPONENT."""
-    from .collection import add_sample
+    from .beatmap.collection import add_sample
 
     report = add_sample(data_dir, audio, time, component)
     click.echo(report.line())
@@ -44,7 +44,7 @@ def add_sample_cmd(audio: str, time: float, component: str, data_dir: str) -> No
 @_data_dir_option
 def extract_beatmap_cmd(beatmap: str, audio: str, data_dir: str) -> None:
     """Add every hit of BEATMAP (.bsm) cut from AUDIO."""
-    from .collection import extract_beatmap
+    from .beatmap.collection import extract_beatmap
 
     report, warnings = extract_beatmap(data_dir, beatmap, audio)
     for w in warnings:
@@ -57,7 +57,7 @@ def extract_beatmap_cmd(beatmap: str, audio: str, data_dir: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats_cmd(data_dir: str, as_json: bool) -> None:
     """Samples per component, against the recommended minimum."""
-    from .collection import stats
+    from .beatmap.collection import stats
 
     result = stats(data_dir)
     if as_json:
@@ -77,10 +77,14 @@ def stats_cmd(data_dir: str, as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the stratified split.")
 def export_cmd(out_dir: str, data_dir: str, val_fraction: float, seed: int) -> None:
     """Export the collection to DIR: train/, val/, *_labels.json, components.json (stratified, seeded split)."""
-    from .collection import export
+    from .beatmap.collection import export
 
     result = export(data_dir, out_dir, val_fraction, seed)
-    click.echo(f"exported {result['train']} training and {result['val']} validation samples to {result['out_dir']}")
+    skipped = result["skipped_unreadable"]
+    for path in skipped:
+        click.echo(f"warning: {path}: not a readable WAV; left out of the export", err=True)
+    click.echo(f"exported {result['train']} training and {result['val']} validation samples to {result['out_dir']}"
+               + (f"; skipped {len(skipped)} unreadable WAV{'s' if len(skipped) != 1 else ''}" if skipped else ""))
 
 
 @beatsight.command("process")
@@ -115,7 +119,7 @@ def process_cmd(song: str | None, input_path: str | None, output: str | None, ml
     """Transcribe a song's drums into a .bsm beatmap: mlrun beatsight process SONG [--output SONG.bsm]."""
     from pathlib import Path
 
-    from .pipeline import process
+    from .transcribe.pipeline import process
 
     if song is not None and input_path is not None and song != input_path:
         raise UserError(f"give the song once: SONG {song} or --input {input_path}")
@@ -135,7 +139,7 @@ def process_cmd(song: str | None, input_path: str | None, output: str | None, ml
 @click.option("--output", default=None, help="Also write the scores to this JSON file.")
 def score_cmd(beatmap: str, reference: str, window: float, as_json: bool, output: str | None) -> None:
     """Onset F-measure of BEATMAP against REFERENCE (.bsm, or the .mid it was rendered from), per class."""
-    from .score import score
+    from .beatmap.score import score
 
     if window <= 0:
         raise UserError(f"--window must be positive, got {window}")

@@ -1,190 +1,30 @@
-"""Entry-point module of the beatsight plugin: config, task declaration and CLI hook. Torch- and numpy-free."""
+"""Entry-point module of the beatsight plugin: the two tasks, the shipped model and the CLI hook. No logic."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import attrs
-
-from mlrun_music.config import TrainConfig, option, trainer_default
-from mlrun_music.errors import UserError
 from mlrun_music.hookspecs import hookimpl
 from mlrun_music.pretrained import PretrainedSpec
 from mlrun_music.task import DatasetSpec, ModelSpec, Task
 
-#: Datasets this plugin registers; any other ``--dataset`` value that looks like a path is an exported folder.
-OWN_DATASETS = ("default", "folder")
-
-
-#: Debian's hydrogen-drumkits: the kits that play a drum set (not the hand-percussion ones, nor "The Black Pearl",
-#: the same samples as the AVL kit above).
-HYDROGEN_KITS = ("Audiophob", "BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "ForzeeStereo",
-                 "HardElectro1", "Millo-Drums_v.1", "Millo_MultiLayered2", "Millo_MultiLayered3", "VariBreaks",
-                 "rumpf_kit_z01_h2")
-DEFAULT_EXTRA_KITS = ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
-                      "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2", "/etc/timidity/freepats.cfg",
-                      *(f"/usr/share/hydrogen/data/drumkits/{k}" for k in HYDROGEN_KITS))
-
-
-@attrs.define(kw_only=True)
-class KitOptions(TrainConfig):
-    """Options shared by both beatsight tasks: which kits render the embedded default, and the held-out test kit."""
-
-    soundfont: str = option("/usr/share/sounds/sf2/TimGM6mb.sf2", "Embedded default: the training soundfont.")
-    extra_soundfonts: str = option(
-        ",".join(DEFAULT_EXTRA_KITS),
-        "Embedded default: further training kits, comma-separated: soundfonts (rendered with fluidsynth), timidity "
-        "patch sets (.cfg, rendered with timidity) or Hydrogen drumkits (a folder with drumkit.xml; samples mixed, "
-        "instruments matched to components by name); the AVL Drumkits' own key map is known. Missing kits are "
-        "skipped with a warning. Never the test kit or a soundfont with its samples (FluidR3, MuseScore_General).")
-    test_soundfont: str = option("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3",
-                                 "Embedded default: a second kit, never trained on, for the test split "
-                                 "(rendered with fluidsynth; timidity cannot read .sf3).")
-    cache_dir: str = option("", "Where rendered audio is cached; empty = $MLRUN_MUSIC_CACHE/beatsight or "
-                                "~/.cache/mlrun-music/beatsight.")
-
-    def validate(self) -> None:
-        """No training kit may be (or share samples with) the held-out test kit."""
-        from .soundfonts import leaks_test_kit
-
-        for sf in [self.soundfont, *self.extra_soundfonts.split(",")]:
-            if sf.strip() and leaks_test_kit(sf.strip(), self.test_soundfont):
-                raise UserError(f"training soundfont {sf.strip()} is (or shares samples with) the held-out test kit "
-                                f"{self.test_soundfont}; training on it would make the test figures meaningless")
-
-
-@attrs.define(kw_only=True)
-class BeatsightConfig(KitOptions):
-    """Options of ``mlrun train beatsight``: the original project's defaults (Adam 1e-3, batch 32, 50 epochs,
-    plateau)."""
-
-    data_dir: str = option("", "Exported dataset folder (`mlrun beatsight collect export`). `--dataset DIR` "
-                               "sets it too; empty = the embedded default rendered from General MIDI drums.",
-                           datasets=("folder",))
-    epochs: int = option(50, "Number of epochs.", min=1, max=100000)
-    batch_size: int = option(32, "Batch size.", min=1, max=1 << 20)
-    learning_rate: float = option(1e-3, "Learning rate (Adam).", min=0.0, max=10.0)
-    lr_scheduler: str = trainer_default("lr_scheduler", "reduce_on_plateau")
-    monitor: str = option("val_accuracy", "Metric that picks the best checkpoint (and drives the plateau schedule).")
-    monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
-    dropout: float = option(0.3, "Dropout before the last linear layer.", min=0.0, max=0.95)
-    augment: bool = option(True, "On-the-fly augmentation of training hits (gain, noise, EQ, speed, mixing).")
-    mix_probability: float = option(0.7, "Chance of mixing non-drum audio into a training hit.", min=0.0, max=1.0)
-    mix_max_db: float = option(10.0, "Mixed-in non-drum audio is from 20 dB below the hit up to this many dB above "
-                                    "it (quiet hi-hats sit under louder accompaniment in real songs).",
-                               min=-20.0, max=30.0)
-    no_drum_fraction: float = option(0.2, "'No drum' items added per training hit: windows of the non-drum mixing "
-                                          "audio at its onsets, trained towards a uniform output (outlier "
-                                          "exposure), so process drops non-drum onsets by --confidence. 0 = off.",
-                                     min=0.0, max=5.0)
-    class_weighting: bool = option(True, "Weight the loss by inverse class frequency (rare classes count more).")
-    default_velocities: int = option(8, "Embedded default: velocity levels per drum note and renderer.",
-                                     min=1, max=64)
-    default_grooves: int = option(12, "Embedded default: rendered training grooves (4 bars each).", min=0, max=500)
-    default_renderers: str = option("timidity,fluidsynth", "Embedded default: renderers, comma-separated.")
-    extra_grooves: int = option(4, "Embedded default: grooves rendered with each extra kit (besides its one-shots).",
-                                min=0, max=500)
-    synthetic_kits: int = option(150, "Embedded default: random procedurally synthesised drum kits added to "
-                                      "training (domain randomisation; 0 = soundfont renders only).",
-                                 min=0, max=100000, datasets=("default",))
-    synthetic_val_kits: int = option(12, "Embedded default: further synthetic kits, never trained on, added to the "
-                                         "validation split.", min=0, max=10000, datasets=("default",))
-    synthetic_hits_per_class: int = option(1, "Embedded default: hits per class and synthetic kit.", min=1, max=100,
-                                           datasets=("default",))
-    synthetic_seed: int = option(0, "Embedded default: seed of the synthetic kits.", min=0, max=2**31 - 1,
-                                 datasets=("default",))
-
-    def validate(self) -> None:
-        """``--dataset DIR`` (the original project's option) means an exported folder: move it to ``data_dir``."""
-        if self.dataset and self.dataset not in OWN_DATASETS and (
-                os.sep in self.dataset or "/" in self.dataset or Path(self.dataset).is_dir()):
-            if self.data_dir and self.data_dir != self.dataset:
-                raise UserError(f"--dataset {self.dataset} and --data-dir {self.data_dir} disagree; give one")
-            self.data_dir, self.dataset = self.dataset, "folder"
-        elif self.data_dir and not self.dataset:
-            self.dataset = "folder"
-        if self.dataset == "folder" and not self.data_dir:
-            raise UserError("--dataset folder needs --data-dir DIR (an exported dataset folder)")
-        super().validate()
-        renderers = [r.strip() for r in self.default_renderers.split(",") if r.strip()]
-        if not renderers or any(r not in ("timidity", "fluidsynth") for r in renderers):
-            raise UserError(f"--default-renderers must list timidity and/or fluidsynth, got {self.default_renderers!r}")
-
-
-@attrs.define(kw_only=True)
-class BeatsightEvalConfig:
-    """Options of ``mlrun evaluate beatsight``."""
-
-    heuristic_baseline: bool = option(True, "Also score the heuristic classifier on the same hits (baseline).")
-
-
-@attrs.define(kw_only=True)
-class TranscriberConfig(KitOptions):
-    """Options of ``mlrun train beatsight-transcriber`` (frame-level transcription of whole songs)."""
-
-    epochs: int = option(12, "Number of epochs.", min=1, max=100000)
-    batch_size: int = option(16, "Chunks per batch.", min=1, max=1 << 20)
-    learning_rate: float = option(1e-3, "Learning rate.", min=0.0, max=10.0)
-    optimizer: str = trainer_default("optimizer", "adamw")
-    weight_decay: float = option(1e-4, "Weight decay.", min=0.0, max=1.0)
-    grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
-    lr_scheduler: str = trainer_default("lr_scheduler", "cosine")
-    monitor: str = option("val_onset_f", "Metric that picks the best checkpoint.")
-    monitor_mode: str = option("max", "Whether the monitored metric should go down or up.", choices=("min", "max"))
-    hidden: int = option(64, "GRU units per direction.", min=4, max=4096)
-    dropout: float = option(0.1, "Dropout after each conv block and between the GRU layers.", min=0.0, max=0.95)
-    positive_weight: float = option(4.0, "Loss weight of onset frames against the many frames without one.",
-                                    min=0.01, max=1000.0)
-    class_weighting: bool = option(False, "Weight each class's hit frames by its inverse frequency in the training "
-                                          "songs (china and ride bell are rarer: many kits lack them).")
-    chunk_seconds: float = option(4.0, "Length of the training chunks cut from the songs.", min=0.5, max=120.0)
-    threshold: float = option(0.6, "Peak threshold on a class activation: the default of `process --confidence` "
-                                   "with this model and of `mlrun evaluate` (0.6: best on training-kit songs, "
-                                   "docs/experiments/beatsight.md).", min=0.0, max=1.0)
-    renderer: str = option("timidity", "Embedded default: the renderer of --soundfont.",
-                           choices=("timidity", "fluidsynth"))
-    songs_per_kit: int = option(60, "Embedded default: training songs per rendered kit.", min=0, max=100000)
-    synthetic_songs: int = option(400, "Embedded default: training songs on procedurally synthesised random kits "
-                                       "(a new kit per song).", min=0, max=100000)
-    free_song_fraction: float = option(0.25, "Embedded default: share of songs with hits at random times instead of "
-                                             "a groove (every class equally often), so the model learns sounds, "
-                                             "not the groove generator's patterns.", min=0.0, max=1.0)
-    free_hit_spacing: float = option(1.0, "Embedded default: scale of the gaps between those songs' hits (50-700 ms at "
-                                          "1; 2 lets most hits ring out alone, like one-shots).", min=0.2, max=10.0)
-    val_songs_per_kit: int = option(4, "Embedded default: validation songs per rendered kit (other seeds).",
-                                    min=0, max=100000)
-    val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",
-                                      min=0, max=100000)
-    test_songs: int = option(6, "Evaluation: held-out songs rendered with --test-soundfont (the transcription "
-                                "benchmark's grooves, seeds 5000 on).", min=1, max=10000)
-
-
-@attrs.define(kw_only=True)
-class TranscriberEvalConfig:
-    """Options of ``mlrun evaluate beatsight-transcriber``."""
-
-    threshold: float = option(-1.0, "Peak threshold (-1 = the model's --threshold).", min=-1.0, max=1.0)
-    songs: int = option(0, "Songs to transcribe (0 = the model's --test-songs).", min=0, max=10000)
-    heuristic_baseline: bool = option(True, "Also transcribe the same songs with the onset pipeline "
-                                            "(spectral-flux onsets + heuristic classifier) as a baseline.")
+from .config import BeatsightConfig, BeatsightEvalConfig, TranscriberConfig, TranscriberEvalConfig
 
 
 BEATSIGHT = Task(
     name="beatsight",
     description="Drum-hit classification (12 classes) for beatmap transcription.",
     config_class=BeatsightConfig,
-    models=[ModelSpec("cnn", "mlrun_music_beatsight.model:build",
+    models=[ModelSpec("cnn", "mlrun_music_beatsight.models.classifier:build",
                       "The original project's CNN (4 conv blocks 1-32-64-128-256, 391,884 parameters) on a "
                       "128x128 log-mel window (25 ms before to 100 ms after the onset).")],
-    datasets=[DatasetSpec("default", "mlrun_music_beatsight.data:load_default",
+    datasets=[DatasetSpec("default", "mlrun_music_beatsight.data.classifier:load_default",
                           "General MIDI drum hits and grooves rendered with the Debian soundfont (cached); test "
                           "split = a second, unseen soundfont.", embedded=True),
-              DatasetSpec("folder", "mlrun_music_beatsight.data:load_folder",
-                          "A folder written by `mlrun beatsight collect export` (--dataset DIR).")],
-    loss="mlrun_music_beatsight.model:loss",
-    evaluate="mlrun_music_beatsight.evaluate:evaluate",
-    onnx="mlrun_music_beatsight.model:onnx_spec",
+              DatasetSpec("folder", "mlrun_music_beatsight.data.classifier:load_folder",
+                          "A folder written by `mlrun beatsight collect export` (--dataset DIR, or --dataset folder "
+                          "--data-dir DIR).", accepts_path=True)],
+    loss="mlrun_music_beatsight.models.classifier:loss",
+    evaluate="mlrun_music_beatsight.evaluate.classifier:evaluate",
+    onnx="mlrun_music_beatsight.models.classifier:onnx_spec",
     evaluate_config=BeatsightEvalConfig,
     option_aliases={"learning_rate": ("--lr",)},
 )
@@ -194,15 +34,15 @@ TRANSCRIBER = Task(
     name="beatsight-transcriber",
     description="Frame-level drum transcription (12 classes, several at once) of whole songs, for `beatsight process`.",
     config_class=TranscriberConfig,
-    models=[ModelSpec("crnn", "mlrun_music_beatsight.transcriber:build",
+    models=[ModelSpec("crnn", "mlrun_music_beatsight.models.transcriber:build",
                       "Conv blocks over 100 log-mel bands (20 Hz-16 kHz, 100 frames/s) + a 2-layer bidirectional "
                       "GRU; an onset probability per frame and class.")],
-    datasets=[DatasetSpec("default", "mlrun_music_beatsight.transcriber_data:load_default",
+    datasets=[DatasetSpec("default", "mlrun_music_beatsight.data.transcriber:load_default",
                           "Random grooves on the training kits and on synthetic kits, with rendered accompaniment "
                           "(cached); evaluation songs use the unseen test kit.", embedded=True)],
-    loss="mlrun_music_beatsight.transcriber:loss",
-    evaluate="mlrun_music_beatsight.transcriber_eval:evaluate",
-    onnx="mlrun_music_beatsight.transcriber:onnx_spec",
+    loss="mlrun_music_beatsight.models.transcriber:loss",
+    evaluate="mlrun_music_beatsight.evaluate.transcriber:evaluate",
+    onnx="mlrun_music_beatsight.models.transcriber:onnx_spec",
     evaluate_config=TranscriberEvalConfig,
     option_aliases={"learning_rate": ("--lr",)},
 )

@@ -5,6 +5,7 @@ Torch- and numpy-free (the config's validation uses it)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -87,3 +88,26 @@ def drum_kit(path: str) -> DrumKit:
     name = Path(path).name.lower()
     return next((kit for tag, kit in _KITS_BY_NAME if tag in name), GENERAL_MIDI_KIT)
 
+
+def extra_renderer(soundfont: str) -> str:
+    """fluidsynth for SoundFonts, timidity for a timidity patch set (.cfg, e.g. freepats), hydrogen (sample mixing)
+    for a Hydrogen drumkit."""
+    from mlrun_music.audio.render import is_patch_set
+
+    if is_hydrogen_kit(soundfont):
+        return "hydrogen"
+    return "timidity" if is_patch_set(soundfont) else "fluidsynth"
+
+
+def extra_soundfonts(config: Any, log: Any) -> list[str]:
+    """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so when ``log`` is given)."""
+    out = []
+    for item in [e.strip() for e in config.extra_soundfonts.split(",") if e.strip()]:
+        if is_hydrogen_kit(item):
+            item = str(Path(item) / "drumkit.xml") if Path(item).is_dir() else item
+        if not Path(item).is_file():
+            if log is not None:
+                log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
+            continue
+        out.append(item)
+    return out

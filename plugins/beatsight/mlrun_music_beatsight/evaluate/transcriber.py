@@ -13,12 +13,12 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
-from .classes import COMPONENTS
-from .evaluate import plot_confusion
-from .frames import log_mel_frames
-from .grooves import test_song
-from .pipeline import Classifier, transcribe_frames, transcribe_onsets
-from .transcriber import activations, match_counts, times_by_class
+from ..kits.classes import COMPONENTS
+from .classifier import plot_confusion
+from ..transcribe.frames import log_mel_frames
+from ..data.grooves import test_song
+from ..transcribe.pipeline import Classifier, transcribe_frames, transcribe_onsets
+from ..models.transcriber import activations, match_counts, times_by_class
 
 #: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
 #: training kit used to choose thresholds (never trained on: training songs use other seeds).
@@ -37,7 +37,7 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
 def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray:
     """``[hits, classes]``: per hit at ``times`` (s) in ``audio`` (44.1 kHz), each class's highest activation within
     30 ms of its onset in a 0.6 s clip of the hit alone (from 0.1 s before it: no context, like the CNN)."""
-    from . import synth
+    from ..kits import synth
 
     out = []
     for t in times:
@@ -49,9 +49,9 @@ def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray
 
 def one_shot_set(soundfont: str, renderer: str, velocities: int = 8) -> tuple[list[Any], np.ndarray]:
     """The one-shot test hits of a kit (``velocities`` per note of every component it has, on its own notes
-    (:func:`.soundfonts.drum_kit`), seed 99, 0.6 s apart) and their audio in one file (peak 1)."""
-    from . import synth
-    from .soundfonts import drum_kit
+    (:func:`..kits.soundfonts.drum_kit`), seed 99, 0.6 s apart) and their audio in one file (peak 1)."""
+    from ..kits import synth
+    from ..kits.soundfonts import drum_kit
 
     hits = synth.one_shots(velocities, seed=99, kit=drum_kit(soundfont))
     audio = synth.render(hits, soundfont, renderer)
@@ -62,12 +62,12 @@ def one_shot_accuracy(model: Any, soundfont: str, renderer: str, velocities: int
     """Per-hit classification of every class's one-shots (:func:`one_shot_set`), named by the class with
     the highest activation within 30 ms of each onset. ``in_sequence``: all one-shots in one file, 0.6 s apart (the
     model hears the rest of the kit); ``in_sequence_kit_relative``: the same, toms and crashes then named by their
-    order in the file (:mod:`.kit_relative`, as ``process --kit-relative`` does); ``alone``: each in its own 0.6 s
+    order in the file (:mod:`..kits.kit_relative`, as ``process --kit-relative`` does); ``alone``: each in its own 0.6 s
     clip (no context, like the CNN); ``alone_kit_relative``: those names, then toms and crashes named by their order
-    among all the kit's hits; ``kit_relative_ceiling``: :func:`.kit_relative.ceiling` of these hits."""
-    from .kit_relative import ceiling, rename
-    from . import synth
-    from .frames import FPS
+    among all the kit's hits; ``kit_relative_ceiling``: :func:`..kits.kit_relative.ceiling` of these hits."""
+    from ..kits.kit_relative import ceiling, rename
+    from ..kits import synth
+    from ..transcribe.frames import FPS
 
     hits, audio = one_shot_set(soundfont, renderer, velocities)
     labels = np.array([COMPONENTS.index(h.component) for h in hits])

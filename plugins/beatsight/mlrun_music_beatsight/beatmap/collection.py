@@ -26,7 +26,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json
 
 from .bsm import read_bsm, sha256_of
-from .classes import COMPONENTS, component_index
+from ..kits.classes import COMPONENTS, component_index
 
 SAMPLE_RATE = 44100
 PRE_MS = 100.0
@@ -181,9 +181,18 @@ def extract_beatmap(data_dir: str | Path, bsm_path: str | Path, audio_path: str 
     return report, warnings
 
 
+def existing_collection(data_dir: str | Path) -> Collection:
+    """The collection at ``data_dir``, which must exist (reading a folder that is not there is a typo, not an empty
+    collection)."""
+    if not Path(data_dir).is_dir():
+        raise UserError(f"collection folder {data_dir} does not exist (--data-dir; add samples with `mlrun beatsight "
+                        f"collect add-sample` or `extract-beatmap`)")
+    return Collection(data_dir)
+
+
 def stats(data_dir: str | Path) -> dict[str, Any]:
     """Counts per component with the recommended minimum."""
-    collection = Collection(data_dir)
+    collection = existing_collection(data_dir)
     counts = collection.counts()
     return {"data_dir": str(collection.root), "total": sum(counts.values()),
             "components": [{"component": c, "count": counts[c], "recommended_min": RECOMMENDED_MIN[c],
@@ -213,18 +222,25 @@ def export(data_dir: str | Path, out_dir: str | Path, val_fraction: float = 0.2,
     """``collect export``: ``train/``, ``val/``, ``train_labels.json``, ``val_labels.json``, ``components.json``.
 
     Built in a temporary folder beside ``out_dir`` and renamed into place, so a failure leaves nothing half-done.
+    A WAV that soundfile cannot read is left out and counted (``skipped``), so training never meets it.
     """
-    collection = Collection(data_dir)
+    collection = existing_collection(data_dir)
     if not collection.samples:
         raise UserError(f"the collection {collection.root} is empty: nothing to export "
                         f"(add samples with `mlrun beatsight collect add-sample` or `extract-beatmap`)")
     out_dir = Path(out_dir)
+    root = collection.root.resolve()
+    if out_dir.resolve() == root or root in out_dir.resolve().parents:
+        raise UserError(f"export folder {out_dir} is inside the collection {collection.root}; export elsewhere "
+                        f"(the collection's folders are its component names)")
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise UserError(f"export folder {out_dir} already exists and is not empty")
     labels = [s["component"] for s in collection.samples]
     train_idx, val_idx = stratified_split(labels, val_fraction, seed)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    counts: dict[str, int] = {}
+    unreadable: list[str] = []
     try:
         for split, idx in (("train", train_idx), ("val", val_idx)):
             (tmp / split).mkdir()
@@ -234,11 +250,18 @@ def export(data_dir: str | Path, out_dir: str | Path, val_fraction: float = 0.2,
                 src = collection.wav_path(s)
                 if not src.is_file():
                     raise UserError(f"{collection.metadata_path}: sample {s['id']} lists {src}, which is missing")
+                if not _readable_wav(src):
+                    unreadable.append(str(src))
+                    continue
                 name = f"{_safe_id(s['id'])}.wav"
                 shutil.copyfile(src, tmp / split / name)
                 rows.append({"file": name, "label": s["component"], "component_idx": COMPONENTS.index(s["component"]),
                              "onset_ms": float(s.get("pre_ms", PRE_MS))})
             write_json(tmp / f"{split}_labels.json", rows)
+            counts[split] = len(rows)
+        if not counts["train"]:
+            raise UserError(f"the collection {collection.root} holds no readable training sample "
+                            f"({len(unreadable)} unreadable WAVs, e.g. {unreadable[0] if unreadable else '-'})")
         write_json(tmp / "components.json", {"components": list(COMPONENTS), "num_classes": len(COMPONENTS)})
         if out_dir.exists():
             out_dir.rmdir()
@@ -246,5 +269,16 @@ def export(data_dir: str | Path, out_dir: str | Path, val_fraction: float = 0.2,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"out_dir": str(out_dir), "train": len(train_idx), "val": len(val_idx), "seed": seed,
-            "val_fraction": val_fraction}
+    return {"out_dir": str(out_dir), "train": counts["train"], "val": counts["val"], "seed": seed,
+            "val_fraction": val_fraction, "skipped_unreadable": unreadable}
+
+
+def _readable_wav(path: Path) -> bool:
+    """Whether soundfile reads ``path`` to the end with at least one frame."""
+    import soundfile as sf
+
+    try:
+        audio, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception:  # noqa: BLE001 - soundfile raises several types for damaged files
+        return False
+    return audio.shape[0] > 0

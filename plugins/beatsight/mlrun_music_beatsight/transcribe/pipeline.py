@@ -13,8 +13,8 @@ import numpy as np
 from mlrun_music.errors import UserError
 
 from . import heuristic
-from .bsm import new_beatmap, sha256_of, write_bsm
-from .classes import COMPONENTS, METALS
+from ..beatmap.bsm import new_beatmap, sha256_of, write_bsm
+from ..kits.classes import COMPONENTS, METALS
 from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, segment_at, windows_at
 from .frames import FPS
 from .onsets import detect
@@ -26,7 +26,7 @@ ENV_USE_ML = "BEATSIGHT_USE_ML_CLASSIFIER"
 #: so `process` transcribes with a trained model out of the box instead of the 9-class heuristic. No default path
 #: in the working folder (such as models/best_drum_classifier.pt) is looked for: a checkpoint left there by an
 #: earlier training run must not replace the shipped model unasked.
-SHIPPED_MODEL = Path(__file__).resolve().parent / "pretrained" / "transcriber.pt"
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "pretrained" / "transcriber.pt"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -134,8 +134,8 @@ class Transcription:
     scores: np.ndarray | None = None
 
     def kit_relative(self, audio: np.ndarray) -> dict[str, int]:
-        """Rename toms and crashes by their order within the song (:mod:`.kit_relative`); how many changed."""
-        from .kit_relative import FAMILIES, rename
+        """Rename toms and crashes by their order within the song (:mod:`..kits.kit_relative`); how many changed."""
+        from ..kits.kit_relative import FAMILIES, rename
 
         times = np.array([h[0] for h in self.hits])
         renamed = rename(audio, SAMPLE_RATE, times, [h[1] for h in self.hits], self.scores)
@@ -193,7 +193,7 @@ def transcribe_frames(model: Any, audio: np.ndarray, threshold: float) -> Transc
     activations (a drums-only onset strength, unlike the flux of the whole mix)."""
     from .frames import log_mel_frames
     from .onsets import estimate_tempo
-    from .transcriber import activations, peaks
+    from ..models.transcriber import activations, peaks
 
     act = activations(model, log_mel_frames(audio))
     hits = []
@@ -223,7 +223,7 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
             ) -> ProcessResult:
     """Transcribe ``input_path`` into the beatmap ``output``. ``confidence`` defaults to 0.7 (the original
     project's) for the onset pipeline and to the model's tuned ``--threshold`` for a frame-level transcriber.
-    ``kit_relative``: name toms and crashes by their order within the song (:mod:`.kit_relative`); None (default):
+    ``kit_relative``: name toms and crashes by their order within the song (:mod:`..kits.kit_relative`); None (default):
     for the onset pipeline (CNN, heuristic), which names each hit from a short window and cannot hear how the kit
     is tuned, not for a frame-level transcriber, which hears the whole song and names toms and crashes better
     itself (BENCHMARKS.md, "Shipped model": absolute names score higher on songs of every training kit measured

@@ -12,7 +12,7 @@ import numpy as np
 from mlrun_music.errors import UserError
 
 from .bsm import hit_times_by_component, read_bsm
-from .classes import COMPONENTS
+from ..kits.classes import COMPONENTS
 
 
 def reference_times(path: str | Path) -> dict[str, list[float]]:
@@ -21,13 +21,25 @@ def reference_times(path: str | Path) -> dict[str, list[float]]:
     if not path.is_file():
         raise UserError(f"REFERENCE {path} does not exist")
     if path.suffix.lower() in (".mid", ".midi"):
-        from .synth import ground_truth_from_midi
+        from ..kits.synth import ground_truth_from_midi
 
         out: dict[str, list[float]] = {c: [] for c in COMPONENTS}
         for t, comp in ground_truth_from_midi(path):
             out[comp].append(t)
         return out
     return hit_times_by_component(read_bsm(path))
+
+
+#: mir_eval refuses event times past this (seconds): a file with such hits is named instead.
+MAX_SECONDS = 30000.0
+
+
+def _within_limit(times: dict[str, list[float]], path: str | Path) -> None:
+    """A one-line UserError naming ``path`` when one of its hits lies past :data:`MAX_SECONDS`."""
+    late = max((t for ts in times.values() for t in ts), default=0.0)
+    if late > MAX_SECONDS:
+        raise UserError(f"{path}: a hit at {late:.0f} s lies past the {MAX_SECONDS:.0f} s (8 h 20 min) that onset "
+                        "scoring (mir_eval) accepts")
 
 
 def _clean(times: list[float], merge: float = 0.001) -> np.ndarray:
@@ -54,7 +66,9 @@ def _f(ref: np.ndarray, est: np.ndarray, window: float) -> tuple[float, float, f
 def score(estimate: str | Path, reference: str | Path, window: float = 0.05) -> dict[str, Any]:
     """Per-class and overall (micro: matches summed over classes) precision, recall and F-measure."""
     est = hit_times_by_component(read_bsm(estimate))
+    _within_limit(est, estimate)
     ref = reference_times(reference)
+    _within_limit(ref, reference)
     rows, tp_all, n_est_all, n_ref_all = [], 0, 0, 0
     for c in COMPONENTS:
         r, e = _clean(ref[c]), _clean(est[c])

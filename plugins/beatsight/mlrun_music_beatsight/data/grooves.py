@@ -11,10 +11,10 @@ from typing import Any, Sequence
 import attrs
 import numpy as np
 
-from . import synth, synthkit
-from .classes import COMPONENTS
-from .frames import FPS, log_mel_frames
-from .soundfonts import drum_kit, kit_name
+from ..kits import synth, synthkit
+from ..kits.classes import COMPONENTS
+from ..transcribe.frames import FPS, log_mel_frames
+from ..kits.soundfonts import drum_kit, kit_name
 
 SAMPLE_RATE = synth.SAMPLE_RATE
 
@@ -42,7 +42,7 @@ class Song:
 
 
 def synthetic_drums(hits: Sequence[synth.Hit], rng: np.random.Generator) -> np.ndarray:
-    """``hits`` played by a random procedural kit (:mod:`synthkit`), with the kit's room; float64 mono."""
+    """``hits`` played by a random procedural kit (:mod:`..kits.synthkit`), with the kit's room; float64 mono."""
     kit = synthkit.random_kit(rng)
     n = int((max((h.time for h in hits), default=0.0) + 2.0) * SAMPLE_RATE)
     out = np.zeros(n)
@@ -65,10 +65,10 @@ def mix(drums: np.ndarray, other: np.ndarray, accompaniment_db: float) -> np.nda
 
 def training_audio(seed: int, kit: KitSource, accompaniment: Sequence[KitSource], free_fraction: float = 0.0,
                    free_spacing: float = 1.0) -> tuple[np.ndarray, list[synth.Hit]]:
-    """One random song as audio (peak 0.9) and its hits: a 2-6 bar groove (:func:`synth.groove`) on ``kit`` (or,
-    with ``free_fraction``, 4-12 s of :func:`synth.free_hits`, gaps times ``free_spacing``), a random accompaniment
-    rendered with one of ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB below to 6 dB
-    above the drums (1 song in 10 without accompaniment)."""
+    """One random song as audio (peak 0.9) and its hits: a 2-6 bar groove (:func:`..kits.synth.groove`) on ``kit``
+    (or, with ``free_fraction``, 4-12 s of :func:`..kits.synth.free_hits`, gaps times ``free_spacing``), a random
+    accompaniment rendered with one of ``accompaniment`` that may run on a few seconds after the drums, mixed 18 dB
+    below to 6 dB above the drums (1 song in 10 without accompaniment)."""
     rng = np.random.default_rng([4242, seed])
     if rng.random() < free_fraction:
         tempo = float(rng.uniform(80, 150))

@@ -210,16 +210,30 @@ def accompaniment(rng: np.random.Generator, tempo: float, seconds: float) -> lis
 
 
 def ground_truth_from_midi(path: str | Path) -> list[tuple[float, str]]:
-    """(time in s, component) of every channel-10 note-on of a MIDI file whose note has a component."""
+    """(time in s, component) of every channel-10 note-on of a MIDI file whose note has a component.
+
+    SMPTE timing (frames per second and ticks per frame) is read as such; what has no usable timeline (a type-2
+    file, a zero division, tempo 0) is a one-line error naming the file (:func:`mlrun_music.midi.read_midi`)."""
     import mido
 
     from mlrun_music.errors import UserError
+    from mlrun_music.midi import read_midi
 
-    try:
-        mid = mido.MidiFile(str(path))
-    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
-        raise UserError(f"{path}: not a readable MIDI file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    mid = read_midi(path, smpte=True)
+    division = mid.ticks_per_beat - 0x10000 if mid.ticks_per_beat >= 0x8000 else mid.ticks_per_beat
     out = []
+    if division < 0:  # SMPTE: the high byte is minus the frame rate, the low byte the ticks per frame
+        fps_code, ticks_per_frame = -(division >> 8), division & 0xFF  # >> keeps the sign: the signed high byte
+        fps = {24: 24.0, 25: 25.0, 29: 30000 / 1001, 30: 30.0}.get(fps_code)
+        if fps is None or ticks_per_frame == 0:
+            raise UserError(f"{path}: SMPTE division with {fps_code} frames per second and {ticks_per_frame} ticks "
+                            "per frame is not valid (24, 25, 29 or 30 fps, at least 1 tick)")
+        ticks = 0
+        for msg in mido.merge_tracks(mid.tracks):  # SMPTE time ignores tempo: a tick is a fixed duration
+            ticks += msg.time
+            if msg.type == "note_on" and msg.velocity > 0 and msg.channel == 9 and msg.note in NOTE_TO_COMPONENT:
+                out.append((ticks / (fps * ticks_per_frame), NOTE_TO_COMPONENT[msg.note]))
+        return out
     t = 0.0
     for msg in mid:  # iterating a MidiFile yields messages with time in seconds
         t += msg.time

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classes import COMPONENTS
+from ..kits.classes import COMPONENTS
 from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES
 
 HEURISTIC_CONFIDENCE = 0.75

@@ -12,8 +12,8 @@ from torch.nn import functional as F
 from mlrun_music.audio import LogMel
 from mlrun_music.training import OnnxSpec, StepOutput
 
-from .classes import COMPONENTS
-from .features import FMAX, HOP, IMAGE, INPUT_SAMPLES, N_FFT, N_MELS, SAMPLE_RATE
+from ..kits.classes import COMPONENTS
+from ..transcribe.features import FMAX, HOP, IMAGE, INPUT_SAMPLES, N_FFT, N_MELS, SAMPLE_RATE
 
 
 class MelImage(nn.Module):
@@ -23,8 +23,8 @@ class MelImage(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.mel = LogMel(SAMPLE_RATE, N_FFT, HOP, N_MELS, fmin=0.0, fmax=FMAX, eps=1e-10)
-        # Framing by gathering fixed indices (the window length is fixed): LogMel.frames uses Tensor.unfold, whose
-        # ONNX export fails onnxruntime's shape inference (see CORE_REQUESTS.md).
+        # Framing by gathering fixed indices (the window length is fixed): it exports to ONNX and matches PyTorch to
+        # ~1e-7, where LogMel.frames' Tensor.unfold does not export usably.
         n_frames = (INPUT_SAMPLES - N_FFT) // HOP + 1
         index = torch.arange(n_frames)[:, None] * HOP + torch.arange(N_FFT)[None, :]
         self.register_buffer("frame_index", index, persistent=False)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .classes import COMPONENTS
-from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES
+from ..transcribe.features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES
 
 HIT_SECONDS = 0.6
 _N = int(HIT_SECONDS * SAMPLE_RATE)

@@ -6,7 +6,6 @@ with seeded on-the-fly augmentation. The default's test split is a second soundf
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,16 @@ import attrs
 import numpy as np
 import torch
 
-from mlrun_music.cache import cache_dir as core_cache_dir
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import atomic_path
 from mlrun_music.training import DataSplits
 
-from .classes import COMPONENTS
-from .collection import stratified_split
-from .features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
+from ..kits.classes import COMPONENTS
+from ..beatmap.collection import stratified_split
+from ..transcribe.features import (INPUT_SAMPLES, PRE_SAMPLES, SAMPLE_RATE, SEGMENT_PRE_SAMPLES, SEGMENT_SAMPLES, cut,
                        segment_at)
-from .soundfonts import drum_kit, is_hydrogen_kit, kit_name
-from . import synth, synthkit
+from ..kits.soundfonts import drum_kit, extra_renderer, extra_soundfonts, kit_name
+from ..kits import synth, synthkit
+from .cache import cache_dir, cache_key, cached, soundfont_id
 
 CACHE_VERSION = "beatsight-default-5"
 SYNTH_CACHE_VERSION = "beatsight-synthkit-2"
@@ -140,49 +138,6 @@ class HitDataset(torch.utils.data.Dataset):
 # The embedded default
 
 
-def cache_dir(config: Any) -> Path:
-    """Where rendered audio is cached."""
-    return core_cache_dir("beatsight", config.cache_dir)
-
-
-def cache_key(parts: dict[str, Any]) -> str:
-    """A short hash of everything a cached render depends on."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def soundfont_id(path: str) -> dict[str, Any]:
-    """A soundfont's identity for cache keys (a missing or unreadable file is a one-line error)."""
-    from mlrun_music.audio.render import check_soundfont
-
-    if is_hydrogen_kit(path):
-        from .hydrogen import load
-
-        p = load(path).path  # a UserError naming a kit that cannot be read
-    else:
-        p = check_soundfont(path)
-    return {"path": str(p.resolve()), "size": p.stat().st_size}
-
-
-def cached(path: Path, make: Any, log: Any, what: str) -> dict[str, np.ndarray]:
-    """The arrays cached at ``path``, else ``make()``'s, written there atomically (announced as ``what``)."""
-    if path.is_file():
-        try:
-            with np.load(path) as z:
-                data = {k: z[k] for k in z.files}
-            log.info("beatsight: %s loaded from the cache %s", what, path)
-            return data
-        except (OSError, ValueError):
-            log.warning("beatsight: cache file %s is unreadable; rendering again", path)
-    log.info("beatsight: rendering %s (cached afterwards in %s)...", what, path)
-    data = make()
-    try:
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, **data)
-    except UserError as exc:
-        log.warning("beatsight: could not cache the rendered audio (%s)", exc)
-    return data
-
-
 def _hits_from(audio: np.ndarray, hits: list[synth.Hit], source: str) -> tuple[list[np.ndarray], list[int], list[str]]:
     segs, labels = [], []
     for h in hits:
@@ -248,30 +203,6 @@ def render_training_set(config: Any, log: Any) -> dict[str, np.ndarray]:
                                    f"{', '.join(kit_name(p) for p in [config.soundfont, *extras])})")
 
 
-def extra_renderer(soundfont: str) -> str:
-    """fluidsynth for SoundFonts, timidity for a timidity patch set (.cfg, e.g. freepats), hydrogen (sample mixing)
-    for a Hydrogen drumkit."""
-    from mlrun_music.audio.render import is_patch_set
-
-    if is_hydrogen_kit(soundfont):
-        return "hydrogen"
-    return "timidity" if is_patch_set(soundfont) else "fluidsynth"
-
-
-def extra_soundfonts(config: Any, log: Any) -> list[str]:
-    """The ``--extra-soundfonts`` that exist (missing ones are skipped, and said so when ``log`` is given)."""
-    out = []
-    for item in [e.strip() for e in config.extra_soundfonts.split(",") if e.strip()]:
-        if is_hydrogen_kit(item):
-            item = str(Path(item) / "drumkit.xml") if Path(item).is_dir() else item
-        if not Path(item).is_file():
-            if log is not None:
-                log.warning("beatsight: extra training soundfont %s is not installed; skipped", item)
-            continue
-        out.append(item)
-    return out
-
-
 def synthetic_set(config: Any, log: Any) -> dict[str, np.ndarray]:
     """Hits of ``--synthetic-kits`` random procedural kits (training) and ``--synthetic-val-kits`` other kits
     (validation), cached like the renders."""
@@ -329,7 +260,7 @@ def _splits(config: Any, train: HitSet, val: HitSet, mix_bank: np.ndarray | None
                                                      np.ones(len(COMPONENTS))).round(3).tolist()))}
     no_drum, n_no_drum = None, 0
     if mix_bank is not None and config.no_drum_fraction > 0:
-        from .onsets import detect
+        from ..transcribe.onsets import detect
 
         no_drum = np.round(detect(mix_bank / (np.max(np.abs(mix_bank)) + 1e-9), SAMPLE_RATE).times
                            * SAMPLE_RATE).astype(np.int64)
@@ -422,15 +353,21 @@ def _mix_bank_or_none(config: Any, log: Any) -> np.ndarray | None:
         return None
 
 
+def export_folder(config: Any) -> str:
+    """The folder of the ``folder`` dataset: ``--dataset DIR`` (the core picks this dataset for a path), or
+    ``--data-dir DIR`` with ``--dataset folder``."""
+    return config.data_dir if config.dataset == "folder" else config.dataset
+
+
 def load_folder(config: Any, ctx: Any) -> DataSplits:
     """Dataset factory ``folder``: an exported collection (``--dataset DIR``)."""
-    train, skipped_train = read_export(config.data_dir, "train")
-    val, skipped_val = read_export(config.data_dir, "val")
+    folder = export_folder(config)
+    train, skipped_train = read_export(folder, "train")
+    val, skipped_val = read_export(folder, "val")
     if len(train) == 0:
-        raise UserError(f"--dataset {config.data_dir}: the training split holds no usable samples")
+        raise UserError(f"--dataset {folder}: the training split holds no usable samples")
     info = {"components": list(COMPONENTS), "sample_rate": SAMPLE_RATE, "input_samples": INPUT_SAMPLES,
             "dataset": "folder"}
-    ctx.log.info("beatsight: training on %s: %d training and %d validation hits", config.data_dir, len(train),
-                 len(val))
+    ctx.log.info("beatsight: training on %s: %d training and %d validation hits", folder, len(train), len(val))
     return _splits(config, train, val, _mix_bank_or_none(config, ctx.log), info,
-                   {"dataset": str(config.data_dir), "skipped": {"train": skipped_train, "val": skipped_val}})
+                   {"dataset": str(folder), "skipped": {"train": skipped_train, "val": skipped_val}})

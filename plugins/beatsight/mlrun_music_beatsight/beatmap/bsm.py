@@ -16,7 +16,7 @@ from typing import Any
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
-from .classes import COMPONENTS
+from ..kits.classes import COMPONENTS
 
 SPEC_VERSION = "1.0.0"
 REQUIRED = ("version", "metadata", "audio", "timing", "drumKit", "hitObjects")
@@ -213,7 +213,7 @@ def new_beatmap(*, audio_file: str | Path, duration_ms: float, sample_rate: int,
     import datetime
     import uuid
 
-    from .classes import LANES
+    from ..kits.classes import LANES
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     audio_file = Path(audio_file)

@@ -11,10 +11,11 @@ import torch
 from mlrun_music.training import DataSplits
 
 from . import grooves
-from .classes import COMPONENTS
-from .data import cache_dir, cache_key, cached, class_weights, soundfont_id, extra_renderer, extra_soundfonts
-from .frames import FLOOR, FPS
-from .soundfonts import drum_kit
+from ..kits.classes import COMPONENTS
+from .cache import cache_dir, cache_key, cached, soundfont_id
+from .classifier import class_weights
+from ..transcribe.frames import FLOOR, FPS
+from ..kits.soundfonts import drum_kit, extra_renderer, extra_soundfonts
 
 CACHE_VERSION = "beatsight-songs-4"
 

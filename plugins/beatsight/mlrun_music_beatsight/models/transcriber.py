@@ -14,8 +14,8 @@ from torch.nn import functional as F
 
 from mlrun_music.training import OnnxSpec, StepOutput
 
-from .classes import COMPONENTS
-from .frames import FPS, N_MELS
+from ..kits.classes import COMPONENTS
+from ..transcribe.frames import FPS, N_MELS
 
 #: Matching window of the onset F-measure (mir_eval's 50 ms), in seconds.
 WINDOW = 0.05
@@ -145,8 +145,8 @@ def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:
 
 
 def onnx_spec(model: nn.Module, config: Any, info: dict[str, Any]) -> OnnxSpec:
-    """Input ``frames [batch, frames, 100]`` (log-mel, :func:`frames.log_mel_frames`); output ``logits [batch,
-    frames, 12]``; both time axes dynamic."""
+    """Input ``frames [batch, frames, 100]`` (log-mel, :func:`..transcribe.frames.log_mel_frames`); output
+    ``logits [batch, frames, 12]``; both time axes dynamic."""
     example = torch.randn(1, 300, N_MELS) - 10.0
     return OnnxSpec(args=(example,), input_names=["frames"], output_names=["logits"],
                     dynamic_axes={"frames": {0: "batch", 1: "frames"}, "logits": {0: "batch", 1: "frames"}},

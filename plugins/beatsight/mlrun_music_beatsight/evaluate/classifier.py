@@ -12,9 +12,9 @@ import torch
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json, write_text
 
-from . import heuristic
-from .classes import COMPONENTS
-from .data import HitDataset, HitSet, default_hits, read_export, render_test_set
+from ..transcribe import heuristic
+from ..kits.classes import COMPONENTS
+from ..data.classifier import HitDataset, HitSet, default_hits, export_folder, read_export, render_test_set
 
 
 def predict(model: torch.nn.Module, hits: HitSet, device: Any, batch_size: int = 64) -> np.ndarray:
@@ -86,9 +86,10 @@ def _hits_for(ctx: Any) -> tuple[HitSet, str]:
     if split == "test":
         hits = HitSet(**{k: v for k, v in zip(("segments", "labels"), _test_arrays(config, ctx.log))})
         return hits, f"held-out soundfont {Path(config.test_soundfont).name}"
-    if config.data_dir:
-        hits, _ = read_export(config.data_dir, "val" if split == "val" else "train")
-        return hits, f"{config.data_dir} ({split})"
+    if ctx.info.get("dataset") == "folder":  # trained on an export: its own splits
+        folder = export_folder(config)
+        hits, _ = read_export(folder, "val" if split == "val" else "train")
+        return hits, f"{folder} ({split})"
     train, val, _ = default_hits(config, ctx.log)
     if split not in ("train", "val"):
         raise UserError(f"--split must be train, val or test, got {split!r}")
@@ -97,11 +98,11 @@ def _hits_for(ctx: Any) -> tuple[HitSet, str]:
 
 def kit_relative_accuracy(config: Any, probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy on the held-out kit's one-shots when toms and crashes are then named by their order among all the
-    kit's hits (:mod:`.kit_relative`, as ``process`` does), and that of a perfect classifier
-    (:func:`.kit_relative.ceiling`): the one-shot sequence is rendered again to measure each hit's pitch and
+    kit's hits (:mod:`..kits.kit_relative`, as ``process`` does), and that of a perfect classifier
+    (:func:`..kits.kit_relative.ceiling`): the one-shot sequence is rendered again to measure each hit's pitch and
     brightness."""
-    from . import synth
-    from .kit_relative import ceiling, rename
+    from ..kits import synth
+    from ..kits.kit_relative import ceiling, rename
 
     hits = synth.one_shots(max(4, config.default_velocities), seed=99)  # the sequence render_test_set cut
     if len(hits) != len(labels):

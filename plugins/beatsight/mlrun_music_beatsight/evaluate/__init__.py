@@ -1,0 +1,1 @@
+"""The evaluate hooks of both tasks."""
