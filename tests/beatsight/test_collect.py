@@ -7,6 +7,7 @@ import json
 import numpy as np
 import soundfile as sf
 
+from mlrun_music.fileio import current_umask
 from mlrun_music_beatsight.kits.classes import COMPONENTS
 
 
@@ -181,6 +182,7 @@ def test_export_skips_unreadable_wavs_and_refuses_the_collection_folder(mlrun, g
     assert len(train) + len(val) == len(samples) - 2
     assert f"exported {len(train)} training and {len(val)} validation samples" in r.out
     assert not {row["file"] for row in train + val} & {b.name for b in broken}
+    assert (out.stat().st_mode & 0o777) == 0o777 & ~current_umask()  # an ordinary folder, not mkdtemp's private one
     # The collection's own folder, or a folder inside it, is refused as destination: nothing is written there.
     before = sorted(p.relative_to(data) for p in data.rglob("*"))
     for dest in (data, data / "kick" / "export", data / "sub"):

@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import atomic_path, write_json
+from mlrun_music.fileio import atomic_path, current_umask, write_json
 
 from .bsm import read_bsm, sha256_of
 from ..kits.classes import COMPONENTS, component_index
@@ -239,6 +239,7 @@ def export(data_dir: str | Path, out_dir: str | Path, val_fraction: float = 0.2,
     train_idx, val_idx = stratified_split(labels, val_fraction, seed)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the export is an ordinary folder
     counts: dict[str, int] = {}
     unreadable: list[str] = []
     try:

@@ -10,6 +10,8 @@ from typing import Any, Sequence
 import attrs
 import numpy as np
 
+from mlrun_music.fileio import atomic_path
+
 from .classes import COMPONENTS, GM_NOTES, NOTE_TO_COMPONENT
 from .soundfonts import GENERAL_MIDI_KIT, DrumKit, drum_kit, is_hydrogen_kit
 
@@ -66,7 +68,8 @@ def write_midi(path: str | Path, hits: Sequence[Hit], tempo_bpm: float = 120.0,
     end_tick = last + int(round(tail / sec_per_tick))
     track.append(mido.MetaMessage("end_of_track", time=end_tick - tick))
     mid.tracks.append(track)
-    mid.save(str(path))
+    with atomic_path(path, suffix=".mid") as tmp:
+        mid.save(str(tmp))
     return Path(path)
 
 
