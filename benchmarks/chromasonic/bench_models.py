@@ -17,8 +17,8 @@ import torch
 
 from mlrun_music_chromasonic.config import ChromasonicConfig
 from mlrun_music_chromasonic.generate import sample
-from mlrun_music_chromasonic.markov import MarkovModel
-from mlrun_music_chromasonic.models import build_lstm, build_transformer, loss
+from mlrun_music_chromasonic.models.markov import MarkovModel
+from mlrun_music_chromasonic.models.neural import build_lstm, build_transformer, loss
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import shutil
 import time
 from pathlib import Path
 
-from mlrun_music_chromasonic.cache import load_abc_files
-from mlrun_music_chromasonic.sources import folk_files
+from mlrun_music_chromasonic.data.cache import load_abc_files
+from mlrun_music_chromasonic.data.sources import folk_files
 
 
 def main() -> None:

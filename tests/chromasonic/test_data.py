@@ -12,10 +12,10 @@ import pytest
 from tests.chromasonic.conftest import MALFORMED, SHORT, TINY, nottingham_tree, random_tune, write_abc_tree
 
 from mlrun_music.errors import UserError
-from mlrun_music_chromasonic.abc import parse_abc_file
+from mlrun_music_chromasonic.data.abc import parse_abc_file
 from mlrun_music_chromasonic.config import ChromasonicConfig
-from mlrun_music_chromasonic.data import splits_from_melodies
-from mlrun_music_chromasonic.melody import Melody, estimate_sharps, signature_shift
+from mlrun_music_chromasonic.data.splits import splits_from_melodies
+from mlrun_music_chromasonic.data.melody import Melody, estimate_sharps, signature_shift
 
 
 def test_parse_abc_every_tune_with_rests_durations_ties(tmp_path):

@@ -15,9 +15,9 @@ from tests.chromasonic.conftest import TINY, random_tune
 from mlrun_music.api import load_model
 from mlrun_music.training import RunContext, fit
 from mlrun_music_chromasonic.config import ChromasonicConfig
-from mlrun_music_chromasonic.data import splits_from_melodies
-from mlrun_music_chromasonic.markov import MarkovModel
-from mlrun_music_chromasonic.models import build_transformer, loss
+from mlrun_music_chromasonic.data.splits import splits_from_melodies
+from mlrun_music_chromasonic.models.markov import MarkovModel
+from mlrun_music_chromasonic.models.neural import build_transformer, loss
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -87,7 +87,7 @@ def test_lstm_learns_scales_through_fit(tmp_path):
                             learning_rate=0.01, early_stopping_patience=0, lr_scheduler="none", plots=False,
                             checkpoint_every=0, num_threads=1)
     data = splits_from_melodies(scales, cfg, source="scales")
-    from mlrun_music_chromasonic.models import build_lstm
+    from mlrun_music_chromasonic.models.neural import build_lstm
 
     torch.manual_seed(0)
     ctx = RunContext(task="chromasonic", plugin="test", plugin_version="0", run_dir=tmp_path,
@@ -148,7 +148,7 @@ def test_compare_writes_table_and_charts(mlrun, trained_run, tmp_path):
 
 
 def test_compare_wording_states_the_direction():
-    from mlrun_music_chromasonic.compare import versus_markov
+    from mlrun_music_chromasonic.evaluate.compare import versus_markov
 
     base = {"model": "markov", "perplexity": 10.84, "accuracy": 0.332}
     better = versus_markov({"perplexity": 8.02, "accuracy": 0.387}, base)

@@ -128,8 +128,8 @@ def test_a_checkpoint_and_a_shipped_model_together_are_refused(mlrun):
 
 
 def _tunes(tmp_path, info) -> list[list[int]]:
-    from mlrun_music_chromasonic.abc import parse_abc_file
-    from mlrun_music_chromasonic.melody import Melody, Vocabulary, tokens_of
+    from mlrun_music_chromasonic.data.abc import parse_abc_file
+    from mlrun_music_chromasonic.data.melody import Melody, Vocabulary, tokens_of
 
     path = tmp_path / "tunes.abc"
     path.write_text(TUNES, encoding="utf-8")
@@ -142,9 +142,9 @@ def _tunes(tmp_path, info) -> list[list[int]]:
 
 @pytest.mark.parametrize("name", ["lstm", "transformer"])
 def test_the_neural_models_have_learned_folk_melody(shipped, tmp_path, name):
-    from mlrun_music_chromasonic.evaluate import score_tunes
-    from mlrun_music_chromasonic.melody import UNK_ID
-    from mlrun_music_chromasonic.models import build_lstm, build_transformer
+    from mlrun_music_chromasonic.evaluate.heldout import score_tunes
+    from mlrun_music_chromasonic.data.melody import UNK_ID
+    from mlrun_music_chromasonic.models.neural import build_lstm, build_transformer
 
     loaded = shipped[name]
     tunes = _tunes(tmp_path, loaded.info)

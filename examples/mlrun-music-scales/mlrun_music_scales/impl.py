@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from mlrun_music_chromasonic.data import splits_from_melodies
-from mlrun_music_chromasonic.models import vocab_size
+from mlrun_music_chromasonic.data.splits import splits_from_melodies
+from mlrun_music_chromasonic.models.neural import vocab_size
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11, 12)
 HARMONIC_MINOR = (0, 2, 3, 5, 7, 8, 11, 12)

@@ -47,7 +47,7 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
     a shipped model (--model; default: the one with the lowest held-out perplexity)."""
     from mlrun_music.pretrained import resolve_checkpoint
 
-    from .generate_cli import run_generate
+    from .generate import run_generate
 
     if checkpoint is not None and shipped is not None:
         raise UserError(f"give a CHECKPOINT or --model {shipped}, not both")
@@ -78,7 +78,7 @@ def compare_cmd(runs: tuple[str, ...], output: str | None, split: str, device: s
     """Compare models on held-out tunes: RUN is a run folder (all its models) or a checkpoint file."""
     from mlrun_music.config import build_config
 
-    from .compare import compare
+    from .evaluate.compare import compare
 
     options = build_config(EvaluateConfig, {k: v for k, v in flags.items() if v is not None})
     result = compare(list(runs), options, output=output, split=split, device=device)

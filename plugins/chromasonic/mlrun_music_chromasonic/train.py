@@ -23,7 +23,7 @@ from mlrun_music.training.seeding import seed_everything
 from mlrun_music.task import resolve
 
 from .config import model_names
-from .models import log_probs, loss
+from .models.neural import log_probs, loss
 
 
 def train(config: Any, ctx: Any) -> dict[str, Any]:

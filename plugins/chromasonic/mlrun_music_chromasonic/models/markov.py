@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from .melody import PAD_ID
+from ..data.melody import PAD_ID
 
 
 class MarkovModel(nn.Module):

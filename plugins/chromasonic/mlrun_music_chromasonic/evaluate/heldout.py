@@ -15,11 +15,11 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json
 
 from . import metrics as M
-from .data import TuneWindows, retokenize, windows_from_melodies
-from .generate import sample
-from .melody import PAD_ID, Vocabulary
-from .midi import write_midi
-from .models import log_probs
+from ..data.splits import TuneWindows, rebuild_data, retokenize, windows_from_melodies
+from ..generate import sample
+from ..data.melody import PAD_ID, Vocabulary
+from ..data.midi import write_midi
+from ..models.neural import log_probs
 
 
 @torch.no_grad()
@@ -115,7 +115,7 @@ def held_out_set(config: Any, info: dict[str, Any], split: str, data_dir: str | 
     """The tunes to evaluate on: ``--data DIR`` (all its ABC tunes) or the run's own split, rebuilt from the
     checkpoint's config and encoded with the checkpoint's vocabulary."""
     if data_dir:
-        from .sources import load_abc_folder
+        from ..data.sources import load_abc_folder
 
         melodies, _ = load_abc_folder(Path(data_dir), config, log)
         melodies = [m for m in melodies if len(m.notes) >= 2]
@@ -131,32 +131,9 @@ def held_out_set(config: Any, info: dict[str, Any], split: str, data_dir: str | 
     return ds
 
 
-_DATA_CACHE: dict[str, Any] = {}
-
-
-def rebuild_data(config: Any, log: Any, out_dir: Path, task_name: str = "chromasonic") -> Any:
-    """Call the run's dataset factory again (melodies are cached, so this is quick); memoised per config."""
-    import json
-
-    from mlrun_music.api import task
-    from mlrun_music.config import to_dict
-    from mlrun_music.training.run import build_data
-    from mlrun_music.training.types import RunContext
-
-    key = json.dumps(to_dict(config), sort_keys=True, default=str)
-    if key not in _DATA_CACHE:
-        registered = task(task_name)
-        ctx = RunContext(task=task_name, plugin=registered.source.distribution,
-                         plugin_version=registered.source.version, run_dir=out_dir, device=torch.device("cpu"),
-                         log=log)
-        # build_data also writes data_report.json into out_dir: the evaluation keeps the report of its data.
-        _DATA_CACHE[key] = build_data(registered, config, ctx)
-    return _DATA_CACHE[key]
-
-
 def evaluate(ctx: Any) -> dict[str, Any]:
     """The ``mlrun evaluate chromasonic CHECKPOINT`` hook."""
-    from .config import EvaluateConfig
+    from ..config import EvaluateConfig
 
     options = ctx.options or EvaluateConfig()
     ds = held_out_set(ctx.config, ctx.info, ctx.split, ctx.data, ctx.log, ctx.out_dir, ctx.task)

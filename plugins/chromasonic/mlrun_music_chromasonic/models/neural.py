@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from mlrun_music.errors import UserError
 from mlrun_music.training import OnnxSpec, StepOutput
 
-from .melody import PAD_ID
+from ..data.melody import PAD_ID
 
 
 class MelodyLSTM(nn.Module):
@@ -125,7 +125,7 @@ class MelodyTransformer(nn.Module):
 def vocab_size(info: dict[str, Any]) -> int:
     if "vocab" not in info:
         raise UserError("chromasonic needs the vocabulary in the dataset info ('vocab'); build data with "
-                        "mlrun_music_chromasonic.data.splits_from_melodies")
+                        "mlrun_music_chromasonic.data.splits.splits_from_melodies")
     return len(info["vocab"])
 
 

@@ -7,7 +7,9 @@ Third-party datasets call :func:`splits_from_melodies` with melodies they build;
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -167,6 +169,27 @@ def windows_from_melodies(melodies: Sequence[Melody], info: dict[str, Any]) -> T
     vocab = Vocabulary(tuple(info["vocab"]))
     ids = [vocab.encode(tokens_of(m, info["normalize_key"], info["max_duration"])) for m in melodies]
     return TuneWindows(melodies, ids, info["sequence_length"], max(1, info["sequence_length"] // 2))
+
+
+_DATA_CACHE: dict[str, Any] = {}
+
+
+def rebuild_data(config: Any, log: Any, out_dir: Path, task_name: str = "chromasonic") -> Any:
+    """Call the run's dataset factory again (melodies are cached, so this is quick); memoised per config."""
+    from mlrun_music.api import task
+    from mlrun_music.config import to_dict
+    from mlrun_music.training.run import build_data
+    from mlrun_music.training.types import RunContext
+
+    key = json.dumps(to_dict(config), sort_keys=True, default=str)
+    if key not in _DATA_CACHE:
+        registered = task(task_name)
+        ctx = RunContext(task=task_name, plugin=registered.source.distribution,
+                         plugin_version=registered.source.version, run_dir=out_dir, device=torch.device("cpu"),
+                         log=log)
+        # build_data also writes data_report.json into out_dir: the evaluation keeps the report of its data.
+        _DATA_CACHE[key] = build_data(registered, config, ctx)
+    return _DATA_CACHE[key]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from mlrun_music.api import load_model
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json, write_text
 
-from .evaluate import evaluate_model, held_out_set
+from .heldout import evaluate_model, held_out_set
 
 BARS = ("accuracy", "perplexity_score", "diversity", "coherence", "musicality", "overall")
 RADAR = ("accuracy", "perplexity_score", "diversity", "coherence", "musicality")

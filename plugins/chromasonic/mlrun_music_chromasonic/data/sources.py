@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlrun_music.errors import UserError
-from mlrun_music.fileio import atomic_path
+from mlrun_music.fileio import atomic_path, write_bytes
 
 from .cache import cache_dir_of, load_abc_files
 from .melody import Melody
@@ -116,8 +116,7 @@ def _extract_abc(zip_path: Path, folder: Path, url: str) -> None:
             shutil.rmtree(staging, ignore_errors=True)
             for m in members:
                 name = PurePosixPath(m.filename).name  # flatten: no path from the archive is trusted
-                (staging / name).parent.mkdir(parents=True, exist_ok=True)
-                (staging / name).write_bytes(zf.read(m))
+                write_bytes(staging / name, zf.read(m))
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)  # all files appear at once
     except zipfile.BadZipFile:

@@ -1,0 +1,1 @@
+"""The torch modules of chromasonic: the LSTM and Transformer (neural) and the counted Markov baseline."""
