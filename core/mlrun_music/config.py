@@ -35,13 +35,15 @@ def option(
     datasets: Iterable[str] = (),
     models: Iterable[str] = (),
     unless: Iterable[str] = (),
+    when: Iterable[str] = (),
 ) -> Any:
     """Declare a config field that becomes ``--kebab-case`` on the command line.
 
     ``run_control`` marks fields that steer one invocation (resume, restart, ...) rather than describe the run;
     they are not compared when resuming. ``datasets`` / ``models``: the option is used only when the run trains on
     one of these datasets / trains one of these models; ``unless``: it is unused when any of these fields is set
-    (differs from its default). Giving an option the run does not use is an error (:func:`unused_options`).
+    (differs from its default); ``when``: it is used only when one of these fields is set (``--augment-gain`` only
+    with ``--augment-speed`` above 0). Giving an option the run does not use is an error (:func:`unused_options`).
     """
     meta = {
         "help": help,
@@ -53,6 +55,7 @@ def option(
         "datasets": tuple(datasets),
         "models": tuple(models),
         "unless": tuple(unless),
+        "when": tuple(when),
     }
     return attrs.field(default=default, metadata=meta)
 
@@ -136,7 +139,7 @@ class TrainConfig:
         "help": "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command "
                 "line, a [per_model.NAME] table in a config file.",
         "choices": None, "min": None, "max": None, "aliases": (), "run_control": False, "datasets": (),
-        "models": (), "unless": (), "table": True})
+        "models": (), "unless": (), "when": (), "table": True})
 
 
 #: Fields that describe a whole run, never one model of it: not allowed in ``per_model``.
@@ -467,6 +470,10 @@ def unused_options(config: Any, given: Iterable[str], dataset: str, models: Iter
         elif wanted_models and not trained & set(wanted_models):
             problems.append(f"{flag} is used only by the model {' or '.join(wanted_models)}; this run trains "
                             f"{', '.join(sorted(trained))}")
+        elif f.metadata.get("when") and all(getattr(config, other) == by_name[other].default
+                                            for other in f.metadata["when"]):
+            needed = " or ".join("--" + other.replace("_", "-") for other in f.metadata["when"])
+            problems.append(f"{flag} is used only with {needed} set (it is at its default)")
         else:
             for other in f.metadata.get("unless", ()):
                 value = getattr(config, other)

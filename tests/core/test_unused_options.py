@@ -43,9 +43,14 @@ def test_an_option_unused_by_a_switch_names_the_switch_as_given():
         augment_gain: float = option(0.1, "Gain.", unless=("augment",))
         fixed: bool = option(False, "Fixed.")
         jitter: float = option(0.1, "Jitter.", unless=("fixed",))
+        speed: float = option(0.0, "Speed.")
+        gain: float = option(0.0, "Gain.", when=("speed",))
 
     assert unused_options(Config(augment=False, augment_gain=0.3), ["augment", "augment_gain"], "d", ["m"]) == \
         ["--augment-gain is unused when --no-augment is given"]
     assert unused_options(Config(fixed=True, jitter=0.3), ["fixed", "jitter"], "d", ["m"]) == \
         ["--jitter is unused when --fixed is given"]
     assert unused_options(Config(augment_gain=0.3), ["augment_gain"], "d", ["m"]) == []
+    assert unused_options(Config(gain=3.0), ["gain"], "d", ["m"]) == \
+        ["--gain is used only with --speed set (it is at its default)"]
+    assert unused_options(Config(gain=3.0, speed=0.2), ["gain", "speed"], "d", ["m"]) == []

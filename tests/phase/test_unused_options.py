@@ -36,3 +36,10 @@ def test_embedded_default_options_with_chunks_path_are_refused(mlrun, tmp_path, 
     # --max-processes matches its default: given but equal is still given, and still refused.
     r = mlrun("train", "phase", "--chunks-path", corpus.chunks, "--output-dir", "out", "--max-processes", "2", *TINY)
     assert r.code == 2 and "--max-processes is unused when --chunks-path is given" in r.err
+
+
+def test_gain_augmentation_without_speed_augmentation_is_refused(mlrun, tmp_path):
+    r = mlrun("train", "phase", "--augment-gain-db", "6", "--epochs", "1")
+    assert r.code == 2 and r.err.strip() == \
+        "error: --augment-gain-db is used only with --augment-speed set (it is at its default)"
+    assert not (tmp_path / "runs").exists()

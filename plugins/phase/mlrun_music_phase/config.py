@@ -51,7 +51,7 @@ class PhaseConfig(TrainConfig):
     augment_speed: float = option(0.0, "Random speed augmentation: each item is an excerpt played at a speed in "
                                        "[1/(1+s), 1+s] (0 = off: whole chunks as they are).", min=0.0, max=1.0)
     augment_gain_db: float = option(0.0, "Random gain of up to this many dB (with --augment-speed > 0).",
-                                    min=0.0, max=40.0)
+                                    min=0.0, max=40.0, when=("augment_speed",))
     augment_eq_db: float = option(0.0, "Random timbre: a smooth random EQ of up to +-N dB at 8 log-spaced bands "
                                        "plus a random spectral tilt of up to +-N dB on every training item "
                                        "(0 = off; validation stays unaugmented).", min=0.0, max=40.0)
