@@ -41,11 +41,11 @@ def main() -> None:
     import onnxruntime as ort
 
     from mlrun_music.export.onnx import export_onnx
-    from mlrun_music_kelly.export import onnx_spec, write_rtneural
-    from mlrun_music_kelly.models import build
-    from mlrun_music_kelly.pipeline import Pipeline
-    from mlrun_music_kelly.runner import JsonModel
-    from mlrun_music_kelly.specs import MODELS
+    from mlrun_music_kelly.models.networks import build, onnx_spec
+    from mlrun_music_kelly.models.specs import MODELS
+    from mlrun_music_kelly.pipeline.run import Pipeline
+    from mlrun_music_kelly.rtneural.export import write_rtneural
+    from mlrun_music_kelly.rtneural.runner import JsonModel
 
     tmp = Path(tempfile.mkdtemp())
     torch.manual_seed(0)

@@ -10,7 +10,7 @@ import pytest
 
 from mlrun_music_kelly.data import synthetic
 from mlrun_music_kelly.data.chords import VOCAB, chord_index
-from mlrun_music_kelly.specs import MODELS
+from mlrun_music_kelly.models.specs import MODELS
 
 FAST = ("--epochs", "1", "--no-onnx", "--no-plots", "--no-rtneural", "--batch-size", "8")
 
@@ -101,7 +101,7 @@ def test_deam_any_accepted_place_and_column_spelling(fx, tmp_path, place, column
 
 
 def test_deam_features_use_the_core_mel_front_end():
-    from mlrun_music_kelly.features import FeatureExtractor
+    from mlrun_music_kelly.data.features import FeatureExtractor
 
     t = np.arange(22050) / 22050
     low = FeatureExtractor().from_audio(0.5 * np.sin(2 * np.pi * 110 * t))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mlrun_music.api import load_model
-from mlrun_music_kelly.specs import MODELS
+from mlrun_music_kelly.models.specs import MODELS
 
 
 def test_training_exported_every_model_and_validate_passes(fx, trained_run):
@@ -144,7 +144,7 @@ def test_validate_not_json_and_missing_file(fx, tmp_path):
 
 
 def test_numpy_runner_keeps_lstm_state_like_pytorch_sequences(trained_run):
-    from mlrun_music_kelly.runner import JsonModel
+    from mlrun_music_kelly.rtneural.runner import JsonModel
 
     runner = JsonModel.load(trained_run / "models" / "melodytransformer.json")
     model = load_model("kelly", trained_run / "checkpoints" / "melodytransformer_best.pt").model

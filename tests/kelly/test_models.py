@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mlrun_music.api import load_model
-from mlrun_music_kelly import models, specs
+from mlrun_music_kelly.models import networks, specs
 
 REFERENCE = {  # model: (layers as (kind, in, out, activation), loss, parameters)
     "EmotionRecognizer": ([("dense", 128, 512, "tanh"), ("dense", 512, 256, "tanh"), ("lstm", 256, 128, ""),
@@ -25,7 +25,7 @@ REFERENCE = {  # model: (layers as (kind, in, out, activation), loss, parameters
 @pytest.mark.parametrize("name", list(REFERENCE))
 def test_architecture_and_parameter_count(name):
     layers, loss, count = REFERENCE[name]
-    net = models.build(name)
+    net = networks.build(name)
     assert sum(p.numel() for p in net.parameters()) == count
     got = []
     for block, act in zip(net.layers, net.activations):
@@ -47,14 +47,14 @@ def test_architecture_and_parameter_count(name):
 
 
 def test_total_parameters_is_the_sum_of_the_five():
-    total = sum(sum(p.numel() for p in models.build(n).parameters()) for n in REFERENCE)
+    total = sum(sum(p.numel() for p in networks.build(n).parameters()) for n in REFERENCE)
     assert total == specs.TOTAL_PARAMETERS == 1_151_280
     # The guide's stated total (1,152,280) does not equal the sum of its own per-model counts.
     assert specs.STATED_TOTAL_IN_GUIDE - total == 1000
 
 
 def test_sequence_mode_keeps_lstm_state():
-    net = models.build("EmotionRecognizer").eval()
+    net = networks.build("EmotionRecognizer").eval()
     seq = torch.randn(1, 3, 128)
     with torch.no_grad():
         out = net(seq)

@@ -12,9 +12,9 @@ import torch
 from mlrun_music.config import to_dict
 from mlrun_music.training.checkpoint import save_checkpoint
 from mlrun_music_kelly.config import KellyConfig
-from mlrun_music_kelly.export import write_rtneural
-from mlrun_music_kelly.models import build
-from mlrun_music_kelly.specs import MODELS
+from mlrun_music_kelly.rtneural.export import write_rtneural
+from mlrun_music_kelly.models.networks import build
+from mlrun_music_kelly.models.specs import MODELS
 
 from .conftest import run_cli
 

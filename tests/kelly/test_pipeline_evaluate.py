@@ -45,7 +45,7 @@ def test_pipeline_on_audio_and_with_onnx(fx, trained_run, tmp_path):
     code, text = fx.run_cli("kelly", "pipeline", wav, "--models", trained_run / "models")
     assert code == 0, text
     numpy_result = json.loads(text)
-    from mlrun_music_kelly.features import FeatureExtractor
+    from mlrun_music_kelly.data.features import FeatureExtractor
 
     expected = _torch_pipeline(trained_run, FeatureExtractor().from_file(wav))
     assert np.max(np.abs(np.array(numpy_result["melody_probabilities"]) - expected["melody_probabilities"].numpy())) \

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mlrun_music_kelly.commands import SHIPPED_NAMES, shipped_dir, shipped_files
-from mlrun_music_kelly.specs import BY_NAME, MODELS
+from mlrun_music_kelly.models.specs import BY_NAME, MODELS
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 
@@ -55,7 +55,7 @@ def test_each_shipped_model_loads_with_its_card(shipped, spec):
 def test_shipped_json_runs_in_the_numpy_runner_like_the_checkpoint(shipped, spec):
     import torch
 
-    from mlrun_music_kelly.runner import JsonModel
+    from mlrun_music_kelly.rtneural.runner import JsonModel
 
     path = next(f for f in shipped_files(".json") if f.name == f"{spec.file_stem}.json")
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -162,7 +162,7 @@ def test_folding_the_input_standardisation_keeps_the_outputs(tmp_path, name):
     from mlrun_music.training import DataSplits
     from mlrun_music.training.checkpoint import load_checkpoint, save_checkpoint
     from mlrun_music_kelly.data.common import Pairs
-    from mlrun_music_kelly.models import build
+    from mlrun_music_kelly.models.networks import build
     from mlrun_music_kelly.train import fold_checkpoint, standardisation, standardised
 
     spec = BY_NAME[name]

@@ -27,7 +27,7 @@ def shipped_files(suffix: str) -> list[Path]:
     The package ships the checkpoints only (the RTNeural JSON of all five is 15 MB): their JSON and ONNX files,
     cards in their metadata, are exported once into the cache folder (:func:`shipped_exports`). A missing
     checkpoint is a one-line error."""
-    from .specs import MODELS
+    from .models.specs import MODELS
 
     checkpoints = [shipped_dir() / f"{spec.file_stem}.pt" for spec in MODELS]
     missing = [str(f) for f in checkpoints if not f.is_file()]
@@ -47,7 +47,7 @@ def shipped_exports(checkpoints: list[Path]) -> Path:
 
     from mlrun_music.cache import cache_dir
 
-    from .specs import MODELS
+    from .models.specs import MODELS
 
     digest = hashlib.sha256(b"".join(hashlib.sha256(c.read_bytes()).digest() for c in checkpoints)).hexdigest()
     folder = cache_dir("kelly") / f"shipped-{digest[:16]}"
@@ -78,7 +78,7 @@ def _announce(what: str) -> None:
 def validate_cmd(files: tuple[str, ...], check_specs: bool, checkpoint: str | None, numeric: bool,
                  verbose: bool) -> None:
     """Validate RTNeural JSON files (exit 1 if any fails, with the reason per file); none named = the shipped ones."""
-    from .validate import validate_file
+    from .rtneural.validate import validate_file
 
     if not files:
         files = tuple(str(f) for f in shipped_files(".json"))
@@ -116,7 +116,8 @@ def pipeline_cmd(source: str, models_dir: str | None, runner: str, output: str |
     """Run the five models on AUDIO (or a features file: .json list / .npy of 128 values) as the plugin does."""
     from mlrun_music.fileio import refuse_overwrite_of_inputs, write_json
 
-    from .pipeline import load_features, run_pipeline
+    from .pipeline.inputs import load_features
+    from .pipeline.run import run_pipeline
 
     if models_dir is None:
         models_dir = str(shipped_files(".json" if runner == "numpy" else ".onnx")[0].parent)
@@ -144,7 +145,7 @@ def export_cmd(checkpoints: tuple[str, ...], formats: tuple[str, ...], output_di
     from mlrun_music import api
     from mlrun_music.pretrained import resolve_checkpoint
 
-    from .specs import BY_NAME
+    from .models.specs import BY_NAME
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import attrs
 from mlrun_music.config import TrainConfig, option
 from mlrun_music.errors import UserError
 
-from .specs import BY_NAME, MODEL_NAMES, find
+from .models.specs import BY_NAME, MODEL_NAMES, find
 
 #: Guide option names added to inherited fields (Task.option_aliases).
 OPTION_ALIASES = {

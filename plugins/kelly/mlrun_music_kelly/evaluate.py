@@ -17,8 +17,9 @@ from mlrun_music.errors import UserError
 from mlrun_music.training import EvalContext
 
 from .data import synthetic
-from .models import build, loss_value
-from .specs import BY_NAME
+from .models.loss import loss_value
+from .models.networks import build
+from .models.specs import BY_NAME
 
 
 @torch.no_grad()

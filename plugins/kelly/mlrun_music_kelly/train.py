@@ -26,8 +26,9 @@ from mlrun_music.training.seeding import seed_everything
 
 from .config import models_in_run
 from .data.select import splits_for
-from .models import build, loss
-from .specs import find
+from .models.loss import loss
+from .models.networks import build
+from .models.specs import find
 
 
 def layout_for(run_dir: Path, config: Any, stem: str) -> RunLayout:
@@ -45,7 +46,7 @@ def layout_for(run_dir: Path, config: Any, stem: str) -> RunLayout:
 def train(config: Any, ctx: RunContext) -> dict[str, Any]:
     """Train the selected models (all five unless ``--model``), export each, and summarise."""
     from .data.select import check_datasets_dir
-    from .export import export_all_formats
+    from .rtneural.export import export_all_formats
 
     check_datasets_dir(config)
 

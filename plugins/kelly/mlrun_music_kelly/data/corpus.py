@@ -118,7 +118,7 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
 
     from mlrun_music.audio.render import render_midi
 
-    from ..features import SAMPLE_RATE
+    from .features import SAMPLE_RATE
     from .chords import INDEX, ROOTS
 
     score = converter.parse(str(path))
@@ -211,7 +211,7 @@ def prepare(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES, log: loggi
             ) -> Path:
     """Render and analyse up to ``max_pieces`` chorales into the cache (reusing pieces done before); returns the
     folder. ``records.jsonl`` holds one line per variant; ``failed.json`` the pieces that could not be used."""
-    from ..features import FeatureExtractor
+    from .features import FeatureExtractor
 
     log = log or logging.getLogger("mlrun_music")
     out = corpus_dir(override)

@@ -111,7 +111,7 @@ def find_audio(audio_dir: Path, name: str) -> Path | None:
 
 def load(root: Path, config: Any, log: Any = None) -> tuple[Pairs, dict[str, Any]]:
     """The DEAM dataset under ``root``: mel features of each annotated clip and its emotion target."""
-    from ..features import FeatureExtractor
+    from .features import FeatureExtractor
     from mlrun_music.audio import AudioError
 
     report = SkipReport()

@@ -10,7 +10,7 @@ from typing import Any
 from mlrun_music.errors import UserError
 from mlrun_music.training import DataSplits
 
-from ..specs import BY_NAME, MODEL_NAMES
+from ..models.specs import BY_NAME, MODEL_NAMES
 from . import corpus, synthetic
 
 DEFAULT_PLACES = {"deam": "deam", "lakh": "lakh_midi", "maestro": "maestro", "groove": "groove_midi",
@@ -124,7 +124,7 @@ def _synthetic(name: str, config: Any, test: Any, base_info: dict[str, Any], why
 
 
 def _model_for(config: Any, default: str) -> str:
-    from ..specs import find
+    from ..models.specs import find
 
     spec = find(config.model) if config.model else None
     return spec.name if spec else default

@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from ..specs import BY_NAME, KellyModelSpec
+from ..models.specs import BY_NAME, KellyModelSpec
 from .common import Pairs
 
 NOISE = 0.05

@@ -1,4 +1,4 @@
-"""Export to RTNeural's own JSON format (what ``RTNeural::json_parser::parseJson`` reads) and to ONNX.
+"""Export to RTNeural's own JSON format (what ``RTNeural::json_parser::parseJson`` reads).
 
 RTNeural JSON: ``{"in_shape": [null, null, N], "layers": [...]}``; each layer has ``type``, ``activation``,
 ``shape`` ([null, null, outputs]) and ``weights``. Dense weights are ``[kernel [in][out], bias [out]]`` (Keras
@@ -20,26 +20,18 @@ import torch
 
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path
-from mlrun_music.training import OnnxSpec
 
-from .models import fingerprint
-from .specs import BY_NAME, KellyModelSpec
+from ..models.networks import fingerprint, model_spec
+from .compare import TOLERANCE, numeric_difference
 
 EXPORT_VERSION = "2.0"
-
-
-def _model_spec(model: torch.nn.Module) -> KellyModelSpec:
-    name = getattr(model, "model_name", None)
-    if name not in BY_NAME:
-        raise UserError(f"not a kelly model: {type(model).__name__}")
-    return BY_NAME[name]
 
 
 def to_rtneural(model: torch.nn.Module, source_checkpoint: str | None = None,
                 card: dict[str, Any] | None = None) -> dict[str, Any]:
     """The RTNeural JSON document of a kelly model (weights as float32 NumPy arrays, serialised later); the model
     card, when the model has one, goes into the metadata as ``card``."""
-    spec = _model_spec(model)
+    spec = model_spec(model)
     layers = []
     for layer, block in zip(spec.layers, model.layers):
         if layer.kind == "dense":
@@ -106,37 +98,31 @@ def write_rtneural(model: torch.nn.Module, out_path: Path, checkpoint: Path | No
         except ValueError:  # another drive on Windows
             source = str(Path(checkpoint).resolve())
     doc = to_rtneural(model, source, card)
-    from .validate import numeric_difference
-
     with atomic_path(out_path, suffix=".json") as tmp:
         tmp.write_text(_fmt(doc) + "\n", encoding="utf-8")
         diff = numeric_difference(tmp, model)
-        if not diff <= 1e-5:
+        if not diff <= TOLERANCE:
             raise UserError(f"RTNeural export {out_path} does not match PyTorch (max abs difference {diff:.3g})")
     return out_path
 
 
 def export_rtneural(model: torch.nn.Module, config: Any, info: dict[str, Any], out_path: Path,
                     checkpoint: Path | None = None, card: dict[str, Any] | None = None) -> Path:
-    """``mlrun export kelly CKPT --format rtneural``: ``<lower-case model name>.json`` unless a .json is given.
+    """``mlrun export kelly CKPT --format rtneural``: the ``--output`` .json file, else
+    ``<exports>/<lower-case model name>.json``; any other ``--output`` is a one-line error (nothing is written).
 
     The core passes the checkpoint's path, recorded as ``source_checkpoint`` for ``mlrun kelly validate``, and the
     model's card (a shipped model's, or the one an exported checkpoint carries), recorded as ``card``."""
-    spec = _model_spec(model)
+    spec = model_spec(model)
     out_path = Path(out_path)
-    if out_path.suffix.lower() != ".json":
+    if out_path.name == f"{spec.name}.rtneural":
+        # The core's default name when no --output is given (<Model>.<format>): the file RTNeural users expect.
         out_path = out_path.with_name(f"{spec.file_stem}.json")
+    elif out_path.suffix.lower() != ".json":
+        raise UserError(f"--output {out_path}: the rtneural format writes one JSON file; name a .json file "
+                        f"(e.g. {out_path.with_name(spec.file_stem + '.json')}) or leave --output out")
     # The weights' fingerprint in the metadata still finds the checkpoint when the JSON is moved elsewhere.
     return write_rtneural(model, out_path, checkpoint, card)
-
-
-def onnx_spec(model: torch.nn.Module, config: Any, info: dict[str, Any]) -> OnnxSpec:
-    """One frame per row (``[batch, inputs]``), batch axis dynamic; each LSTM starts from zero state."""
-    spec = _model_spec(model)
-    g = torch.Generator().manual_seed(0)
-    return OnnxSpec(args=(torch.randn(3, spec.input_size, generator=g),), input_names=["input"],
-                    output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                    tolerance=1e-5)
 
 
 def export_all_formats(config: Any, checkpoint: Path, models_dir: Path, log: logging.Logger) -> dict[str, Any]:
@@ -148,7 +134,7 @@ def export_all_formats(config: Any, checkpoint: Path, models_dir: Path, log: log
     from mlrun_music.api import load_model
 
     loaded = load_model("kelly", checkpoint)
-    spec = _model_spec(loaded.model)
+    spec = model_spec(loaded.model)
     out: dict[str, Any] = {"checkpoint": str(checkpoint)}
     if config.rtneural:
         path = write_rtneural(loaded.model, models_dir / f"{spec.file_stem}.json", checkpoint)

@@ -1,4 +1,4 @@
-"""The five networks in PyTorch, built from the spec table, and their losses."""
+"""The five networks in PyTorch, built from the spec table, and their ONNX export spec."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from mlrun_music.errors import UserError
-from mlrun_music.training import StepOutput
+from mlrun_music.training import OnnxSpec
 
 from .specs import BY_NAME, KellyModelSpec
 
@@ -78,29 +78,6 @@ def build_groove_predictor(config: Any = None, info: Any = None) -> KellyNet:
     return build("GroovePredictor")
 
 
-def loss_value(kind: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The reference's loss for ``kind``: mse, bce (on sigmoid outputs) or kl_div (batchmean, softmax outputs)."""
-    if kind == "mse":
-        return nn.functional.mse_loss(pred, target)
-    if kind == "bce":
-        return nn.functional.binary_cross_entropy(pred.clamp(1e-7, 1 - 1e-7), target)
-    if kind == "kl_div":
-        return nn.functional.kl_div(torch.log(pred.clamp_min(1e-8)), target, reduction="batchmean")
-    raise ValueError(f"unknown loss kind {kind!r}")
-
-
-def loss(model: nn.Module, batch: Any, config: Any) -> StepOutput:
-    """Task loss: picks the reference loss from the model's name; reports MAE as a metric too."""
-    x, y = batch
-    net = model.module if hasattr(model, "module") else model
-    name = getattr(net, "model_name", None)
-    if name not in BY_NAME:
-        raise UserError(f"the kelly loss does not know model {name!r}")
-    pred = model(x)
-    value = loss_value(BY_NAME[name].loss, pred, y)
-    return StepOutput(value, {"mae": (pred - y).abs().mean().detach()})
-
-
 def fingerprint(model: torch.nn.Module) -> str:
     """SHA-256 of the model's parameters (names and float32 bytes): identifies the checkpoint a JSON came from."""
     import hashlib
@@ -110,3 +87,20 @@ def fingerprint(model: torch.nn.Module) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def model_spec(model: nn.Module) -> KellyModelSpec:
+    """The spec of a kelly network (UserError for any other module)."""
+    name = getattr(model, "model_name", None)
+    if name not in BY_NAME:
+        raise UserError(f"not a kelly model: {type(model).__name__}")
+    return BY_NAME[name]
+
+
+def onnx_spec(model: nn.Module, config: Any, info: dict[str, Any]) -> OnnxSpec:
+    """One frame per row (``[batch, inputs]``), batch axis dynamic; each LSTM starts from zero state."""
+    spec = model_spec(model)
+    g = torch.Generator().manual_seed(0)
+    return OnnxSpec(args=(torch.randn(3, spec.input_size, generator=g),), input_names=["input"],
+                    output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                    tolerance=1e-5)

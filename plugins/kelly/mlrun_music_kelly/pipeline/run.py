@@ -7,7 +7,6 @@ Each call starts every LSTM from a zero state (one block, as the PyTorch models 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,36 +14,11 @@ import numpy as np
 
 from mlrun_music.errors import UserError
 
-from .specs import BY_NAME, MODELS
-
-
-def load_features(path: Path) -> np.ndarray:
-    """128 features from a .json (a list, or {"features": [...]}), a .npy, or any audio file (mel features)."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".npy"):
-        try:
-            if suffix == ".json":
-                data = json.loads(path.read_text(encoding="utf-8"))
-                data = data.get("features") if isinstance(data, dict) else data
-            else:
-                data = np.load(path, allow_pickle=False)
-            values = np.asarray(data, dtype=np.float32).reshape(-1)
-        except (OSError, ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise UserError(f"{path}: not a features file ({str(exc).splitlines()[0]})") from None
-        except RecursionError:
-            raise UserError(f"{path}: not a features file (it nests too deeply)") from None
-        if values.shape != (128,) or not np.all(np.isfinite(values)):
-            raise UserError(f"{path}: features must be 128 finite numbers, got {values.size}")
-        return values
-    from .features import FeatureExtractor
-
-    return FeatureExtractor().from_file(path)
+from ..models.specs import BY_NAME, MODELS
 
 
 def _json_runner(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    from .runner import JsonModel
+    from ..rtneural.runner import JsonModel
 
     try:
         model = JsonModel.load(path)
@@ -115,7 +89,7 @@ def _floats(a: np.ndarray) -> list[float]:
 
 def run_pipeline(features: np.ndarray, models_dir: Path, runner: str = "numpy") -> dict[str, Any]:
     """Every model's output as JSON-ready values, with a few readable summaries."""
-    from .data.chords import VOCAB
+    from ..data.chords import VOCAB
 
     out = Pipeline(models_dir, runner)(features)
     emotion, melody, harmony = out["emotion"], out["melody"], out["harmony"]

@@ -8,7 +8,6 @@ LSTM state carried over; the largest absolute difference must be at most 1e-5.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .runner import ACTIVATIONS, JsonModel
-from .specs import BY_NAME, find
+from ..models.specs import BY_NAME, find
+from .compare import TOLERANCE, numeric_difference
+from .runner import ACTIVATIONS
 
-TOLERANCE = 1e-5
 METADATA_KEYS = ("model_name", "framework", "export_version", "parameter_count", "memory_bytes", "input_size",
                  "output_size")
 LAYER_TYPES = ("dense", "lstm")
@@ -194,32 +193,11 @@ def candidate_checkpoints(json_path: Path, meta: dict[str, Any], explicit: Path 
     return unique
 
 
-def numeric_difference(json_path: Path, model: Any, frames: int = 8, steps: int = 6, seed: int = 0) -> float:
-    """Max abs difference between the NumPy runner on ``json_path`` and the PyTorch ``model`` (eval mode)."""
-    import torch
-
-    runner = JsonModel.load(json_path)
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(frames, runner.in_size)).astype(np.float32)
-    seq = rng.normal(size=(1, steps, runner.in_size)).astype(np.float32)
-    model = model.eval()
-    with torch.no_grad():
-        single = model(torch.from_numpy(x)).numpy()
-        sequence = model(torch.from_numpy(seq)).numpy()
-    runner.reset()
-    got_single = runner.forward(x)
-    got_sequence = runner.run_sequence(seq)
-    diffs = [np.max(np.abs(single.astype(np.float64) - got_single)),
-             np.max(np.abs(sequence.astype(np.float64) - got_sequence))]
-    value = float(max(diffs))
-    return value if math.isfinite(value) else float("inf")
-
-
 def check_numbers(json_path: Path, meta: dict[str, Any], explicit: Path | None, res: FileResult) -> None:
     from mlrun_music.api import load_model
     from mlrun_music.errors import UserError
 
-    from .models import fingerprint
+    from ..models.networks import fingerprint
 
     candidates = candidate_checkpoints(json_path, meta, explicit)
     if not candidates:

@@ -1,0 +1,1 @@
+"""The five exported models run together as the C++ plugin wires them."""
