@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.chromasonic.conftest import MALFORMED, SHORT, TINY, nottingham_tree, random_tune, write_abc_tree
+from tests.chromasonic.conftest import ABC, MALFORMED, SHORT, nottingham_tree, random_tune, write_abc_tree
 
 from mlrun_music.errors import UserError
 from mlrun_music_chromasonic.data.abc import parse_abc_file
@@ -42,7 +42,7 @@ def test_malformed_empty_and_binary_files_are_skipped_and_counted(mlrun, tmp_pat
     (data / "empty.abc").write_text("")
     (data / "binary.abc").write_bytes(b"\x00\x01\x02PK\x03\x04" * 40)
     r = mlrun("train", "chromasonic", "--dataset", "nottingham", "--data-dir", data, "--model", "markov",
-              "--min-melody-length", "16", *TINY)
+              "--min-melody-length", "16", *ABC)
     assert r.code == 0, r.text
     report = json.loads((tmp_path / "runs/chromasonic/default/data_report.json").read_text())
     parse = report["parse"]
@@ -54,7 +54,7 @@ def test_malformed_empty_and_binary_files_are_skipped_and_counted(mlrun, tmp_pat
 
 def test_nottingham_layout_cache_and_split_by_tune(mlrun, tmp_path, private_cache):
     data = nottingham_tree(tmp_path / "nmd", tunes_per_file=10)
-    args = ["train", "chromasonic", "--dataset", "nottingham", "--data-dir", data, "--model", "markov", *TINY]
+    args = ["train", "chromasonic", "--dataset", "nottingham", "--data-dir", data, "--model", "markov", *ABC]
     assert mlrun(*args, "--tag", "one").code == 0
     first = json.loads((tmp_path / "runs/chromasonic/one/data_report.json").read_text())
     assert first["parse"]["files_parsed"] == 2 and first["parse"]["cache_hits"] == 0
@@ -116,7 +116,7 @@ def test_key_normalisation_moves_signatures_to_white_keys():
 def test_too_short_filter_reports_every_tune(mlrun, tmp_path):
     data = nottingham_tree(tmp_path / "nmd", tunes_per_file=2)
     r = mlrun("train", "chromasonic", "--dataset", "nottingham", "--data-dir", data, "--model", "markov",
-              "--min-melody-length", "500", "--max-melody-length", "600", *TINY)
+              "--min-melody-length", "500", "--max-melody-length", "600", *ABC)
     assert r.code == 2 and "only 0 melodies remain" in r.err and "5 too short" in r.err
     assert "Traceback" not in r.text and r.err.strip().splitlines()[-1].startswith("error: nottingham: only 0")
 
@@ -133,7 +133,7 @@ def test_nottingham_download_verified_and_extracted(mlrun, tmp_path, private_cac
     archive = _zip_of(nottingham_tree(tmp_path / "src"), tmp_path / "nottingham_database.zip")
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     r = mlrun("train", "chromasonic", "--dataset", "nottingham", "--nottingham-url", archive.as_uri(),
-              "--nottingham-sha256", digest, "--model", "markov", *TINY)
+              "--nottingham-sha256", digest, "--model", "markov", *ABC)
     assert r.code == 0, r.text
     extracted = private_cache / "chromasonic" / "nottingham"
     assert sorted(p.name for p in extracted.iterdir()) == ["jigs.abc", "reelsa-c.abc"]
@@ -142,7 +142,7 @@ def test_nottingham_download_verified_and_extracted(mlrun, tmp_path, private_cac
 def test_nottingham_checksum_mismatch_is_refused(mlrun, tmp_path, private_cache):
     archive = _zip_of(nottingham_tree(tmp_path / "src"), tmp_path / "nottingham_database.zip")
     r = mlrun("train", "chromasonic", "--dataset", "nottingham", "--nottingham-url", archive.as_uri(),
-              "--model", "markov", *TINY)  # the default checksum is the real NMD zip's
+              "--model", "markov", *ABC)  # the default checksum is the real NMD zip's
     assert r.code == 2
     assert "refusing the Nottingham download" in r.err and "does not match" in r.err and "by hand" in r.err
     assert not (private_cache / "chromasonic" / "nottingham").exists()
@@ -151,7 +151,7 @@ def test_nottingham_checksum_mismatch_is_refused(mlrun, tmp_path, private_cache)
 
 def test_nottingham_download_failure_says_how_to_place_files(mlrun, tmp_path, private_cache):
     r = mlrun("train", "chromasonic", "--dataset", "nottingham", "--nottingham-url", "http://127.0.0.1:9/nmd.zip",
-              "--model", "markov", *TINY)
+              "--model", "markov", *ABC)
     assert r.code == 2 and "Traceback" not in r.text
     assert "cannot download the Nottingham Music Database" in r.err
     assert "place the files by hand" in r.err and str(private_cache / "chromasonic" / "nottingham") in r.err
@@ -160,7 +160,7 @@ def test_nottingham_download_failure_says_how_to_place_files(mlrun, tmp_path, pr
 
 def test_folk_corpus_is_real_and_offline(mlrun, tmp_path):
     r = mlrun("train", "chromasonic", "--dataset", "folk", "--folk-collections", "oneills1850", "--max-tunes", "30",
-              "--model", "markov", *TINY)
+              "--model", "markov", *ABC)
     assert r.code == 0, r.text
     report = json.loads((tmp_path / "runs/chromasonic/default/data_report.json").read_text())
     assert report["source"] == "folk" and report["parse"]["tunes_parsed"] == 30
@@ -170,9 +170,9 @@ def test_folk_corpus_is_real_and_offline(mlrun, tmp_path):
 
 
 def test_unknown_dataset_and_bad_options(mlrun):
-    r = mlrun("train", "chromasonic", "--dataset", "essen", *TINY)
+    r = mlrun("train", "chromasonic", "--dataset", "essen", *ABC)
     assert r.code == 2 and "unknown dataset 'essen'" in r.err
-    r = mlrun("train", "chromasonic", "--dataset", "folk", "--folk-collections", "bach", *TINY)
+    r = mlrun("train", "chromasonic", "--dataset", "folk", "--folk-collections", "bach", *ABC)
     assert r.code == 2 and "unknown collection 'bach'" in r.err
     r = mlrun("train", "chromasonic", "--min-melody-length", "50", "--max-melody-length", "20")
     assert r.code == 2 and "--min-melody-length 50 is larger" in r.err

@@ -8,28 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
+from mlrun_music.cache import cache_dir
 from mlrun_music.fileio import write_json
 
 from .abc import PARSER_VERSION, parse_abc_file
 from .melody import Melody, melody_stats
 
-ENV_CACHE = "MLRUN_MUSIC_CACHE"
-
-
-def default_cache_dir() -> Path:
-    """``$MLRUN_MUSIC_CACHE/chromasonic``, else ``~/.cache/mlrun-music/chromasonic``."""
-    base = os.environ.get(ENV_CACHE) or os.path.join(os.path.expanduser("~"), ".cache", "mlrun-music")
-    return Path(base) / "chromasonic"
-
-
 def cache_dir_of(config: Any) -> Path:
-    return Path(config.cache_dir) if getattr(config, "cache_dir", "") else default_cache_dir()
+    """``--cache-dir``, else the chromasonic folder of the mlrun-music cache."""
+    return cache_dir("chromasonic", getattr(config, "cache_dir", ""))
 
 
 def _file_key(path: Path) -> str:

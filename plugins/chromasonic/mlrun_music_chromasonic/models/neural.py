@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from mlrun_music.errors import UserError
 from mlrun_music.training import OnnxSpec, StepOutput
 
+from ..config import check_heads
 from ..data.melody import PAD_ID
 
 
@@ -135,6 +136,7 @@ def build_lstm(config: Any, info: dict[str, Any]) -> nn.Module:
 
 
 def build_transformer(config: Any, info: dict[str, Any]) -> nn.Module:
+    check_heads(config.hidden_size, config.num_heads)
     return MelodyTransformer(vocab_size(info), config.hidden_size, config.num_heads, config.feedforward_size,
                              config.num_layers, config.dropout,
                              int(info.get("sequence_length", config.sequence_length)),
