@@ -64,11 +64,16 @@ def test_a_datasets_dir_without_datasets_is_a_one_line_error(fx, tmp_path, make)
                    "--use-synthetic"):
         assert layout in errors[0]
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.pt"))
-    # Asking for synthetic data explicitly trains.
-    code, text, run = train_one(fx, tmp_path, "GroovePredictor", datasets, "--synthetic-samples", "32",
-                                "--use-synthetic")
+    # --use-synthetic leaves --datasets-dir unused, which is refused; alone it trains.
+    code, text, _ = train_one(fx, tmp_path, "GroovePredictor", datasets, "--synthetic-samples", "32",
+                              "--use-synthetic")
+    assert code == 2 and text.strip() == "error: --datasets-dir is unused when --use-synthetic is given", text
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.pt"))
+    out = tmp_path / "out"
+    code, text = fx.run_cli("train", "kelly", "--model", "GroovePredictor", "--output", out, *FAST,
+                            "--synthetic-samples", "32", "--use-synthetic")
     assert code == 0, text
-    assert report(run, "groovepredictor")["source"] == "synthetic"
+    assert report(out / "kelly" / "default", "groovepredictor")["source"] == "synthetic"
 
 
 @pytest.mark.parametrize("place,columns", [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mlrun_music.training.checkpoint import load_checkpoint
 
 
@@ -111,3 +113,47 @@ def test_options_of_one_model_on_the_command_line(fx, tmp_path):
     assert code == 0 and "--model-settings is deprecated" in text, text
     c = load_checkpoint(tmp_path / "kelly" / "json" / "checkpoints" / "groovepredictor_latest.pt")["config"]
     assert c["epochs"] == 2
+
+
+def test_runs_land_in_the_core_runs_folder_by_default(fx, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = fx.run_cli("train", "kelly", "--model", "DynamicsEngine", "--epochs", "1", "--use-synthetic",
+                            "--synthetic-samples", "32", "--no-onnx", "--no-plots", "--tag", "here")
+    assert code == 0, text
+    assert (tmp_path / "runs" / "kelly" / "here" / "checkpoints" / "dynamicsengine_best.pt").is_file()
+    assert (tmp_path / "runs" / "kelly" / "here" / "models" / "dynamicsengine.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "GroovePredictor", "--deam-path", "X"],
+     "--deam-path is used only by the model EmotionRecognizer; this run trains GroovePredictor"),
+    (["--model", "DynamicsEngine", "--corpus-pieces", "20"],
+     "--corpus-pieces is used only by the model EmotionRecognizer or MelodyTransformer or HarmonyPredictor; "
+     "this run trains DynamicsEngine"),
+    (["--model", "HarmonyPredictor", "--audio-seconds", "10"],
+     "--audio-seconds is used only by the model EmotionRecognizer; this run trains HarmonyPredictor"),
+    (["--model", "HarmonyPredictor", "--max-files", "3"],
+     "--max-files is used only by the model EmotionRecognizer or MelodyTransformer or DynamicsEngine or "
+     "GroovePredictor; this run trains HarmonyPredictor"),
+    (["--lakh-path", "X", "--use-synthetic"], "--lakh-path is unused when --use-synthetic is given"),
+    (["--model", "MelodyTransformer", "--lakh-path", "X", "--dataset", "corpus"],
+     "--lakh-path is unused when --dataset is given"),
+    (["--model", "GroovePredictor", "--model.GroovePredictor.chords-path", "X"],
+     "--model.GroovePredictor.chords-path is unused: --chords-path is an option of HarmonyPredictor only"),
+])
+def test_an_option_the_run_does_not_use_is_refused(fx, tmp_path, args, message):
+    out = tmp_path / "out"
+    code, text = fx.run_cli("train", "kelly", "--output", out, "--epochs", "1", "--synthetic-samples", "32", *args)
+    assert code == 2
+    assert text.strip() == f"error: {message}", text
+    assert not out.exists()
+
+
+def test_an_option_of_the_model_trained_is_used(fx, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(tmp_path / "cache"))  # no prepared corpus: synthetic fallback
+    code, text = fx.run_cli("train", "kelly", "--output", tmp_path / "out", "--model", "GroovePredictor",
+                            "--groove-path", tmp_path / "nowhere", "--epochs", "1", "--synthetic-samples", "32",
+                            "--no-onnx", "--no-plots", "--no-rtneural")
+    assert code == 0, text
+    assert f"GroovePredictor: no groove dataset at {tmp_path / 'nowhere'}; falling back to synthetic data" in text

@@ -1,4 +1,5 @@
-"""Kelly's training options (torch-free): the guide's defaults and names, and its JSON config-file shape."""
+"""Kelly's training options (torch-free): the defaults and option names of train.py of the original project, and
+the shape of its config.json."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import attrs
 from mlrun_music.config import TrainConfig, option
 from mlrun_music.errors import UserError
 
-from .models.specs import BY_NAME, MODEL_NAMES, find
+from .models.specs import MODEL_NAMES, find
 
-#: Guide option names added to inherited fields (Task.option_aliases).
+#: Option names of train.py of the original project, added to inherited fields (Task.option_aliases).
 OPTION_ALIASES = {
     "output_dir": ("--output", "-o"),
     "epochs": ("-e",),
@@ -22,11 +23,12 @@ OPTION_ALIASES = {
     "val_fraction": ("--validation-split", "-v"),
 }
 
-#: Keys a per-model entry of the config file may override during training.
-PER_MODEL_TRAINING_KEYS = {"learning_rate": "learning_rate", "epochs": "epochs", "batch_size": "batch_size",
-                           "early_stopping_patience": "early_stopping_patience"}
-_LOSS_NAMES = {"mse": "mse", "bce": "bce", "kl": "kl_div", "kl_div": "kl_div", "kldiv": "kl_div",
-               "kl_divergence": "kl_div"}
+#: The models the music21 corpus dataset serves (data/corpus.py, MODELS_SERVED).
+CORPUS_MODELS = ("EmotionRecognizer", "MelodyTransformer", "HarmonyPredictor")
+#: A real dataset's folder is read only when real data is wanted: --use-synthetic (and, for the three corpus
+#: models, any --dataset) makes it unused.
+_REAL = ("use_synthetic",)
+_REAL_UNLESS_CORPUS = ("use_synthetic", "dataset")
 
 
 @attrs.define(kw_only=True)
@@ -34,14 +36,13 @@ class KellyConfig(TrainConfig):
     """The trainer's options with the original's defaults (Adam 1e-3, 50 epochs, batch 64, split 0.2 seed 42,
     patience 10, min_delta 0.001), plus where the datasets are."""
 
-    output_dir: str = option("trained_models", "Folder that holds run folders (the guide's --output).")
     model: str = option("", "Train only this model (EmotionRecognizer, MelodyTransformer, HarmonyPredictor, "
                             "DynamicsEngine, GroovePredictor; case-insensitive); empty = all five in sequence.")
     dataset: str = option("", "Empty = each model's real dataset when present, else the music21 corpus dataset "
                               "(EmotionRecognizer, MelodyTransformer, HarmonyPredictor) when it is prepared in the "
-                              "cache, else synthetic data (announced); 'corpus' = the corpus dataset where it serves "
-                              "the model (prepared first when missing), synthetic elsewhere; 'synthetic' = the same "
-                              "as --use-synthetic.",
+                              "cache, else synthetic data (announced); 'corpus' = the corpus dataset for those three "
+                              "(prepared first when missing), the others as with empty; 'synthetic' = the same as "
+                              "--use-synthetic.",
                           choices=("", "synthetic", "corpus"))
     seed: int = option(42, "Random seed for data order, splits, initialisation and synthetic data.")
     device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto.")
@@ -54,22 +55,33 @@ class KellyConfig(TrainConfig):
     onnx: bool = option(True, "Also export each trained model to ONNX (verified with onnxruntime).")
     rtneural: bool = option(True, "Export each trained model to RTNeural JSON (<run>/models/<name>.json).")
     datasets_dir: str = option("", "Folder holding deam/, lakh_midi/, maestro/, groove_midi/ and "
-                                   "chords/chord_progressions.json (any subset).")
+                                   "chords/chord_progressions.json (any subset).", unless=_REAL)
     use_synthetic: bool = option(False, "Train every model on its synthetic dataset, even where real data exists.")
     synthetic_samples: int = option(2048, "Samples in each synthetic training set.", min=16, max=10_000_000)
-    deam_path: str = option("", "DEAM folder (default <datasets-dir>/deam).")
+    deam_path: str = option("", "DEAM folder (default <datasets-dir>/deam).", models=("EmotionRecognizer",),
+                            unless=_REAL_UNLESS_CORPUS)
     deam_annotations_file: str = option("", "DEAM annotations CSV, relative to the DEAM folder (default: the first "
                                             "of annotations/annotations.csv, annotations.csv, "
-                                            "DEAM_annotations/annotations.csv, labels.csv).")
-    lakh_path: str = option("", "Lakh MIDI folder (default <datasets-dir>/lakh_midi).")
-    maestro_path: str = option("", "MAESTRO folder (default <datasets-dir>/maestro).")
-    groove_path: str = option("", "Groove MIDI folder (default <datasets-dir>/groove_midi).")
-    chords_path: str = option("", "Chord-progression JSON (default <datasets-dir>/chords/chord_progressions.json).")
-    audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0)
+                                            "DEAM_annotations/annotations.csv, labels.csv).",
+                                        models=("EmotionRecognizer",), unless=_REAL_UNLESS_CORPUS)
+    lakh_path: str = option("", "Lakh MIDI folder (default <datasets-dir>/lakh_midi).", models=("MelodyTransformer",),
+                            unless=_REAL_UNLESS_CORPUS)
+    maestro_path: str = option("", "MAESTRO folder (default <datasets-dir>/maestro).", models=("DynamicsEngine",),
+                               unless=_REAL)
+    groove_path: str = option("", "Groove MIDI folder (default <datasets-dir>/groove_midi).",
+                              models=("GroovePredictor",), unless=_REAL)
+    chords_path: str = option("", "Chord-progression JSON (default <datasets-dir>/chords/chord_progressions.json).",
+                              models=("HarmonyPredictor",), unless=_REAL_UNLESS_CORPUS)
+    audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0,
+                                  models=("EmotionRecognizer",), unless=_REAL_UNLESS_CORPUS)
     corpus_pieces: int = option(300, "Bach chorales of the music21 corpus dataset (each rendered at three tempi; "
-                                     "about 2 s per piece to prepare).", min=10, max=410)
-    corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).")
-    max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0)
+                                     "about 2 s per piece to prepare).", min=10, max=410, models=CORPUS_MODELS,
+                                unless=_REAL)
+    corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).",
+                             models=CORPUS_MODELS, unless=_REAL)
+    max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0,
+                            models=("EmotionRecognizer", "MelodyTransformer", "DynamicsEngine", "GroovePredictor"),
+                            unless=_REAL)
     model_settings: str = option("", "Deprecated: use --model.NAME.OPTION VALUE or a [per_model.NAME] table. "
                                      "Per-model options as JSON {model: {option: value}}.")
 
@@ -115,99 +127,78 @@ def parse_model_settings(text: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def adapt_config_file(data: dict[str, Any]) -> dict[str, Any]:
-    """Map the guide's config.json shape ({training, models, datasets}) onto option names.
+#: config.json of the original project: its keys -> option names.
+_SECTIONS = ("training", "models", "datasets")
+_TRAINING = {"default_epochs": "epochs", "default_batch_size": "batch_size", "default_learning_rate": "learning_rate",
+             "default_validation_split": "val_fraction", "epochs": "epochs", "batch_size": "batch_size",
+             "learning_rate": "learning_rate", "validation_split": "val_fraction", "device": "device", "seed": "seed"}
+_STOPPING = {"patience": "early_stopping_patience", "min_delta": "min_delta", "mode": "monitor_mode"}
+_CHECKPOINTING = {"save_best": "keep_best", "save_latest": "", "save_interval": "checkpoint_every"}
+_MODEL = {"learning_rate": "learning_rate", "epochs": "epochs", "batch_size": "batch_size",
+          "early_stopping_patience": "early_stopping_patience", "input_size": "", "output_size": "",
+          "estimated_params": "", "loss": "", "dataset": ""}
+_DATASETS = {"deam": {"path": "deam_path", "annotations_file": "deam_annotations_file"},
+             "lakh": {"path": "lakh_path"}, "lakh_midi": {"path": "lakh_path"}, "maestro": {"path": "maestro_path"},
+             "groove": {"path": "groove_path"}, "groove_midi": {"path": "groove_path"},
+             "chords": {"path": "chords_path", "file": "chords_path"}}
+_LOSS_NAMES = {"mse": "mse", "bce": "bce", "kl": "kl_div", "kl_div": "kl_div", "kldiv": "kl_div",
+               "kl_divergence": "kl_div"}
 
-    Plain option names at the top level pass through unchanged, so a flat TOML/JSON works too. The ``models``
-    table becomes the core's ``per_model`` table (a flag for the whole run wins over a model's file setting).
-    """
-    if not any(k in data for k in ("training", "models", "datasets")):
+
+def adapt_config_file(data: dict[str, Any]) -> dict[str, Any]:
+    """Map config.json of the original project ({training, models, datasets}) onto option names; its ``models``
+    table becomes the ``per_model`` table. A flat TOML/JSON of option names passes through unchanged."""
+    if not any(k in data for k in _SECTIONS):
         return data
-    out = {k: v for k, v in data.items() if k not in ("training", "models", "datasets")}
+    out = {k: v for k, v in data.items() if k not in _SECTIONS}
     training = _table(data, "training")
-    mapping = {"default_epochs": "epochs", "default_batch_size": "batch_size",
-               "default_learning_rate": "learning_rate", "default_validation_split": "val_fraction",
-               "epochs": "epochs", "batch_size": "batch_size", "learning_rate": "learning_rate",
-               "validation_split": "val_fraction", "device": "device", "seed": "seed"}
-    for key, value in training.items():
-        if key in mapping:
-            out[mapping[key]] = value
-        elif key == "early_stopping":
-            stop = _table(training, "early_stopping", "training.")
-            for k, v in stop.items():
-                if k == "patience":
-                    out["early_stopping_patience"] = v
-                elif k == "min_delta":
-                    out["min_delta"] = v
-                elif k == "mode":
-                    out["monitor_mode"] = v
-                else:
-                    raise UserError(f"training.early_stopping: unknown key '{k}' (patience, min_delta, mode)")
-        elif key == "checkpointing":
-            ck = _table(training, "checkpointing", "training.")
-            for k, v in ck.items():
-                if k == "save_best":
-                    out["keep_best"] = 1 if v else 0
-                elif k == "save_latest":
-                    if v is not True:
-                        # The latest checkpoint is the resume point: the trainer always writes it.
-                        raise UserError("training.checkpointing.save_latest: the latest checkpoint is always "
-                                        "written (it is the resume point); remove the key or set it to true")
-                elif k == "save_interval":
-                    out["checkpoint_every"] = v
-                else:
-                    raise UserError(f"training.checkpointing: unknown key '{k}' "
-                                    f"(save_best, save_latest, save_interval)")
-        else:
-            raise UserError(f"training: unknown key '{key}'")
-    settings: dict[str, Any] = {}
+    out |= _renamed({k: v for k, v in training.items() if k not in ("early_stopping", "checkpointing")}, _TRAINING,
+                    "training")
+    out |= _renamed(_table(training, "early_stopping", "training."), _STOPPING, "training.early_stopping")
+    checkpointing = _renamed(_table(training, "checkpointing", "training."), _CHECKPOINTING, "training.checkpointing")
+    if checkpointing.pop("", True) is not True:
+        # The latest checkpoint is the resume point: the trainer always writes it.
+        raise UserError("training.checkpointing.save_latest: the latest checkpoint is always written (it is the "
+                        "resume point); remove the key or set it to true")
+    out |= {k: (int(bool(v)) if k == "keep_best" else v) for k, v in checkpointing.items()}
+    per_model: dict[str, Any] = {}
     for name, entry in _table(data, "models").items():
-        spec = BY_NAME.get(name) or find(name)
+        spec = find(name)
         if spec is None:
             raise UserError(f"models: unknown model '{name}'; models: {', '.join(MODEL_NAMES)}")
-        if not isinstance(entry, dict):
-            raise UserError(f"models.{name} must be a table")
-        own: dict[str, Any] = {}
-        for k, v in entry.items():
-            where = f"models.{name}.{k}"
-            if k == "input_size" and v != spec.input_size:
-                raise UserError(f"{where} is {v!r} but {spec.name} takes {spec.input_size} inputs")
-            elif k == "output_size" and v != spec.output_size:
-                raise UserError(f"{where} is {v!r} but {spec.name} gives {spec.output_size} outputs")
-            elif k == "estimated_params" and v != spec.parameters:
-                raise UserError(f"{where} is {v!r} but {spec.name} has {spec.parameters} parameters")
-            elif k == "loss" and _LOSS_NAMES.get(str(v).lower()) != spec.loss:
-                raise UserError(f"{where} is {v!r} but {spec.name} is trained with {spec.loss}")
-            elif k == "dataset" and str(v).lower() not in (spec.dataset, "synthetic"):
-                raise UserError(f"{where} is {v!r}; {spec.name} trains on '{spec.dataset}' or 'synthetic'")
-            elif k == "dataset" and str(v).lower() == "synthetic":
-                own["dataset"] = "synthetic"
-            elif k in PER_MODEL_TRAINING_KEYS:
-                own[PER_MODEL_TRAINING_KEYS[k]] = v
-            elif k not in ("input_size", "output_size", "estimated_params", "loss", "dataset"):
-                raise UserError(f"{where}: unknown key (input_size, output_size, estimated_params, loss, "
-                                f"dataset, learning_rate, epochs, batch_size, early_stopping_patience)")
+        where = f"models.{name}"
+        own = _renamed(_table(data["models"], name, "models."), _MODEL, where)
+        own.pop("", None)
+        facts = {"input_size": (spec.input_size, f"takes {spec.input_size} inputs"),
+                 "output_size": (spec.output_size, f"gives {spec.output_size} outputs"),
+                 "estimated_params": (spec.parameters, f"has {spec.parameters} parameters")}
+        for key, (want, says) in facts.items():
+            if key in entry and entry[key] != want:
+                raise UserError(f"{where}.{key} is {entry[key]!r} but {spec.name} {says}")
+        if "loss" in entry and _LOSS_NAMES.get(str(entry["loss"]).lower()) != spec.loss:
+            raise UserError(f"{where}.loss is {entry['loss']!r} but {spec.name} is trained with {spec.loss}")
+        dataset = str(entry.get("dataset", spec.dataset)).lower()
+        if dataset not in (spec.dataset, "synthetic"):
+            raise UserError(f"{where}.dataset is {entry['dataset']!r}; {spec.name} trains on '{spec.dataset}' or "
+                            f"'synthetic'")
+        own |= {"dataset": "synthetic"} if dataset == "synthetic" else {}
         if own:
-            settings[spec.name] = own
-    if settings:
-        out["per_model"] = {**settings, **out.get("per_model", {})}
-    paths = {"deam": "deam_path", "lakh": "lakh_path", "lakh_midi": "lakh_path", "maestro": "maestro_path",
-             "groove": "groove_path", "groove_midi": "groove_path", "chords": "chords_path"}
+            per_model[spec.name] = own
+    if per_model:
+        out["per_model"] = {**per_model, **out.get("per_model", {})}
     for name, entry in _table(data, "datasets").items():
-        if name not in paths:
-            raise UserError(f"datasets: unknown dataset '{name}' ({', '.join(sorted(paths))})")
-        if not isinstance(entry, dict):
-            raise UserError(f"datasets.{name} must be a table")
-        for k, v in entry.items():
-            if k == "path":
-                out[paths[name]] = v
-            elif k == "annotations_file" and name == "deam":
-                out["deam_annotations_file"] = v
-            elif k == "file" and name == "chords":
-                out["chords_path"] = v
-            else:
-                raise UserError(f"datasets.{name}: unknown key '{k}'")
+        if name not in _DATASETS:
+            raise UserError(f"datasets: unknown dataset '{name}' ({', '.join(sorted(_DATASETS))})")
+        out |= _renamed(_table(data["datasets"], name, "datasets."), _DATASETS[name], f"datasets.{name}")
     return out
+
+
+def _renamed(table: dict[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+    """``table`` with its keys renamed by ``names`` (a UserError names an unknown key and the known ones)."""
+    unknown = [k for k in table if k not in names]
+    if unknown:
+        raise UserError(f"{where}: unknown key '{unknown[0]}' ({', '.join(names)})")
+    return {names[k]: v for k, v in table.items()}
 
 
 def _table(parent: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:

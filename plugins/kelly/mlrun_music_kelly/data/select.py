@@ -32,10 +32,11 @@ def check_datasets_dir(config: Any) -> None:
     root = Path(config.datasets_dir)
     layouts = "; ".join(LAYOUTS)
     if not root.is_dir():
-        raise UserError(f"--datasets-dir {root}: no such folder (expected any of {layouts}; or --use-synthetic)")
+        raise UserError(f"--datasets-dir {root}: no such folder (expected any of {layouts}; or --use-synthetic in "
+                        f"place of --datasets-dir)")
     if not any((root / place).exists() for place in DEFAULT_PLACES.values()):
         raise UserError(f"--datasets-dir {root} holds none of the datasets (expected any of {layouts}; or "
-                        f"--use-synthetic)")
+                        f"--use-synthetic in place of --datasets-dir)")
 
 
 def dataset_location(config: Any, dataset: str) -> Path | None:
