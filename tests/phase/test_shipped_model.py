@@ -90,6 +90,27 @@ def test_apply_without_a_checkpoint_finds_the_bars(mlrun, tmp_path, song):
 
     clicked, rate = sf.read(tmp_path / "click.wav")
     assert rate == 16000 and len(clicked) == len(signal) and np.abs(clicked).max() <= 0.91
+    # The clicks: what is left once the (scaled) song is taken out sits in 30 ms windows at the listed downbeats.
+    starts = np.round(est * rate).astype(int)
+    near = np.zeros(len(signal), dtype=bool)
+    for i in starts:
+        near[i:i + int(0.03 * rate)] = True
+    gain = float(np.dot(clicked[~near], signal[~near]) / np.dot(signal[~near], signal[~near]))
+    residual = clicked - gain * signal
+    at_clicks = np.array([np.mean(residual[i:i + 480] ** 2) for i in starts])
+    elsewhere = np.mean(residual[~near] ** 2)
+    assert at_clicks.min() > 100 * elsewhere, (at_clicks.min(), elsewhere)
+    assert abs(np.argmax(np.abs(residual[starts[0]:starts[0] + 480])) - 3) < 40  # the click's attack, not later
+
+
+def test_apply_csv_has_time_columns(mlrun, tmp_path, song):
+    r = mlrun("phase", "apply", song / "TimGM6mb.ogg", "--output", "song.csv", "--anticipation", "0.5")
+    assert r.code == 0, r.err
+    lines = (tmp_path / "song.csv").read_text().splitlines()
+    assert lines[0] == "time_seconds,target_seconds,phase"
+    rows = np.array([[float(x) for x in line.split(",")] for line in lines[1:]])
+    assert np.allclose(rows[:, 0], np.arange(len(rows)) / 50) and np.allclose(rows[:, 1], rows[:, 0] + 0.5)
+    assert np.all((rows[:, 2] >= 0) & (rows[:, 2] < 1))
 
 
 def test_inspect_without_a_checkpoint_writes_beside_the_working_folder(mlrun, tmp_path, song):

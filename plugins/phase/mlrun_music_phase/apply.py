@@ -152,6 +152,17 @@ def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, blo
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def phase_text(phase: np.ndarray, anticipation: float, csv: bool = False) -> str:
+    """The phase track as text: one phase per line, or with ``csv`` a CSV with a header and the time of each frame
+    (``time_seconds``, the audio heard so far) and of the phase it predicts (``target_seconds``, ``anticipation``
+    later)."""
+    if not csv:
+        return "".join(f"{v:.6f}\n" for v in phase)
+    t = np.arange(len(phase)) / FPS
+    return "time_seconds,target_seconds,phase\n" + "".join(
+        f"{a:.2f},{a + anticipation:.2f},{v:.6f}\n" for a, v in zip(t, phase))
+
+
 def add_clicks(audio: np.ndarray, times: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``audio`` with a short 1.5 kHz click (30 ms, decaying) at each time in seconds, peak-normalised to 0.9."""
     n = int(0.03 * sample_rate)
@@ -172,7 +183,8 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
                onnx_model: str | None = None, streaming: bool = False, block_ms: float = 20.0,
                output: str | None = None, warmup_seconds: float = -1.0, shipped: str | None = None,
                downbeats: str | None = None, click: str | None = None) -> dict[str, Any]:
-    """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame).
+    """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame; an
+    ``output`` ending in ``.csv`` gets a header and time columns, :func:`phase_text`).
 
     No ``checkpoint`` and no ``onnx_model``: the shipped model (``shipped`` names one other than the default).
     ``downbeats``: also a CSV of the predicted downbeats (wraps of the phase after the warmup, hysteresis detector of
@@ -214,7 +226,7 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
     else:
         phase = predict_phase(loaded.model, signal, anticipation, dev)
     out = Path(output) if output else Path(str(audio) + ".phase_prediction")
-    write_text(out, "".join(f"{v:.6f}\n" for v in phase))
+    write_text(out, phase_text(phase, anticipation, csv=out.suffix.lower() == ".csv"))
     result: dict[str, Any] = {"path": str(out), "frames": len(phase), "fps": FPS}
     if downbeats or click:
         times = wrap_times(np.where(np.arange(len(phase)) / FPS >= warmup, phase, np.nan), FPS, anticipation)

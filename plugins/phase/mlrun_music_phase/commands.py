@@ -108,7 +108,9 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
 @click.option("--warmup-seconds", default=-1.0, show_default=True, type=float,
               help="Refuse audio shorter than this, and list no downbeat before it (-1 = the checkpoint's warmup; "
                    "8 s with --onnx-model).")
-@click.option("--output", default=None, help="Output file (default: <AUDIO>.phase_prediction).")
+@click.option("--output", default=None,
+              help="Output file (default: <AUDIO>.phase_prediction, one phase per line); a name ending in .csv "
+                   "gets the columns time_seconds,target_seconds,phase (target = time + anticipation).")
 @click.option("--downbeats", default=None, metavar="CSV",
               help="Also write the predicted downbeats (the phase's wraps after the warmup, in seconds) as CSV.")
 @click.option("--click", "click_out", default=None, metavar="WAV",

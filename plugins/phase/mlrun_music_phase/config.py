@@ -23,6 +23,13 @@ CHUNK_SECONDS = (2.0, 600.0)
 MAX_ANTICIPATION = 1.0
 #: The largest drum jitter of ``phase render`` (seconds): more would move hits across beats.
 MAX_JITTER_SECONDS = 0.5
+#: The ``scores`` set (music21 corpus pieces): sources, pieces per source, measures and seconds kept per piece.
+SCORES_SOURCES = "chorales,oneill,ryan,essen,classical"
+SCORES_PER_SOURCE = (1, 200)
+SCORES_MAX_BARS = 5000
+SCORES_SECONDS = (10.0, 1200.0)
+SCORES_SOUNDFONT_HELP = ("Soundfont of the scores set; empty = FluidR3Mono_GM.sf3 through fluidsynth (the shipped "
+                         "model trained on TimGM6mb, sf_GMbank and freepats).")
 
 
 @attrs.define(kw_only=True)
@@ -87,6 +94,19 @@ class PhaseConfig(TrainConfig):
                                         unless=("chunks_path",))
     max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256,
                                 unless=("chunks_path",))
+    # The scores dataset (--dataset scores)
+    scores_per_source: int = option(20, "--dataset scores: pieces taken from each source.",
+                                    min=SCORES_PER_SOURCE[0], max=SCORES_PER_SOURCE[1], datasets=("scores",))
+    scores_first: int = option(SCORES_PER_SOURCE[1], "--dataset scores: index of the first piece of each source "
+                                                     "(the evaluation set takes pieces from 0, at most "
+                                                     f"{SCORES_PER_SOURCE[1]} per source, so the default never "
+                                                     "trains on one).", min=0, max=100000, datasets=("scores",))
+    scores_sources: str = option(SCORES_SOURCES, "--dataset scores: comma-separated sources.",
+                                 datasets=("scores",))
+    scores_max_seconds: float = option(120.0, "--dataset scores: keep the measures of each piece that end by this "
+                                              "time.", min=SCORES_SECONDS[0], max=SCORES_SECONDS[1],
+                                       datasets=("scores",))
+    scores_soundfont: str = option("", "--dataset scores: " + SCORES_SOUNDFONT_HELP, datasets=("scores",))
 
     def validate(self) -> None:
         """Cross-field rules."""
@@ -105,3 +125,16 @@ class PhaseEvalConfig:
     warmup_seconds: float = option(-1.0, "Ignore this many leading seconds (-1 = the checkpoint's warmup).",
                                    min=-1.0, max=600.0)
     baselines: bool = option(True, "Also evaluate an untrained model and a tempo-only guess.")
+    dataset: str = option("", "scores = real pieces from music21's corpus (built once, cached); empty = --data, "
+                              "else the checkpoint's held-out data.", choices=("", "scores"))
+    scores_per_source: int = option(6, "--dataset scores: pieces per source.", min=SCORES_PER_SOURCE[0],
+                                    max=SCORES_PER_SOURCE[1])
+    scores_sources: str = option(SCORES_SOURCES, "--dataset scores: comma-separated sources.")
+    scores_first: int = option(0, "--dataset scores: index of the first piece of each source.", min=0, max=100000)
+    scores_max_bars: int = option(0, "--dataset scores: keep at most this many measures of each piece after "
+                                     "expanding repeats (0 = all; else at least 3).", min=0, max=SCORES_MAX_BARS)
+    scores_max_seconds: float = option(120.0, "--dataset scores: keep the measures of each piece that end by this "
+                                              "time.", min=SCORES_SECONDS[0], max=SCORES_SECONDS[1])
+    scores_soundfont: str = option("", "--dataset scores: " + SCORES_SOUNDFONT_HELP)
+    scores_timeout: float = option(60.0, "--dataset scores: seconds one score may take to parse (else skipped "
+                                         "and counted).", min=1.0, max=3600.0)

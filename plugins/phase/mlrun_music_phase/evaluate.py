@@ -29,6 +29,7 @@ class EvalItem:
     downbeats: np.ndarray
     bar_seconds: float
     meter: str
+    source: str = "?"
 
 
 def load_items(folder: Path, max_items: int = 0) -> list[EvalItem]:
@@ -47,13 +48,14 @@ def load_items(folder: Path, max_items: int = 0) -> list[EvalItem]:
             if audio_path is None:
                 continue
             bars = read_bars(song / "bars.csv")
-            meters = "?"
+            meters, source = "?", "?"
             if (song / "render.json").is_file():
-                meters = "+".join(json.loads((song / "render.json").read_text(encoding="utf-8")).get("meters", []))
+                info = json.loads((song / "render.json").read_text(encoding="utf-8"))
+                meters, source = "+".join(info.get("meters", [])), info.get("source", "?")
             audio = load_audio(audio_path, SAMPLE_RATE)
             items.append(EvalItem(song.relative_to(folder).as_posix(), audio,
                                   (lambda b: lambda t: phase_at(t, b))(bars), bars[:-1],
-                                  float(np.median(np.diff(bars))), meters))
+                                  float(np.median(np.diff(bars))), meters, source))
     else:
         from .data.chunks import AUDIO_SUFFIXES
 
@@ -122,7 +124,12 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         raise UserError(f"--anticipations must be comma-separated numbers, got '{opts.anticipations}'") from None
     if not anticipations or any(not 0 <= a <= 1 for a in anticipations):
         raise UserError("--anticipations must hold values in [0, 1]")
-    folder = _data_folder(ctx)
+    scores_report = None
+    if opts.dataset == "scores":
+        folder = _scores_folder(ctx)
+        scores_report = json.loads((folder / "scores_report.json").read_text(encoding="utf-8"))
+    else:
+        folder = _data_folder(ctx)
     items = load_items(folder, opts.max_items)
     warmup = ctx.config.warmup_seconds if opts.warmup_seconds < 0 else opts.warmup_seconds
     predictors: dict[str, Callable[[EvalItem, float], np.ndarray]] = {
@@ -134,6 +141,7 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         predictors["tempo_only"] = lambda it, a: tempo_only(it, len(it.audio) // 320, a)
     results: dict[str, Any] = {}
     per_meter: dict[str, dict[str, list]] = {}
+    per_source: dict[str, dict[str, list]] = {}
     traces = {}
     for a in anticipations:
         key = f"anticipation_{a:g}"
@@ -146,19 +154,36 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                 rows.append(row)
                 if name == "model":
                     per_meter.setdefault(it.meter, {}).setdefault(key, []).append(row)
+                    per_source.setdefault(it.source, {}).setdefault(key, []).append(row)
                     if it is items[0]:
                         traces[a] = (pred, it.truth(np.arange(len(pred)) / FPS + a))
             results[key][name] = _aggregate(rows)
     meters = {m: {k: _aggregate(v) for k, v in by_a.items()} for m, by_a in sorted(per_meter.items())}
+    sources = {s: {k: _aggregate(v) for k, v in by_a.items()} for s, by_a in sorted(per_source.items())}
     holdout = getattr(ctx.config, "default_holdout_meter", "")
+    embedded = not ctx.config.chunks_path and ctx.data is None and scores_report is None
     summary = {"data": str(folder), "items": len(items), "warmup_seconds": warmup, "tolerance_seconds": opts.tolerance,
                "by_anticipation": results, "model_by_meter": meters,
-               "held_out_meter": holdout if not ctx.config.chunks_path and ctx.data is None else None,
+               **({"model_by_source": sources, "scores_report": scores_report} if scores_report else {}),
+               "held_out_meter": holdout if embedded else None,
                "tempo_only_baseline": "true median bar length, phase 0 at the audio start (knows tempo and meter, "
                                       "not where bars start)"}
     _plot(summary, traces, items[0].name, warmup, ctx.out_dir / "evaluation.png")
     summary["plot"] = str(ctx.out_dir / "evaluation.png")
     return summary
+
+
+def _scores_folder(ctx: Any) -> Path:
+    from .data.scores import build_scores
+
+    opts = ctx.options
+    if ctx.data:
+        raise UserError("--data and --dataset scores name two data sets; give one")
+    if ctx.split != "test":
+        raise UserError("--dataset scores is one evaluation set; --split does not apply")
+    return build_scores(per_source=opts.scores_per_source, sources=opts.scores_sources, first=opts.scores_first,
+                        max_bars=opts.scores_max_bars, max_seconds=opts.scores_max_seconds,
+                        soundfont=opts.scores_soundfont, timeout=opts.scores_timeout, log=ctx.log)
 
 
 def _data_folder(ctx: Any) -> Path:

@@ -17,7 +17,13 @@ PHASE = Task(
                       "as an input; outputs sin/cos of the phase.")],
     datasets=[DatasetSpec("default", "mlrun_music_phase.data.chunks:load_dataset",
                           "--chunks-path if given, else synthetic multi-meter songs generated, rendered with the "
-                          "Debian soundfonts and chopped (cached).", embedded=True)],
+                          "Debian soundfonts and chopped (cached).", embedded=True),
+              DatasetSpec("scores", "mlrun_music_phase.data.chunks:load_dataset",
+                          "Real pieces from music21's corpus (Bach chorales, O'Neill, Ryan and Essen folk tunes, "
+                          "rags and classical movements) written as MIDI from the score (repeats expanded), "
+                          "rendered with FluidR3Mono_GM, bar lines from the measures; chopped into chunks "
+                          "(cached). Training takes pieces from --scores-first on, apart from the evaluation set "
+                          "(`mlrun evaluate phase --dataset scores`).")],
     loss="mlrun_music_phase.models.tcn:loss",
     evaluate="mlrun_music_phase.evaluate:evaluate",
     onnx="mlrun_music_phase.models.tcn:onnx_spec",

@@ -215,14 +215,36 @@ def check_warmup(config: Any, frames: int) -> None:
                         f"are {frames / FPS:g} s long")
 
 
+def scores_chunks(config: Any, log: Any = None) -> Path:
+    """The ``scores`` set of the training options, chopped once (``default_chunk_seconds`` long, seed of the
+    run) into a cached folder beside it."""
+    from .chop import chop_corpus
+    from .scores import build_scores
+
+    songs = build_scores(per_source=config.scores_per_source, sources=config.scores_sources,
+                         first=config.scores_first, max_seconds=config.scores_max_seconds,
+                         soundfont=config.scores_soundfont, log=log)
+    out = songs / f"chunks-{config.default_chunk_seconds:g}s-{config.anticipation_max:g}-seed{config.seed}"
+    if not (out / "chunks.json").is_file():
+        chop_corpus(in_path=songs, out_path=out, max_processes=config.max_processes, seed=config.seed,
+                    chunk_seconds=config.default_chunk_seconds, label_extra=config.anticipation_max,
+                    progress=False)
+    return out
+
+
 def load_dataset(config: Any, ctx: Any) -> DataSplits:
-    """The dataset factory: ``--chunks-path`` when given, else the embedded default (prepared once, cached)."""
+    """The dataset factory: ``--chunks-path`` when given, ``--dataset scores``, else the embedded default
+    (prepared once, cached)."""
     log = ctx.log if ctx is not None else None
     test = None
     source: dict[str, Any]
     if config.chunks_path:
         chunks = load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log)
         source = {"chunks_path": str(config.chunks_path)}
+    elif config.dataset == "scores":
+        folder = scores_chunks(config, log)
+        chunks = load_chunks(folder, config.anticipation_max, config.feature_cache, log)
+        source = {"scores_chunks": str(folder)}
     else:
         from .default import prepare_default
 
