@@ -13,6 +13,8 @@ import attrs
 from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 
+from .data.abc import MAX_TUNE_NOTES
+
 MODEL_GROUPS = {"both": ("lstm", "transformer"), "all": ("lstm", "transformer", "markov")}
 #: The datasets read from ABC files (parsed into the melody cache).
 ABC_DATASETS = ("folk", "nottingham")
@@ -48,7 +50,7 @@ class ChromasonicConfig(TrainConfig):
                                 max=1_000_000, datasets=("synthetic",))
     synthetic_length: int = option(32, "Notes per random-walk melody.", min=4, max=10_000, datasets=("synthetic",))
     min_melody_length: int = option(16, "Drop tunes with fewer note events.", min=2)
-    max_melody_length: int = option(512, "Drop tunes with more note events.", min=2)
+    max_melody_length: int = option(512, "Drop tunes with more note events.", min=2, max=MAX_TUNE_NOTES)
     normalize_key: bool = option(True, "Transpose each tune so its key signature has no sharps or flats.")
     max_duration: float = option(8.0, "Longer notes are clipped to this many quarter lengths.", min=0.1, max=64.0)
     min_token_count: int = option(2, "Note events (pitch + duration) seen fewer times in training become <unk>.",

@@ -108,7 +108,7 @@ def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Lo
     if path.suffix.lower() == ".abc" or path.is_file():
         if not path.is_file():
             raise UserError(f"--seed-from: {path} does not exist")
-        res = parse_abc_file(str(path), path.name)
+        res = parse_abc_file(str(path), path.name, max_melodies=1)
         if not res["melodies"]:
             why = res.get("file_error") or (res["skipped"][0]["reason"] if res["skipped"] else "no tunes")
             raise UserError(f"--seed-from: no usable tune in {path} ({why})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Sequence
 from mlrun_music.cache import cache_dir
 from mlrun_music.fileio import write_json
 
-from .abc import PARSER_VERSION, parse_abc_file
+from .abc import MAX_FILE_BYTES, PARSER_VERSION, parse_abc_file, reason_kind
 from .melody import Melody, melody_stats
 
 def cache_dir_of(config: Any) -> Path:
@@ -25,6 +26,11 @@ def cache_dir_of(config: Any) -> Path:
 
 
 def _file_key(path: Path) -> str:
+    """The cache key of a file's content; "" for what reading refuses unread (not a regular file: a FIFO would
+    block; over the size limit), so it is not hashed either."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        return ""
     h = hashlib.sha256()
     h.update(f"parser-{PARSER_VERSION}\n".encode())
     h.update(path.read_bytes())
@@ -105,7 +111,7 @@ def load_abc_files(files: Sequence[tuple[Path, str]], cache: Path | None, *, wor
         tunes += res["tunes"]
         melodies += [Melody.from_json(m) for m in res["melodies"]]
         for s in res["skipped"]:
-            kind = s["reason"].split(":")[0]
+            kind = reason_kind(s["reason"])
             reasons[kind] = reasons.get(kind, 0) + 1
             skipped.append({"file": str(files[i][0]), **s})
         if max_tunes > 0 and len(melodies) >= max_tunes:

@@ -31,8 +31,9 @@ FOLK_COLLECTIONS = ("oneills1850", "ryansMammoth")
 
 
 def abc_files_in(folder: Path) -> list[Path]:
-    """Every ``*.abc`` file below ``folder`` (any depth, sorted; ``.ABC`` too)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".abc")
+    """Every ``*.abc`` entry below ``folder`` that is not a folder (any depth, sorted; ``.ABC`` too): broken links
+    and other unreadable entries are listed too, so that reading skips and counts them."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".abc" and not p.is_dir())
 
 
 def folk_files(collections: str) -> list[tuple[Path, str]]:
