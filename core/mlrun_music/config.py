@@ -134,6 +134,9 @@ class TrainConfig:
                                  min=1, max=1024, run_control=True)
     max_steps: int = option(0, "Stop after this many optimizer steps in total (0 = no limit; for smoke tests).",
                             min=0, run_control=True)
+    max_minutes: float = option(0.0, "Stop at the first epoch end after this many minutes of training in total, "
+                                     "resumed epochs included (0 = no limit): a run sized by wall time.",
+                                min=0.0, max=100000.0)
     # Tasks that train several models in one run: options of one model ({model: {option: value}})
     per_model: dict = attrs.field(factory=dict, metadata={
         "help": "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command "

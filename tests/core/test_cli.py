@@ -28,7 +28,7 @@ def test_list_and_info(mlrun):
     text = mlrun("info", "toy").out
     assert "  --samples, --hidden, --noise," in text  # names only; help and defaults with --all
     assert text.index("options of toy (help and defaults: mlrun info toy --all):") < text.index("--epochs")
-    assert "--learning-rate" not in text and "trainer options: 44 more that every task has" in text
+    assert "--learning-rate" not in text and "trainer options: 45 more that every task has" in text
     full = mlrun("info", "toy", "--all").out
     assert "--hidden (int in [1, 4096], default 16): Hidden width of the MLP." in full
     assert full.index("options of toy:") < full.index("--epochs (int in [1, 100000], default 5)")

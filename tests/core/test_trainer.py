@@ -280,3 +280,16 @@ def test_resume_a_checkpoint_that_predates_a_config_field(mlrun, tmp_path):
     torch.save(state, latest)
     r = mlrun("train", "toy", "--epochs", "2")
     assert r.code == 0 and "resuming from" in r.err, r.text
+
+
+def test_max_minutes_stops_at_an_epoch_end_and_counts_resumed_epochs(mlrun, tmp_path):
+    r = mlrun("train", "toy", "--epochs", "6", "--max-minutes", "0.000001", "--no-plots")
+    assert r.code == 0, r.text
+    history = json.loads((tmp_path / "runs" / "toy" / "default" / "history.json").read_text())
+    rows = history["epochs"] if isinstance(history, dict) else history
+    assert len(rows) == 1 and "reached --max-minutes" in r.text
+    # Resuming with a larger budget goes on from there; the first epoch's time counts toward it.
+    r = mlrun("train", "toy", "--epochs", "6", "--max-minutes", "1000", "--no-plots")
+    assert r.code == 0, r.text
+    history = json.loads((tmp_path / "runs" / "toy" / "default" / "history.json").read_text())
+    assert len(history["epochs"] if isinstance(history, dict) else history) == 6

@@ -31,7 +31,8 @@ from .types import DataSplits, RunContext, StepOutput
 
 #: Config fields that may change when a run is resumed (they do not change what the run computes).
 RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "num_threads", "tensorboard", "onnx", "plots", "history",
-                     "checkpoint_every_steps", "checkpoint_every", "early_stopping_patience", "max_steps"}
+                     "checkpoint_every_steps", "checkpoint_every", "early_stopping_patience", "max_steps",
+                     "max_minutes"}
 
 
 #: Seconds between plain progress lines when stderr is not a terminal.
@@ -284,7 +285,7 @@ def fit(
         row["lr"] = loop.optimizer.param_groups[0]["lr"]
         row["time_s"] = time.perf_counter() - epoch_start
         row["steps_per_s"] = steps_done / train_time if train_time > 0 else None
-        if end_epoch(loop, row, epoch, writer) or loop.limit_reached:
+        if end_epoch(loop, row, epoch, writer) or loop.limit_reached or out_of_time(loop):
             break
     return finish(loop, writer)
 
@@ -481,6 +482,20 @@ def end_epoch(loop: Loop, row: dict[str, Any], epoch: int, writer: Any) -> bool:
         ctx.log.info("early stopping: %s did not improve by %g for %d epochs", monitor, config.min_delta,
                      config.early_stopping_patience)
     return should_stop
+
+
+def out_of_time(loop: Loop) -> bool:
+    """--max-minutes: True once the run's epochs (resumed ones included) took that long; any rank over stops all."""
+    limit = loop.config.max_minutes
+    if not limit:
+        return False
+    spent = sum(row.get("time_s") or 0.0 for row in loop.history)
+    over = bool(distributed.all_reduce_sum(torch.tensor([1.0 if spent >= limit * 60 else 0.0],
+                                                        device=loop.device))[0] > 0)
+    if over and loop.ctx.is_main:
+        loop.ctx.log.info("stopping after %d epochs: %.1f min of training reached --max-minutes %g", len(loop.history),
+                          spent / 60, limit)
+    return over
 
 
 def keep_best(loop: Loop, value: float, epoch: int) -> None:
