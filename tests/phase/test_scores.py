@@ -105,3 +105,27 @@ def test_evaluate_reports_by_meter_and_by_source(mlrun, monkeypatch, scores):
     assert metrics["scores_report"]["pieces"] == 3
     r = mlrun("evaluate", "phase", "--dataset", "scores", "--data", "elsewhere")
     assert r.code != 0 and "--data and --dataset scores" in r.err
+
+
+def test_training_on_scores_takes_other_pieces(mlrun, monkeypatch, scores, tmp_path):
+    from tests.phase.conftest import TINY
+
+    root, eval_folder = scores
+    monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(root))
+    r = mlrun("train", "phase", "--dataset", "scores", "--scores-per-source", "1", "--scores-sources", "ryan",
+              "--scores-max-seconds", "30", "--default-chunk-seconds", "6", "--num-epochs", "1", "--tag", "sc",
+              *TINY)
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "runs/phase/sc/data_report.json").read_text())
+    chunks = Path(next(v for k, v in _flat(report) if k == "scores_chunks"))
+    trained = {json.loads(p.read_text())["id"] for p in chunks.parent.rglob("render.json")}
+    evaluated = {json.loads(p.read_text())["id"] for p in eval_folder.rglob("render.json")}
+    assert trained and not trained & evaluated
+
+
+def _flat(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flat(v, prefix)
+        else:
+            yield k, v
