@@ -143,6 +143,38 @@ def test_validate_not_json_and_missing_file(fx, tmp_path):
     assert "Traceback" not in text
 
 
+def test_a_batch_with_bad_files_reports_and_counts_each_and_validates_the_rest(fx, trained_run, tmp_path):
+    import os
+
+    good = [trained_run / "models" / f"{stem}.json" for stem in ("groovepredictor", "dynamicsengine")]
+    text = good[0].read_text()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    deep_weights = tmp_path / "deep_weights.json"  # parses, but a kernel nests 600 levels deep
+    doc = json.loads(text)
+    doc["layers"][0]["weights"][0] = "KERNEL"
+    deep_weights.write_text(json.dumps(doc).replace('"KERNEL"', "[" * 600 + "1" + "]" * 600))
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(text[: len(text) // 2])
+    odd_name = tmp_path / os.fsdecode(b"odd-\xff-name.json")
+    odd_name.write_text('{"layers": []}')
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    bad = [deep, deep_weights, truncated, odd_name, folder]
+    code, out = fx.run_cli("kelly", "validate", good[0], *bad, good[1])
+    assert code == 1, out
+    assert "Traceback" not in out
+    lines = out.strip().splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["OK", *["FAIL"] * 5, "OK", "2", "error:"]
+    reasons = {path: line.split(": ", 1)[1] for path, line in zip(bad, lines[1:6])}
+    assert reasons[deep] == "not an RTNeural model (the JSON nests too deeply)"
+    assert reasons[deep_weights] == "layer 0 (dense) kernel: not a rectangular 2-D array of numbers"
+    assert reasons[truncated].startswith("not valid JSON (") and reasons[truncated].endswith("; truncated?)")
+    assert reasons[odd_name] == "'in_shape' must be a list ending in the input size, e.g. [null, null, 128]"
+    assert reasons[folder] == "a folder, not a JSON file"
+    assert lines[-2:] == ["2 of 7 file(s) valid", "error: 5 of 7 file(s) failed validation"]
+
+
 def test_numpy_runner_keeps_lstm_state_like_pytorch_sequences(trained_run):
     from mlrun_music_kelly.rtneural.runner import JsonModel
 

@@ -117,3 +117,18 @@ def test_kelly_training_refuses_run_names_that_leave_the_output_folder(tmp_path,
     assert code == 2
     assert _error_line(text).startswith(f"error: '{flag}' "), text
     assert not any(tmp_path.iterdir())
+
+
+def test_rtneural_export_to_an_output_it_does_not_write_is_refused(tmp_path):
+    ckpt = checkpoint_of("EmotionRecognizer", tmp_path / "run" / "checkpoints" / "er.pt")
+    victim = tmp_path / "victim.txt"
+    code, text = run_cli("export", "kelly", ckpt, "--format", "rtneural", "--output", victim)
+    assert code != 0
+    assert _error_line(text) == (f"error: --output {victim}: the rtneural format writes one JSON file; name a .json "
+                                 f"file (e.g. {tmp_path / 'emotionrecognizer.json'}) or leave --output out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert not (tmp_path / "run" / "exports").exists()
+    # Without --output the JSON gets the lower-case model name in the run's exports folder.
+    code, text = run_cli("export", "kelly", ckpt, "--format", "rtneural")
+    assert code == 0, text
+    assert [p.name for p in (tmp_path / "run" / "exports").iterdir()] == ["emotionrecognizer.json"]

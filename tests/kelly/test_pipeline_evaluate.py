@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+import soundfile as sf
 import torch
 
 from mlrun_music.api import load_model
@@ -69,6 +71,31 @@ def test_pipeline_bad_inputs(fx, trained_run, tmp_path):
     np.save(tmp_path / "ok.npy", np.zeros(128, np.float32))
     code, text = fx.run_cli("kelly", "pipeline", tmp_path / "ok.npy", "--models", tmp_path)
     assert code == 2 and "emotionrecognizer.json: missing (EmotionRecognizer)" in text
+
+
+def _truncated_wav(path):
+    """A one-second 16-bit tone whose file stops halfway through the samples its header declares."""
+    sf.write(str(path), (0.3 * np.sin(np.arange(22050) / 8)).astype(np.float32), 22050)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("write, message", [
+    (lambda p: sf.write(str(p), np.full(22050, 0.3, np.float32), 22050),
+     "the audio is a constant level (DC offset only), no sound to analyse"),
+    (lambda p: sf.write(str(p), np.array([0.5], np.float32), 22050),
+     "0.00 s of audio is shorter than the 0.0928798 s needed"),
+    (_truncated_wav, "the WAV file is truncated (its header declares 44100 bytes of samples, the file holds 22028); "
+                     "re-export or copy it again"),
+], ids=["dc-only", "one-sample", "truncated"])
+def test_pipeline_refuses_unusable_audio_in_one_line(fx, trained_run, tmp_path, write, message):
+    wav = tmp_path / "clip.wav"
+    write(wav)
+    out = tmp_path / "result.json"
+    code, text = fx.run_cli("kelly", "pipeline", wav, "--models", trained_run / "models", "--output", out)
+    assert code == 2
+    assert text.strip().splitlines() == [f"error: {wav}: {message}"]
+    assert not out.exists()
 
 
 def test_trained_models_beat_untrained_ones_on_held_out_data(fx, tmp_path):

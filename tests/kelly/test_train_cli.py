@@ -1,4 +1,5 @@
-"""Training through the CLI: the guide's options and aliases, its config-file shape, its output tree."""
+"""Training through the CLI: the options and aliases of train.py of the original project, its config.json shape,
+its output tree, the core's runs folder, and the options a run does not use."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from mlrun_music.training.checkpoint import load_checkpoint
 
 
-def test_output_tree_and_guide_option_aliases(fx, tmp_path):
+def test_output_tree_and_option_aliases_of_the_original(fx, tmp_path):
     code, text = fx.run_cli("train", "kelly", "-o", tmp_path / "models", "--model", "groovepredictor",
                             "-e", "2", "-b", "16", "-d", "cpu", "-lr", "0.002", "--validation-split", "0.25",
                             "--early-stopping-patience", "3", "--use-synthetic", "--synthetic-samples", "64",
@@ -48,7 +49,7 @@ def test_no_history_and_unknown_model(fx, tmp_path):
     assert code == 2 and "--model: unknown model 'Bassline'" in text
 
 
-def test_guide_json_config_with_per_model_settings_and_flag_precedence(fx, tmp_path):
+def test_original_json_config_with_per_model_settings_and_flag_precedence(fx, tmp_path):
     cfg = {
         "training": {"default_epochs": 2, "default_batch_size": 16, "default_learning_rate": 0.001,
                      "default_validation_split": 0.25,

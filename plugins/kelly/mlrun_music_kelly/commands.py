@@ -68,7 +68,7 @@ def _announce(what: str) -> None:
 
 
 @kelly_group.command("validate")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path())  # a folder among them is reported like any bad file
 @click.option("--check-specs", is_flag=True, help="Also compare each file exactly with its model's spec.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to compare numbers with (one file only; default: found from the JSON).")

@@ -2,7 +2,7 @@
 
 Default data: the held-out pieces of the music21 corpus dataset for a model trained on it (``info.source`` is
 ``corpus``), else the model's fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
-model's real dataset found under DIR (a datasets folder in the guide's layout) instead. On the corpus,
+model's real dataset found under DIR (a --datasets-dir folder) instead. On the corpus,
 EmotionRecognizer also reports how often the sign of its valence agrees with the mode and how often its arousal
 ranks two tempi of one piece in the right order, for the model, an untrained model and the mean predictor.
 """

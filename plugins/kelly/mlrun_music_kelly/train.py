@@ -1,4 +1,5 @@
-"""``mlrun train kelly``: the five models in sequence, one ``mlrun_music.training.fit`` each, in the guide's tree.
+"""``mlrun train kelly``: the five models in sequence, one ``mlrun_music.training.fit`` each, in the
+folder tree of train.py of the original project.
 
 Run folder: ``models/<name>.json`` (RTNeural), ``exports/<Name>.onnx`` (the core's --onnx), ``checkpoints/<name>_{best,latest,final}.pt``,
 ``history/<name>_history.{json,csv}``, ``plots/<name>_loss.png``, ``data/<name>_report.json``.
@@ -32,7 +33,8 @@ from .models.specs import find
 
 
 def layout_for(run_dir: Path, config: Any, stem: str) -> RunLayout:
-    """Where fit writes for one model: the guide's checkpoints/, history/ and plots/ folders."""
+    """Where fit writes for one model: checkpoints/, history/ and plots/ folders as train.py
+    of the original project has them."""
     return RunLayout(
         checkpoint_dir=(run_dir / config.checkpoint_dir).resolve(),
         history_json=run_dir / "history" / f"{stem}_history.json",

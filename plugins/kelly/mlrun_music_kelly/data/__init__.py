@@ -1,1 +1,1 @@
-"""Datasets for the five models: synthetic ones, and loaders for the real layouts the guide names."""
+"""Datasets for the five models: synthetic ones, and loaders for the real datasets' layouts."""

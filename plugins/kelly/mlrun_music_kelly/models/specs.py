@@ -42,7 +42,7 @@ class KellyModelSpec:
 
     @property
     def file_stem(self) -> str:
-        """The guide's file name stem: the lower-cased model name (``emotionrecognizer``)."""
+        """The file name stem train.py of the original project uses: the lower-cased model name."""
         return self.name.lower()
 
     @property
@@ -88,10 +88,10 @@ MODELS: tuple[KellyModelSpec, ...] = (
                    "mse", "groove", 18_656, "Emotion embedding (64) -> 32 groove parameters."),
 )
 
-# The guide and the reference table state 1,152,280 in total, but their own per-model counts (each checked
+# The original project's model table states 1,152,280 in total, but its own per-model counts (each checked
 # exactly) add up to 1,151,280: the stated total is off by 1,000. We keep the per-model counts and the true sum.
 TOTAL_PARAMETERS = 1_151_280
-STATED_TOTAL_IN_GUIDE = 1_152_280
+STATED_TOTAL = 1_152_280
 BY_NAME = {m.name: m for m in MODELS}
 BY_STEM = {m.file_stem: m for m in MODELS}
 MODEL_NAMES = tuple(m.name for m in MODELS)

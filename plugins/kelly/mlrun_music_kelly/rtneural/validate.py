@@ -39,17 +39,22 @@ class FileResult:
         return not self.problems
 
 
-def _shape(value: Any) -> tuple[int, ...] | None:
-    """Shape of a nested list of numbers, or None when it is ragged or holds non-numbers."""
+#: RTNeural weights are vectors and matrices: deeper nesting is refused before it is walked.
+MAX_WEIGHT_DIMS = 2
+
+
+def _shape(value: Any, dims_left: int = MAX_WEIGHT_DIMS) -> tuple[int, ...] | None:
+    """Shape of a nested list of numbers, or None when it is ragged, holds non-numbers or has more than
+    ``dims_left`` dimensions."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)) or value is None:
         return () if value is not None else None
-    if not isinstance(value, list):
+    if not isinstance(value, list) or dims_left == 0:
         return None
     if not value:
         return (0,)
-    inner = [_shape(v) for v in value]
+    inner = [_shape(v, dims_left - 1) for v in value]
     if any(s is None for s in inner) or len(set(inner)) != 1:
         return None
     return (len(value), *inner[0])
@@ -103,7 +108,7 @@ def check_structure(doc: Any, res: FileResult) -> list[dict[str, Any]]:
         for name, w, exp in zip(names, weights, expected):
             got = _shape(w)
             if got is None:
-                res.problems.append(f"{where} ({kind}) {name}: not a rectangular array of numbers")
+                res.problems.append(f"{where} ({kind}) {name}: not a rectangular {len(exp)}-D array of numbers")
                 return []
             if got != exp:
                 res.problems.append(f"{where} ({kind}) {name}: shape {list(got)}, expected {list(exp)}"
@@ -238,13 +243,23 @@ def validate_file(path: Path, check_specs: bool = False, checkpoint: Path | None
                   numeric: bool = True) -> FileResult:
     """Every check on one JSON file; problems are collected, never raised."""
     res = FileResult(path)
+    if path.is_dir():
+        res.problems.append("a folder, not a JSON file")
+        return res
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         res.problems.append("no such file")
         return res
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        res.problems.append(f"not valid JSON ({exc})")
+    except UnicodeDecodeError as exc:
+        res.problems.append(f"not UTF-8 text, so not JSON ({exc.reason} at byte {exc.start})")
+        return res
+    except json.JSONDecodeError as exc:
+        res.problems.append(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}; truncated?)"
+                            if exc.pos >= len(exc.doc.rstrip()) else f"not valid JSON ({exc})")
+        return res
+    except OSError as exc:
+        res.problems.append(f"cannot be read ({exc.strerror or exc})")
         return res
     except RecursionError:
         res.problems.append("not an RTNeural model (the JSON nests too deeply)")
