@@ -3,7 +3,7 @@
 - folk: O'Neill's 1850 and Ryan's Mammoth Collection, ABC files shipped in music21's corpus (offline).
 - nottingham: the Nottingham Music Database in ABC (Seymour Shlien's edition, a zip of ``*.abc`` files), read from
   ``--data-dir`` or downloaded once into the cache with its SHA-256 checked.
-- synthetic: the guide's random walks, announced as synthetic.
+- synthetic: the original project's random walks, announced as synthetic.
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ def load_abc_folder(folder: Path, config: Any, log: Any) -> tuple[list[Melody], 
 
 
 def synthetic_melodies(num: int, length: int, seed: int) -> list[Melody]:
-    """The guide's random walks (steps -2..2, favouring small ones) between C4 and C6, with random durations."""
+    """The original project's random walks (steps -2..2, favouring small ones) between C4 and C6, with random
+    durations."""
     rng = random.Random(seed)
     steps = [-2, -1, -1, 0, 0, 0, 1, 1, 2]
     durations = [0.5, 0.5, 1.0, 1.0, 1.0, 2.0]

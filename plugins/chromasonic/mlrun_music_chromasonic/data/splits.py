@@ -215,7 +215,7 @@ def load_nottingham(config: Any, ctx: Any) -> DataSplits:
 
 
 def load_synthetic(config: Any, ctx: Any) -> DataSplits:
-    """The guide's random walks: for pipeline checks, not music (announced as such)."""
+    """The original project's random walks: for pipeline checks, not music (announced as such)."""
     from . import sources
 
     log = getattr(ctx, "log", None)

@@ -1,6 +1,6 @@
 """Quality figures for melodies, each in [0, 1], computed the same way for generated melodies and for real tunes.
 
-The guide's definitions, with the original's defects fixed:
+The original project's definitions, with its defects fixed:
 - computed on the melodies a model GENERATES (the original scored the test data, whatever the model did);
 - diversity counts distinct pitches against the pitches the vocabulary holds (not a fixed 88);
 - musicality's "length divisible by 4 or 8" (meaningless once notes have durations) becomes metrical regularity:

@@ -19,7 +19,7 @@ from ..data.melody import PAD_ID
 
 
 class MelodyLSTM(nn.Module):
-    """Embedding -> LSTM -> dropout -> Linear, at every position (the guide's LSTM, all steps trained)."""
+    """Embedding -> LSTM -> dropout -> Linear, at every position (the original project's LSTM, every step trained)."""
 
     def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, num_layers: int,
                  dropout: float) -> None:
