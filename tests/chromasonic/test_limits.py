@@ -136,3 +136,13 @@ def test_generate_seed_from_parses_the_first_usable_tune_only(tmp_path):
     path = write_abc_tree(tmp_path, {"many.abc": good_tunes(12)}) / "many.abc"
     res = parse_abc_file(str(path), "many.abc", max_melodies=1)
     assert len(res["melodies"]) == 1 and res["melodies"][0]["title"] == "Good 0"
+
+
+def test_seed_events_outside_the_vocabulary_are_said_and_not_counted(mlrun, tmp_path):
+    # an 8-quarter note (C_8) is not among the shipped Markov model's events; E4 eighths are
+    path = write_abc_tree(tmp_path, {"seed.abc": ["X:1\nT:Held\nM:4/4\nL:1/8\nK:C\nC16 EEEE|\n"]}) / "seed.abc"
+    r = mlrun("chromasonic", "generate", "--model", "markov", "--seed-from", path, "--seed-length", "5",
+              "--length", "8", "--out", tmp_path / "o.mid")
+    assert r.code == 0, r.text
+    assert "12 notes (4 opening + 8 generated)" in r.out
+    assert "note: 1 opening events are outside the model's vocabulary" in r.err

@@ -177,7 +177,8 @@ def test_generate_writes_playable_midi_and_abc(mlrun, trained_run, tmp_path):
     r = mlrun("chromasonic", "generate", trained_run / "checkpoints" / "markov_best.pt", "--seed-from",
               tmp_path / "t.abc", "--seed-length", "4", "--length", "10", "--out", tmp_path / "s.mid")
     assert r.code == 0, r.text
-    assert "4 opening + 10 generated" in r.out
+    # the opening counts the seed's events the model knows; the others are said on stderr
+    assert "13 notes (3 opening + 10 generated)" in r.out and "1 opening events are outside" in r.err
 
 
 def test_generate_bad_seeds(mlrun, trained_run, tmp_path):
@@ -189,6 +190,21 @@ def test_generate_bad_seeds(mlrun, trained_run, tmp_path):
     r = mlrun("chromasonic", "generate", ckpt, "--seed-notes", "C4", "--seed-from", "x", "--out", tmp_path / "x.mid")
     assert r.code == 2 and "not both" in r.err
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_generate_never_writes_over_its_inputs(mlrun, trained_run, tmp_path):
+    ckpt = trained_run / "checkpoints" / "markov_best.pt"
+    tune = tmp_path / "tune.abc"
+    tune.write_text(random_tune(1, "opening", 20, __import__("random").Random(2)))
+    before = {p: p.read_bytes() for p in (ckpt, tune)}
+    r = mlrun("chromasonic", "generate", ckpt, "--seed-from", tune, "--abc", tune, "--out", tmp_path / "m.mid")
+    assert r.code == 2 and r.err.strip().splitlines()[-1] == f"error: --abc {tune} is the input {tune}; name another file"
+    r = mlrun("chromasonic", "generate", ckpt, "--seed-from", tune, "--out", ckpt)
+    assert r.code == 2 and f"--out {ckpt} is the input {ckpt}" in r.err
+    r = mlrun("chromasonic", "generate", ckpt, "--seed-from", tune, "--out", tmp_path / "m.mid", "--abc",
+              tmp_path / "m.mid")
+    assert r.code == 2 and "--abc" in r.err and "is the input" in r.err
+    assert {p: p.read_bytes() for p in (ckpt, tune)} == before and not (tmp_path / "m.mid").exists()
 
 
 def test_onnx_export_of_neural_models_only(mlrun, trained_run, tmp_path):

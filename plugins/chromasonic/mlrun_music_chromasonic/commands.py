@@ -56,6 +56,9 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
     click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
                f"{result['generated']} generated), {result['seconds']:.1f} s at {kwargs['bpm']:g} bpm"
                + (f"; ABC: {result['abc']}" if result.get("abc") else ""))
+    if result["unknown_opening"]:
+        click.echo(f"note: {result['unknown_opening']} opening events are outside the model's vocabulary: they "
+                   f"served as <unk> context and are not in the melody", err=True)
     if render:
         from pathlib import Path
 

@@ -13,6 +13,7 @@ import torch
 
 from mlrun_music.api import load_model
 from mlrun_music.errors import UserError
+from mlrun_music.fileio import refuse_overwrite_of_inputs
 
 from .data.abc import parse_abc_file
 from .data.melody import (PAD_ID, UNK_ID, Melody, Vocabulary, event_token, note_name, parse_note_name,
@@ -132,6 +133,9 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     """Generate one melody; returns what was written."""
     if seed_notes and seed_from:
         raise UserError("use either --seed-notes or --seed-from, not both")
+    seed_file = seed_from if seed_from and Path(seed_from).is_file() else None
+    refuse_overwrite_of_inputs(out, checkpoint, seed_file, option="--out")
+    refuse_overwrite_of_inputs(abc_out, checkpoint, seed_file, out, option="--abc")
     log = logging.getLogger("mlrun_music")
     loaded = load_model("chromasonic", checkpoint, device)
     info = loaded.info
@@ -153,8 +157,9 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     if not melody:
         raise UserError("the generated melody is empty")
     written = write_midi(melody, out, bpm=bpm)
-    result = {"out": str(written), "notes": len(melody), "opening": len(opening), "generated": length,
-              "seconds": sum(d for _, d in melody) * 60.0 / bpm}
+    unknown = opening.count(UNK_ID)  # a --seed-from tune's events the model never saw: context only, not written
+    result = {"out": str(written), "notes": len(melody), "opening": len(opening) - unknown, "generated": length,
+              "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm}
     if abc_out:
         result["abc"] = str(write_abc(melody, abc_out, title))
     return result
