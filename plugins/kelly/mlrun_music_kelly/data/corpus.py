@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mlrun_music.errors import UserError
+from mlrun_music.fileio import atomic_path, write_json
 
 from .common import Pairs, emotion_embedding
 
@@ -204,7 +205,8 @@ def _write_variant(source: Path, target: Path, bpm: float, shift: int, quarters:
             new.append(msg.copy(time=when - last))
             last = when
         out.tracks.append(new)
-    out.save(str(target))
+    with atomic_path(target, suffix=".mid") as tmp:
+        out.save(str(tmp))
 
 
 def prepare(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES, log: logging.Logger | None = None
@@ -229,23 +231,22 @@ def prepare(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES, log: loggi
         log.info("corpus: preparing %d chorale(s) into %s (%d done earlier)", len(todo), out, len(done))
     extractor = FeatureExtractor(seconds=CLIP_SECONDS)
     t0 = time.perf_counter()
-    with open(records_path, "a", encoding="utf-8") as fh:
+    with open(records_path, "a", encoding="utf-8") as fh:  # fileio: an append-only journal, so a stopped run resumes
         for i, path in enumerate(todo, 1):
             try:
                 records = _prepare_piece(path, out, extractor)
             except Exception as exc:  # music21 and the renderer raise many kinds; the piece is left out, named
                 failed[path.stem] = f"{type(exc).__name__}: {str(exc)[:120]}"
-                failed_path.write_text(json.dumps(failed, indent=1), encoding="utf-8")
+                write_json(failed_path, failed)
                 continue
             for r in records:
                 fh.write(json.dumps(r) + "\n")
             fh.flush()
             if i % 20 == 0 or i == len(todo):
                 log.info("corpus: %d/%d pieces, %.0f s", i, len(todo), time.perf_counter() - t0)
-    (out / "prepared.json").write_text(json.dumps({
+    write_json(out / "prepared.json", {
         "version": VERSION, "max_pieces": max_pieces, "pieces": len({r["piece"] for r in read_records(out)}),
-        "failed": len(failed), "soundfont": SOUNDFONT, "clip_seconds": CLIP_SECONDS,
-        "tempo_bands": TEMPO_BANDS}, indent=1), encoding="utf-8")
+        "failed": len(failed), "soundfont": SOUNDFONT, "clip_seconds": CLIP_SECONDS, "tempo_bands": TEMPO_BANDS})
     return out
 
 
