@@ -36,6 +36,7 @@ def option(
     models: Iterable[str] = (),
     unless: Iterable[str] = (),
     when: Iterable[str] = (),
+    models_except: Iterable[str] = (),
 ) -> Any:
     """Declare a config field that becomes ``--kebab-case`` on the command line.
 
@@ -43,7 +44,8 @@ def option(
     they are not compared when resuming. ``datasets`` / ``models``: the option is used only when the run trains on
     one of these datasets / trains one of these models; ``unless``: it is unused when any of these fields is set
     (differs from its default); ``when``: it is used only when one of these fields is set (``--augment-gain`` only
-    with ``--augment-speed`` above 0). Giving an option the run does not use is an error (:func:`unused_options`).
+    with ``--augment-speed`` above 0); ``models_except``: unused when the run trains only these models (an option
+    every model but a counted baseline reads). Giving an option the run does not use is an error (:func:`unused_options`).
     """
     meta = {
         "help": help,
@@ -56,6 +58,7 @@ def option(
         "models": tuple(models),
         "unless": tuple(unless),
         "when": tuple(when),
+        "models_except": tuple(models_except),
     }
     return attrs.field(default=default, metadata=meta)
 
@@ -142,7 +145,7 @@ class TrainConfig:
         "help": "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command "
                 "line, a [per_model.NAME] table in a config file.",
         "choices": None, "min": None, "max": None, "aliases": (), "run_control": False, "datasets": (),
-        "models": (), "unless": (), "when": (), "table": True})
+        "models": (), "unless": (), "when": (), "models_except": (), "table": True})
 
 
 #: Fields that describe a whole run, never one model of it: not allowed in ``per_model``.
@@ -473,6 +476,9 @@ def unused_options(config: Any, given: Iterable[str], dataset: str, models: Iter
         elif wanted_models and not trained & set(wanted_models):
             problems.append(f"{flag} is used only by the model {' or '.join(wanted_models)}; this run trains "
                             f"{', '.join(sorted(trained))}")
+        elif f.metadata.get("models_except") and trained and trained <= set(f.metadata["models_except"]):
+            problems.append(f"{flag} is unused by the model {' and '.join(sorted(trained))}; this run trains no "
+                            f"other")
         elif f.metadata.get("when") and all(getattr(config, other) == by_name[other].default
                                             for other in f.metadata["when"]):
             needed = " or ".join("--" + other.replace("_", "-") for other in f.metadata["when"])

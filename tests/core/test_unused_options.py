@@ -45,6 +45,7 @@ def test_an_option_unused_by_a_switch_names_the_switch_as_given():
         jitter: float = option(0.1, "Jitter.", unless=("fixed",))
         speed: float = option(0.0, "Speed.")
         gain: float = option(0.0, "Gain.", when=("speed",))
+        width: int = option(8, "Width.", models_except=("counted",))
 
     assert unused_options(Config(augment=False, augment_gain=0.3), ["augment", "augment_gain"], "d", ["m"]) == \
         ["--augment-gain is unused when --no-augment is given"]
@@ -54,3 +55,6 @@ def test_an_option_unused_by_a_switch_names_the_switch_as_given():
     assert unused_options(Config(gain=3.0), ["gain"], "d", ["m"]) == \
         ["--gain is used only with --speed set (it is at its default)"]
     assert unused_options(Config(gain=3.0, speed=0.2), ["gain", "speed"], "d", ["m"]) == []
+    assert unused_options(Config(width=4), ["width"], "d", ["counted"]) == \
+        ["--width is unused by the model counted; this run trains no other"]
+    assert unused_options(Config(width=4), ["width"], "d", ["counted", "m"]) == []
