@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from mlrun_music.config import TrainConfig, option
+from mlrun_music.config import TrainConfig, option, trainer_default
 from mlrun_music.errors import UserError
 
 from .models.specs import MODEL_NAMES, find
@@ -44,14 +44,14 @@ class KellyConfig(TrainConfig):
                               "(prepared first when missing), the others as with empty; 'synthetic' = the same as "
                               "--use-synthetic.",
                           choices=("", "synthetic", "corpus"))
-    seed: int = option(42, "Random seed for data order, splits, initialisation and synthetic data.")
-    device: str = option("cpu", "cpu, cuda, cuda:N, mps or auto.")
-    epochs: int = option(50, "Number of epochs (per model).", min=1, max=100000)
-    batch_size: int = option(64, "Batch size.", min=1, max=1 << 20)
-    learning_rate: float = option(1e-3, "Adam learning rate.", min=0.0, max=10.0)
-    val_fraction: float = option(0.2, "Share of each dataset held out for validation.", min=0.0, max=0.9)
-    early_stopping_patience: int = option(10, "Stop after this many epochs without improvement (0 = off).", min=0)
-    min_delta: float = option(0.001, "Smallest improvement of the validation loss that counts.", min=0.0)
+    seed: int = trainer_default("seed", 42, "Random seed for data order, splits, initialisation and synthetic data.")
+    device: str = trainer_default("device", "cpu")
+    epochs: int = trainer_default("epochs", 50, "Number of epochs (per model).")
+    batch_size: int = trainer_default("batch_size", 64)
+    learning_rate: float = trainer_default("learning_rate", 1e-3)
+    val_fraction: float = trainer_default("val_fraction", 0.2, "Share of each dataset held out for validation.")
+    early_stopping_patience: int = trainer_default("early_stopping_patience", 10)
+    min_delta: float = trainer_default("min_delta", 0.001)
     onnx: bool = option(True, "Also export each trained model to ONNX (verified with onnxruntime).")
     rtneural: bool = option(True, "Export each trained model to RTNeural JSON (<run>/models/<name>.json).")
     datasets_dir: str = option("", "Folder holding deam/, lakh_midi/, maestro/, groove_midi/ and "
