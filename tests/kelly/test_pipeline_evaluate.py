@@ -83,11 +83,13 @@ def _truncated_wav(path):
 @pytest.mark.parametrize("write, message", [
     (lambda p: sf.write(str(p), np.full(22050, 0.3, np.float32), 22050),
      "the audio is a constant level (DC offset only), no sound to analyse"),
+    (lambda p: sf.write(str(p), np.full(16000, 0.5, np.float32), 16000, subtype="FLOAT"),
+     "the audio is a constant level (DC offset only), no sound to analyse"),
     (lambda p: sf.write(str(p), np.array([0.5], np.float32), 22050),
      "0.00 s of audio is shorter than the 0.0928798 s needed"),
     (_truncated_wav, "the WAV file is truncated (its header declares 44100 bytes of samples, the file holds 22028); "
                      "re-export or copy it again"),
-], ids=["dc-only", "one-sample", "truncated"])
+], ids=["dc-only", "dc-only-16k", "one-sample", "truncated"])
 def test_pipeline_refuses_unusable_audio_in_one_line(fx, trained_run, tmp_path, write, message):
     wav = tmp_path / "clip.wav"
     write(wav)

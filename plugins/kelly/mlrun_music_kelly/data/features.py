@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlrun_music.audio import AudioError, LogMel, load_audio
+from mlrun_music.audio import AudioError, LogMel, load_audio, resample
 
 SAMPLE_RATE = 22050
 N_FFT = 2048
@@ -41,7 +41,19 @@ class FeatureExtractor:
         cut = wav_truncation(Path(path))
         if cut:
             raise AudioError(f"{path}: the WAV file is truncated ({cut}); re-export or copy it again")
-        return self.from_audio(load_audio(path, SAMPLE_RATE, min_seconds=MIN_SECONDS))
+        return self.from_audio(read_checked(Path(path)))
+
+
+def read_checked(path: Path) -> np.ndarray:
+    """Mono audio at 22.05 kHz, checked by the core at the file's own rate: resampled first, a constant (DC)
+    signal rings at its edges and would pass the silence and DC checks."""
+    import soundfile as sf
+
+    try:
+        rate = sf.info(str(path)).samplerate
+    except Exception:  # not audio, a folder, missing...: load_audio names the problem
+        rate = SAMPLE_RATE
+    return resample(load_audio(path, rate, min_seconds=MIN_SECONDS), rate, SAMPLE_RATE)
 
 
 def wav_truncation(path: Path) -> str:
