@@ -129,3 +129,24 @@ def _flat(d: dict, prefix: str = ""):
             yield from _flat(v, prefix)
         else:
             yield k, v
+
+
+def test_parts_get_channels_of_their_own_and_grace_notes_go(tmp_path):
+    import mido
+    from music21 import note, stream
+
+    from mlrun_music_phase.data.scores import _remove_grace_notes, _write_midi
+
+    score = stream.Score()
+    for _ in range(2):
+        part = stream.Part()
+        part.append(note.Note("C4").getGrace())
+        part.append(note.Note("C4", quarterLength=2))
+        score.insert(0, part)
+    _remove_grace_notes(score)
+    _write_midi(score, tmp_path / "s.mid")
+    mid = mido.MidiFile(tmp_path / "s.mid")
+    channels = [{m.channel for m in t if hasattr(m, "channel")} for t in mid.tracks]
+    channels = [c for c in channels if c]
+    assert len(channels) == 2 and channels[0] != channels[1] and all(len(c) == 1 for c in channels)
+    assert sum(m.type == "note_on" and m.velocity > 0 for t in mid.tracks for m in t) == 2

@@ -54,7 +54,7 @@ CLASSICAL = ("joplin/maple_leaf_rag.mxl", "mozart/k80/movement1.mxl", "haydn/opu
              "beethoven/opus18no1/movement3.mxl", "mozart/k155/movement2.mxl", "haydn/opus74no2/movement4.mxl",
              "beethoven/opus59no1/movement2.mxl", "mozart/k156/movement3.mxl", "schubert/d576.mxl",
              "haydn/opus1no1/movement3.mxl", "mozart/k458/movement2.mxl", "beethoven/opus18no2/movement3.mxl")
-VERSION = 1
+VERSION = 3
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -207,6 +207,28 @@ def _measures(score: Any) -> list[Any]:
         list(score.getElementsByClass(stream.Measure))
 
 
+def _remove_repeats(score: Any) -> None:
+    """Repeat bar lines and marks taken out, so the score plays once as written."""
+    from music21 import bar, repeat, spanner, stream
+
+    for m in score.recurse().getElementsByClass(stream.Measure):
+        if isinstance(m.leftBarline, bar.Repeat):
+            m.leftBarline = None
+        if isinstance(m.rightBarline, bar.Repeat):
+            m.rightBarline = None
+    for cls in (repeat.RepeatExpression, spanner.RepeatBracket):
+        for el in list(score.recurse().getElementsByClass(cls)):
+            el.activeSite.remove(el)
+
+
+def _remove_grace_notes(score: Any) -> None:
+    """Grace notes (no duration) out: music21 writes their note-off before their note-on, and fluidsynth then
+    holds a sustaining instrument's voice forever."""
+    for n in list(score.recurse().notes):
+        if n.duration.isGrace or n.duration.quarterLength == 0:
+            n.activeSite.remove(n)
+
+
 def _truncate(score: Any, keep: int) -> None:
     from music21 import stream
 
@@ -217,11 +239,27 @@ def _truncate(score: Any, keep: int) -> None:
 
 
 def _write_midi(score: Any, path: Path) -> None:
+    """The score as MIDI, each part on a channel of its own (music21 puts parts with one instrument on one
+    channel, where a unison of two parts leaves a voice that fluidsynth never releases)."""
+    import mido
+
     from mlrun_music.fileio import atomic_path
 
     with warnings.catch_warnings(), atomic_path(path, suffix=".mid") as tmp:
         warnings.simplefilter("ignore")
         score.write("midi", fp=str(tmp))
+        mid = mido.MidiFile(str(tmp))
+        channels = [c for c in range(16) if c != 9]
+        part = 0
+        for track in mid.tracks:
+            if not any(hasattr(msg, "channel") for msg in track):
+                continue
+            channel = channels[part % len(channels)]
+            part += 1
+            for i, msg in enumerate(track):
+                if hasattr(msg, "channel") and msg.channel != 9:
+                    track[i] = msg.copy(channel=channel)
+        mid.save(str(tmp))
 
 
 def _tempo_map(midi_path: Path) -> Any:
@@ -284,6 +322,8 @@ def build_piece(piece: dict[str, Any], out_dir: Path, *, source: str, soundfont:
                     raise
                 except Exception:  # noqa: BLE001 - music21 raises many kinds for inconsistent repeat marks
                     repeats = "played once as written"
+                    _remove_repeats(score)
+                _remove_grace_notes(score)
                 if not _measures(score):
                     raise Skip("no measures")
                 if max_bars:
