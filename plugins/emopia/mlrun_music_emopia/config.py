@@ -77,3 +77,8 @@ class EmopiaEvalConfig:
     top_k: int = option(10, "Sample among the k most likely allowed tokens (0 = all).", min=0, max=100000)
     seed: int = option(0, "Seed for generation.")
     batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
+    steer: bool = option(False, "Also generate with emotion steering (the quadrant's mode and onset density, as "
+                                "`emopia generate` does by default) and report it under 'steered'.")
+    tonic_bias: float = option(1.0, "With --steer: logit bonus of the key's tonic and fifth.", min=0.0, max=20.0)
+    density_bias: float = option(1.0, "With --steer: strength of the onset-gap bias (0 = none).", min=0.0,
+                                 max=20.0)

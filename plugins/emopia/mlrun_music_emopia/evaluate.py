@@ -18,7 +18,7 @@ from .config import EmopiaEvalConfig
 from .data import loader as data_mod
 from .emotions import QUADRANTS
 from .features import FEATURES, EmotionClassifier, matrix, metrics
-from .generate import MAX_SECONDS, MIN_SECONDS, sample, write_midi
+from .generate import MAX_SECONDS, MIN_SECONDS, emotion_steering, sample, write_midi
 
 
 def _run_dir(ctx: Any) -> Path:
@@ -106,29 +106,7 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     # 3. Generate per trained emotion; same metrics, same classifier.
     trained = [int(q) for q in info.get("trained_quadrants", (1, 2, 3, 4))]
     sample_dir = ctx.out_dir / "samples"
-    gen_rows: dict[int, list[dict[str, float]]] = {}
-    per_q_gen: dict[str, float] = {}
-    durations: list[dict[str, float]] = []
-    for q in trained:
-        seconds = opts.duration or float(info.get("mean_seconds", {}).get(f"Q{q}", 30.0))
-        seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
-        samples = sample(model, info, q, seconds, n=opts.samples_per_emotion, temperature=opts.temperature,
-                         top_k=opts.top_k, seed=opts.seed + q)
-        rows = []
-        for i, s in enumerate(samples):
-            length = write_midi(s.score, sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid")
-            durations.append({"quadrant": q, "target": seconds, "seconds": length})
-            m = metrics(s.score)
-            if m is not None:
-                rows.append(m)
-        gen_rows[q] = rows
-        if rows:
-            pred = clf.predict(matrix(rows)) + 1
-            per_q_gen[f"Q{q}"] = float(np.mean(pred == q))
-        else:
-            per_q_gen[f"Q{q}"] = 0.0
-        ctx.log.info("Q%d (%s): %d samples of %.0f s, classifier recognises %.2f", q, QUADRANTS[q][0],
-                     len(samples), seconds, per_q_gen[f"Q{q}"])
+    gen_rows, per_q_gen, durations = _generate(model, info, opts, clf, trained, sample_dir, ctx.log, steer=False)
     gen_acc = float(np.mean(list(per_q_gen.values())))
     within = [abs(d["seconds"] - d["target"]) <= 0.1 * d["target"] for d in durations]
 
@@ -155,9 +133,82 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         "metrics_per_emotion": table,
         "samples_dir": str(sample_dir),
     })
+    result["classifier"]["generated_cues"] = _cues(gen_rows, info)
+    if opts.steer:
+        steered_dir = ctx.out_dir / "samples-steered"
+        rows_s, per_q_s, dur_s = _generate(model, info, opts, clf, trained, steered_dir, ctx.log, steer=True)
+        acc_s = float(np.mean(list(per_q_s.values())))
+        result["steered"] = {
+            "kind": "generation-time steering: pitches constrained to a key of the quadrant's mode (tonic and "
+                    "fifth +tonic_bias), onset gaps, tempo and chord size biased by density_bias toward the "
+                    "quadrant's arousal",
+            "tonic_bias": opts.tonic_bias, "density_bias": opts.density_bias,
+            "generated_accuracy": acc_s, "generated_per_quadrant": per_q_s,
+            "generated_vs_real": acc_s / real_acc if real_acc > 0 else None,
+            "generated_cues": _cues(rows_s, info),
+            "within_10_percent": float(np.mean([abs(d["seconds"] - d["target"]) <= 0.1 * d["target"]
+                                                for d in dur_s])),
+            "metrics_per_emotion": {f"Q{q} ({QUADRANTS[q][0]})": {f: float(np.mean([r[f] for r in rows]))
+                                                                  for f in FEATURES}
+                                    for q, rows in rows_s.items() if rows},
+            "samples_dir": str(steered_dir)}
     _plot(table, per_q_real, per_q_gen, ctx.out_dir / "comparison.png")
     result["plot"] = str(ctx.out_dir / "comparison.png")
     return result
+
+
+def _generate(model: Any, info: dict[str, Any], opts: EmopiaEvalConfig, clf: EmotionClassifier, trained: list[int],
+              sample_dir: Path, log: Any, steer: bool) -> tuple[dict[int, list], dict[str, float], list[dict]]:
+    """Samples per trained quadrant (steered or not), their metrics and the share the classifier recognises."""
+    gen_rows: dict[int, list[dict[str, float]]] = {}
+    per_q_gen: dict[str, float] = {}
+    durations: list[dict[str, float]] = []
+    for q in trained:
+        seconds = opts.duration or float(info.get("mean_seconds", {}).get(f"Q{q}", 30.0))
+        seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
+        steering = (emotion_steering(q, opts.samples_per_emotion, opts.seed + q, tonic_bias=opts.tonic_bias,
+                                     density_bias=opts.density_bias) if steer else None)
+        samples = sample(model, info, q, seconds, n=opts.samples_per_emotion, temperature=opts.temperature,
+                         top_k=opts.top_k, seed=opts.seed + q, steering=steering)
+        rows = []
+        for i, s in enumerate(samples):
+            length = write_midi(s.score, sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid")
+            durations.append({"quadrant": q, "target": seconds, "seconds": length})
+            m = metrics(s.score)
+            if m is not None:
+                m["onsets_per_second"] = _onset_rate(s.score)
+                rows.append(m)
+        gen_rows[q] = rows
+        if rows:
+            pred = clf.predict(matrix(rows)) + 1
+            per_q_gen[f"Q{q}"] = float(np.mean(pred == q))
+        else:
+            per_q_gen[f"Q{q}"] = 0.0
+        log.info("Q%d (%s)%s: %d samples of %.0f s, classifier recognises %.2f", q, QUADRANTS[q][0],
+                 " steered" if steer else "", len(samples), seconds, per_q_gen[f"Q{q}"])
+    return gen_rows, per_q_gen, durations
+
+
+def _onset_rate(score: Any) -> float:
+    """Distinct note onsets per second (the `scores` dataset's arousal cue)."""
+    notes = [n for t in score.tracks for n in t.notes]
+    starts = {round(float(n.time), 3) for n in notes}
+    span = max(float(max(n.time + n.duration for n in notes)) - min(starts), 1e-3)
+    return len(starts) / span
+
+
+def _cues(rows: dict[int, list[dict[str, float]]], info: dict[str, Any]) -> dict[str, Any]:
+    """Per quadrant: the share of pieces whose key profile leans the quadrant's way (major for Q1/Q4, minor for
+    Q2/Q3) and their mean onset rate."""
+    out: dict[str, Any] = {}
+    for q, rs in rows.items():
+        if rs:
+            major = np.array([r["major_minor"] > 0 for r in rs])
+            out[f"Q{q}"] = {"mode_as_prompted": float(np.mean(major == (q in (1, 4)))),
+                            "onsets_per_second": float(np.mean([r["onsets_per_second"] for r in rs]))}
+    if out:
+        out["mode_as_prompted"] = float(np.mean([v["mode_as_prompted"] for v in out.values()]))
+    return out
 
 
 def _plot(table: dict[str, Any], real_acc: dict[str, float], gen_acc: dict[str, float], path: Path) -> None:

@@ -8,8 +8,18 @@ the cache is full, the last half of the context is re-encoded once and decoding 
 Duration control: the REMI clock (Bar/Position/Tempo tokens) is followed as tokens arrive; EOS is refused before
 90 % of the target, and a Bar or Position that would reach the target ends the piece there. Notes still sounding
 at the target are cut, and an end marker at the clock's final position keeps a closing rest, so the file lasts the
-requested time within 10 %. A grammar mask keeps the stream valid REMI (Pitch, Velocity, Duration in order,
-positions moving forward) so every sample decodes.
+requested time within 10 %. With ``bars`` the target is a number of 4/4 bars on the token clock instead. A grammar
+mask keeps the stream valid REMI (Pitch, Velocity, Duration in order, positions moving forward) so every sample
+decodes.
+
+Steering (``Steering``), applied to the logits before sampling; the model itself is unchanged:
+- key: Pitch tokens outside the key's scale are refused, and its tonic and fifth gain ``tonic_bias`` (logits),
+  so the piece is written in that key (constrained, not transposed afterwards);
+- density: Position and Bar tokens gain ``-density * density_bias * log2(gap in seconds)``, Tempo tokens twice
+  that through the beat's length, and a further Pitch at the same position a bonus (dense) or a penalty growing
+  with the chord (sparse): density +1 favours short gaps, fast tempi and fuller chords (high arousal), -1 the
+  opposite (low arousal);
+- tempo: a fixed tempo refuses Tempo tokens; the clock runs at that tempo and the MIDI file carries it.
 """
 
 from __future__ import annotations
@@ -28,8 +38,91 @@ from mlrun_music.fileio import atomic_path, write_json
 
 from . import tokens
 from .emotions import QUADRANTS, parse_emotion
+from .keys import Key, make_key
 
 MIN_SECONDS, MAX_SECONDS = 2.0, 600.0
+MIN_TEMPO, MAX_TEMPO = 30.0, 300.0
+MIN_BARS, MAX_BARS = 1, 256
+#: Steering strengths of `generate` and `evaluate --steer`, chosen on generation seeds 100-103 (docs/experiments).
+TONIC_BIAS, DENSITY_BIAS = 1.0, 1.0
+
+
+@attrs.define
+class Steering:
+    """What generation is steered toward (see the module docstring); per piece keys, one density and tempo."""
+
+    keys: list[Key | None] | None = None
+    tonic_bias: float = TONIC_BIAS
+    density: int = 0
+    density_bias: float = DENSITY_BIAS
+    tempo: float | None = None
+
+
+def emotion_steering(quadrant: int, n: int, seed: int, key: Key | None = None, tempo: float | None = None,
+                     tonic_bias: float = TONIC_BIAS, density_bias: float = DENSITY_BIAS) -> Steering:
+    """Steering toward a quadrant's proxy cues: major (Q1, Q4) or minor (Q2, Q3) on a tonic drawn from ``seed``
+    per piece (or ``key`` for all), dense onsets for high arousal (Q1, Q2), sparse ones for low (Q3, Q4)."""
+    if key is None:
+        tonics = np.random.RandomState(int(seed) % (2 ** 32)).randint(0, 12, size=n)
+        keys = [make_key(int(t), quadrant in (2, 3)) for t in tonics]
+    else:
+        keys = [key] * n
+    return Steering(keys, tonic_bias, 1 if quadrant in (1, 2) else -1, density_bias, tempo)
+
+
+def _pitch_bias(key: Key | None, tonic_bias: float) -> np.ndarray:
+    v = tokens.vocab()
+    bias = np.zeros(v.size, dtype=np.float32)
+    if key is None:
+        return bias
+    for pitch, i in v.pitch_id.items():
+        pc = pitch % 12
+        bias[i] = -np.inf if pc not in key.scale else (tonic_bias if pc in key.anchors else 0.0)
+    return bias
+
+
+def _density_bias(tracker: tokens.TimeTracker, density: int, strength: float) -> np.ndarray | None:
+    """Bias toward the onset density of ``density`` (+1 dense, -1 sparse): ``-density * strength * log2(gap in
+    seconds)`` over the Position and Bar tokens that may follow a note, twice that over Tempo tokens (through the
+    beat's length), and on a further Pitch at the same position ``+strength`` when dense, ``-strength`` times the
+    notes already there when sparse (onsets and notes per second both follow)."""
+    if not density or tracker.last_kind not in (tokens.DUR, tokens.POS):
+        return None
+    v = tokens.vocab()
+    bias = np.zeros(v.size, dtype=np.float32)
+    if tracker.last_kind == tokens.POS:
+        ids = v.ids_of[tokens.TEMPO]
+        bias[ids] = 2 * density * strength * np.log2(v.value[ids] / tracker.tempo)
+        return bias
+    here = max(tracker.pos, 0)
+    beat = 60.0 / tracker.tempo
+    ids = v.ids_of[tokens.POS]
+    gaps = np.maximum(v.value[ids] - here, 1.0) / tokens.POSITIONS_PER_BEAT * beat
+    bias[ids] = -density * strength * np.log2(gaps)
+    bias[v.bar] = -density * strength * np.log2(max(tokens.BAR_TICKS - here, 1) / tokens.POSITIONS_PER_BEAT * beat)
+    bias[v.ids_of[tokens.PITCH]] = strength if density > 0 else -strength * tracker.notes_here
+    return bias
+
+
+def check_tempo(bpm: float) -> float:
+    if not (MIN_TEMPO <= bpm <= MAX_TEMPO):
+        raise UserError(f"--tempo must be between {MIN_TEMPO:g} and {MAX_TEMPO:g} bpm, got {bpm:g}")
+    return float(bpm)
+
+
+def check_bars(bars: int, tempo: float | None) -> int:
+    if not (MIN_BARS <= bars <= MAX_BARS):
+        raise UserError(f"--bars must be between {MIN_BARS} and {MAX_BARS}, got {bars}")
+    seconds = bars_seconds(bars, tempo)
+    if seconds > MAX_SECONDS:
+        raise UserError(f"--bars {bars} at {tempo or tokens.DEFAULT_TEMPO:g} bpm lasts {seconds:.0f} s, over the "
+                        f"{MAX_SECONDS:g} s limit")
+    return int(bars)
+
+
+def bars_seconds(bars: int, tempo: float | None) -> float:
+    """Length of ``bars`` bars of 4/4 at ``tempo`` (default: the tokenizer's 120 bpm)."""
+    return bars * 4 * 60.0 / float(tempo or tokens.DEFAULT_TEMPO)
 
 
 @attrs.define
@@ -65,9 +158,15 @@ def _top_k_sample(logits: torch.Tensor, top_k: int, temperature: float, gen: tor
 
 @torch.no_grad()
 def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: int = 1, temperature: float = 0.8,
-           top_k: int = 10, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None) -> list[Sample]:
-    """Generate ``n`` pieces of ``seconds`` for a quadrant (1..4) in one batch."""
-    seconds = check_duration(seconds)
+           top_k: int = 10, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None,
+           steering: Steering | None = None, bars: int | None = None) -> list[Sample]:
+    """Generate ``n`` pieces of ``seconds`` (or of ``bars`` 4/4 bars) for a quadrant (1..4) in one batch."""
+    steering = steering or Steering()
+    tempo = steering.tempo
+    if bars is not None:
+        seconds = bars_seconds(bars, tempo)
+        target_ticks = float(bars * tokens.BAR_TICKS)
+    seconds = check_duration(seconds) if bars is None else float(seconds)
     device = next(model.parameters()).device
     v = tokens.vocab()
     window = model.max_seq_len
@@ -77,10 +176,22 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
     gen = torch.Generator().manual_seed(int(seed))
     emotion = torch.full((n,), quadrant - 1, dtype=torch.long, device=device)
     duration = torch.full((n,), seconds / float(info.get("duration_scale", 60.0)), device=device)
-    trackers = [tokens.TimeTracker() for _ in range(n)]
+    trackers = [tokens.TimeTracker(tempo or tokens.DEFAULT_TEMPO) for _ in range(n)]
+    keys = steering.keys or [None] * n
+    fixed = np.stack([_pitch_bias(k, steering.tonic_bias) for k in keys])
+    if tempo is not None:
+        fixed[:, v.ids_of[tokens.TEMPO]] = -np.inf
+    fixed_bias = torch.from_numpy(fixed) if (keys != [None] * n or tempo is not None) else None
     seqs = torch.full((n, 1), v.bos, dtype=torch.long)
     stops: list[str | None] = [None] * n
     clocks = [0.0] * n  # where each piece ends: the refused Bar/Position's time, or the clock at EOS
+
+    def reached(tr: tokens.TimeTracker, tok: int) -> bool:
+        return tr.ticks_if(tok) >= target_ticks if bars is not None else tr.seconds_if(tok) >= seconds
+
+    def eos_ok(tr: tokens.TimeTracker) -> bool:
+        return tr.ticks() >= 0.9 * target_ticks if bars is not None else tr.seconds >= 0.9 * seconds
+
     cache = None
     ctx_start = 0
     for _ in range(budget):
@@ -97,7 +208,14 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
         else:
             logits = model(seqs[:, ctx_start:].to(device), emotion, duration)[:, -1]
         logits = logits.float().cpu()
-        masks = np.stack([tr.allowed(eos_ok=tr.seconds >= 0.9 * seconds) for tr in trackers])
+        if fixed_bias is not None:
+            logits = logits + fixed_bias
+        if steering.density:
+            for i, tr in enumerate(trackers):
+                b = _density_bias(tr, steering.density, steering.density_bias)
+                if b is not None:
+                    logits[i] += torch.from_numpy(b)
+        masks = np.stack([tr.allowed(eos_ok=eos_ok(tr)) for tr in trackers])
         logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
         chosen = _top_k_sample(logits, top_k, temperature, gen)
         step = torch.full((n,), v.pad, dtype=torch.long)
@@ -108,7 +226,7 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
             if tok == v.eos:
                 stops[i], clocks[i] = "eos", trackers[i].seconds
                 continue
-            if v.kind[tok] in (tokens.BAR, tokens.POS) and trackers[i].seconds_if(tok) >= seconds:
+            if v.kind[tok] in (tokens.BAR, tokens.POS) and reached(trackers[i], tok):
                 stops[i], clocks[i] = "duration", trackers[i].seconds_if(tok)
                 continue
             trackers[i].push(tok)
@@ -120,17 +238,25 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
     for i in range(n):
         ids = [int(t) for t in seqs[i, 1:] if int(t) != v.pad]
         clock = clocks[i] if stops[i] is not None else trackers[i].seconds
-        s = Sample(quadrant, ids, seconds, clock, stops[i] or "budget")
-        s.score = to_score(ids, seconds, clock)
+        target = seconds if bars is None else trackers[i].seconds_at(target_ticks)
+        s = Sample(quadrant, ids, target, clock, stops[i] or "budget")
+        s.score = to_score(ids, target, clock, tempo=tempo, key=keys[i])
         out.append(s)
     return out
 
 
-def to_score(ids: list[int], target: float, clock: float) -> Any:
-    """Decode to a seconds-based score, cut at ``target``, with an end marker at the closing position."""
+def to_score(ids: list[int], target: float, clock: float, tempo: float | None = None, key: Key | None = None) -> Any:
+    """Decode to a seconds-based score, cut at ``target``, with an end marker at the closing position; a fixed
+    ``tempo`` replaces the decoded tempo map and ``key`` adds its key signature."""
     import symusic
 
-    score = tokens.decode(ids).to("second")
+    score = tokens.decode(ids)
+    if tempo is not None:
+        score.tempos.clear()
+        score.tempos.append(symusic.Tempo(time=0, qpm=float(tempo)))
+    if key is not None:
+        score.key_signatures.append(symusic.KeySignature(time=0, key=key.fifths, tonality=int(key.minor)))
+    score = score.to("second")
     end = 0.0
     for track in score.tracks:
         kept = [n for n in track.notes if n.time < target]
@@ -163,16 +289,23 @@ def timed_sample(*args: Any, **kwargs: Any) -> tuple[list[Sample], float]:
     return out, time.perf_counter() - t0
 
 
-def run(checkpoint: str | None, emotion: str, duration: float, num_samples: int, temperature: float, top_k: int,
+def run(checkpoint: str | None, emotion: str, duration: float | None, num_samples: int, temperature: float, top_k: int,
         seed: int, out_dir: str | None, device: str, use_cache: bool, shipped: str | None = None,
-        written: list[Path] | None = None) -> Iterator[str]:
+        written: list[Path] | None = None, key: Key | None = None, tempo: float | None = None,
+        bars: int | None = None, steer: bool = True) -> Iterator[str]:
     """Generate and write (no checkpoint: the shipped model); yields the lines the command prints and appends each
-    MIDI file to ``written``."""
+    MIDI file to ``written``. ``steer``: emotion steering (mode and onset density of the quadrant); ``key`` and
+    ``tempo`` apply with or without it."""
     loaded = api.load_model("emopia", checkpoint, device, shipped=shipped)
     q = parse_emotion(emotion, loaded.info.get("trained_quadrants", (1, 2, 3, 4)))
     out = Path(out_dir) if out_dir else api.default_output_dir(loaded.path, "generated", loaded)
-    samples, wall = timed_sample(loaded.model, loaded.info, q, duration, n=num_samples, temperature=temperature,
-                                 top_k=top_k, seed=seed, use_cache=use_cache)
+    if steer:
+        steering = emotion_steering(q, num_samples, seed, key=key, tempo=tempo)
+    else:
+        steering = Steering([key] * num_samples if key else None, tempo=tempo)
+    seconds = float(duration if duration is not None else 30.0)
+    samples, wall = timed_sample(loaded.model, loaded.info, q, seconds, n=num_samples, temperature=temperature,
+                                 top_k=top_k, seed=seed, use_cache=use_cache, steering=steering, bars=bars)
     name = QUADRANTS[q][0]
     records = []
     for i, s in enumerate(samples):
@@ -181,12 +314,19 @@ def run(checkpoint: str | None, emotion: str, duration: float, num_samples: int,
         if written is not None:
             written.append(path)
         notes = sum(len(t.notes) for t in s.score.tracks)
-        records.append({"file": path.name, "emotion": name, "quadrant": q, "target_seconds": duration,
-                        "seconds": round(length, 3), "notes": notes, "tokens": s.n_tokens, "stop": s.stop})
-        yield f"wrote {path} ({length:.1f} s, {notes} notes, {s.n_tokens} tokens, stopped by {s.stop})"
+        piece_key = (steering.keys or [None] * num_samples)[i]
+        records.append({"file": path.name, "emotion": name, "quadrant": q, "target_seconds": round(s.target_seconds, 3),
+                        "seconds": round(length, 3), "notes": notes, "tokens": s.n_tokens, "stop": s.stop,
+                        "key": piece_key.name if piece_key else None})
+        where = f", {piece_key.name}" if piece_key else ""
+        yield f"wrote {path} ({length:.1f} s{where}, {notes} notes, {s.n_tokens} tokens, stopped by {s.stop})"
     n_tok = sum(s.n_tokens for s in samples)
     write_json(out / f"{name}_Q{q}_seed{seed}.json", {
-        "checkpoint": str(loaded.path), "emotion": name, "quadrant": q, "duration": duration,
+        "checkpoint": str(loaded.path), "emotion": name, "quadrant": q,
+        "duration": None if bars is not None else seconds, "bars": bars, "tempo": tempo,
+        "key": key.name if key else None,
+        "steering": {"mode_and_density": steer, "tonic_bias": steering.tonic_bias if steering.keys else None,
+                     "density": steering.density, "density_bias": steering.density_bias if steering.density else None},
         "temperature": temperature, "top_k": top_k, "seed": seed, "kv_cache": use_cache,
         "tokens_per_second": n_tok / wall if wall > 0 else None, "samples": records})
     yield f"{len(samples)} piece(s) of Q{q} ({name}) in {wall:.1f} s ({n_tok / max(wall, 1e-9):.0f} tokens/s)"

@@ -168,10 +168,10 @@ class TimeTracker:
     (positions move forward within a bar; Pitch, Velocity, Duration come in that order).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tempo: float = DEFAULT_TEMPO) -> None:
         self.bar = -1
         self.pos = -1  # position ticks within the bar; -1 right after a Bar
-        self.tempo = DEFAULT_TEMPO
+        self.tempo = float(tempo)
         self.anchor_ticks = 0.0  # ticks at the last tempo change
         self.anchor_seconds = 0.0
         self.last_kind = BOS
@@ -190,15 +190,19 @@ class TimeTracker:
     def seconds(self) -> float:
         return self.seconds_at(self.ticks())
 
-    def seconds_if(self, token: int) -> float:
-        """The clock after ``token`` (Bar and Position move it)."""
+    def ticks_if(self, token: int) -> float:
+        """The tick clock after ``token`` (Bar and Position move it)."""
         v = vocab()
         kind = v.kind[token]
         if kind == BAR:
-            return self.seconds_at((self.bar + 1) * BAR_TICKS)
+            return float((self.bar + 1) * BAR_TICKS)
         if kind == POS:
-            return self.seconds_at(max(self.bar, 0) * BAR_TICKS + v.value[token])
-        return self.seconds
+            return float(max(self.bar, 0) * BAR_TICKS + v.value[token])
+        return self.ticks()
+
+    def seconds_if(self, token: int) -> float:
+        """The clock after ``token`` (Bar and Position move it)."""
+        return self.seconds_at(self.ticks_if(token))
 
     def push(self, token: int) -> None:
         v = vocab()
