@@ -109,6 +109,20 @@ def test_train_evaluate_process_chain(mlrun, tmp_path, cache):
     assert 0.0 <= model_rows["overall"]["f_measure"] <= 1.0 and base_rows["overall"]["f_measure"] > 0.1
     assert "| kick |" in (tmp_path / "ev" / "transcription.md").read_text()
     assert metrics["per_class"]["kit_relative_names"]["overall"]["reference"] == len(hits)
+    # Onset F per mix level (drums only; accompaniment 6 dB below, level with, 6 dB above the drums) at three
+    # strictnesses, on --mix-songs songs (default: as many as --songs); the -6 dB songs are the main figures' songs.
+    levels = ("drums_only", "accompaniment_-6dB", "accompaniment_0dB", "accompaniment_+6dB")
+    kinds = ("class_aware", "family", "class_agnostic")
+    assert metrics["per_class"]["mix_songs"] == 1
+    assert set(metrics["per_class"]["mix_levels"]) == set(levels)
+    for level in levels:
+        assert set(metrics["per_class"]["mix_levels"][level]) == set(kinds)
+        for kind in kinds:
+            assert metrics[f"onset_f_{kind}_{level}"] == metrics["per_class"]["mix_levels"][level][kind]
+    drums_only = metrics["onset_f_class_aware_drums_only"]
+    assert isinstance(drums_only, float) and 0.0 <= drums_only <= 1.0
+    assert metrics["onset_f_class_aware_accompaniment_-6dB"] == metrics["onset_f"]
+    assert "| drums only |" in (tmp_path / "ev" / "transcription.md").read_text()
     assert metrics["onset_f_kit_relative"] == metrics["per_class"]["kit_relative_names"]["overall"]["f_measure"]
     shots = metrics["per_class"]["one_shots"]
     assert shots["hits"] == 144 and metrics["one_shot_accuracy"] == shots["in_sequence_kit_relative"]["accuracy"]

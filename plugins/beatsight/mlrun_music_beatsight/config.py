@@ -160,5 +160,7 @@ class TranscriberEvalConfig:
 
     threshold: float = option(-1.0, "Peak threshold (-1 = the model's --threshold).", min=-1.0, max=1.0)
     songs: int = option(0, "Songs to transcribe (0 = the model's --test-songs).", min=0, max=10000)
+    mix_songs: int = option(0, "Songs transcribed at each mix level (drums only; accompaniment 6 dB below, level "
+                               "with and 6 dB above the drums); 0 = as many as --songs.", min=0, max=10000)
     heuristic_baseline: bool = option(True, "Also transcribe the same songs with the onset pipeline "
                                             "(spectral-flux onsets + heuristic classifier) as a baseline.")

@@ -136,15 +136,56 @@ def unpack(d: dict[str, np.ndarray]) -> list[Song]:
             for i in range(len(d["lengths"]))]
 
 
-def test_song(seed: int, soundfont: str, renderer: str, accompaniment_db: float = -6.0
-              ) -> tuple[np.ndarray, list[synth.Hit], float]:
-    """A held-out test song (the transcription benchmark's): a 4-bar groove and its accompaniment, both rendered
-    with ``soundfont``, mixed at ``accompaniment_db``: (audio peak 0.9, hits, tempo)."""
+def test_parts(seed: int, soundfont: str, renderer: str) -> tuple[np.ndarray, np.ndarray, list[synth.Hit], float]:
+    """The drums and the accompaniment of the held-out test song ``seed`` (:func:`test_song`), unmixed:
+    (drums, accompaniment, hits, tempo)."""
     rng = np.random.default_rng(seed)
     tempo, hits = synth.groove(rng, bars=4)
     drums = synth.render(hits, soundfont, renderer, tempo)
     other = synth.render([], soundfont, renderer, tempo, synth.accompaniment(rng, tempo, len(drums) / SAMPLE_RATE))
+    return drums, other, hits, tempo
+
+
+def test_song(seed: int, soundfont: str, renderer: str, accompaniment_db: float = -6.0
+              ) -> tuple[np.ndarray, list[synth.Hit], float]:
+    """A held-out test song (the transcription benchmark's): a 4-bar groove and its accompaniment, both rendered
+    with ``soundfont``, mixed at ``accompaniment_db``: (audio peak 0.9, hits, tempo)."""
+    drums, other, hits, tempo = test_parts(seed, soundfont, renderer)
     return mix(drums, other, accompaniment_db), hits, tempo
+
+
+#: Tempi (quarter notes per minute) and metres of :func:`tempo_song`; 4/4 three times as often as each other metre.
+TEMPO_RANGE = (60.0, 220.0)
+TEMPO_METRES = ("4/4", "4/4", "4/4", "3/4", "2/4", "5/4", "6/8", "7/8", "12/8")
+
+
+@attrs.frozen
+class TempoSong:
+    """A song of known tempo: audio (peak 0.9), its drum hits, tempo (quarter notes per minute) and metre."""
+
+    audio: np.ndarray
+    hits: list[synth.Hit]
+    tempo: float
+    metre: str
+
+
+def tempo_song(seed: int, soundfont: str, renderer: str, accompaniment_db: float = -6.0,
+               band: tuple[str, str] | None = None) -> TempoSong:
+    """A song of known tempo for tempo checks: a :func:`..kits.synth.metre_groove` in a random metre of
+    :data:`TEMPO_METRES` at a tempo drawn uniformly from :data:`TEMPO_RANGE`, 8-16 s long, drums on ``soundfont``
+    (made playable on its kit), accompaniment in the same metre on ``band`` (soundfont, renderer; default the
+    drums' own) mixed at ``accompaniment_db``."""
+    rng = np.random.default_rng([7331, seed])
+    metre = synth.METRES[str(rng.choice(TEMPO_METRES))]
+    tempo = float(rng.uniform(*TEMPO_RANGE))
+    bar = metre.steps * 15.0 / tempo
+    bars = int(np.clip(np.ceil(float(rng.uniform(8, 14)) / bar), 2, 12))
+    hits = synth.for_kit(synth.metre_groove(rng, metre, tempo, bars), drum_kit(soundfont))
+    drums = synth.render(hits, soundfont, renderer, tempo)
+    band_font, band_renderer = band or (soundfont, renderer)
+    notes = synth.accompaniment(rng, tempo, len(drums) / SAMPLE_RATE, metre.pulses, metre.pulse)
+    other = synth.render([], band_font, band_renderer, tempo, notes)
+    return TempoSong(mix(drums, other, accompaniment_db), hits, tempo, metre.name)
 
 
 def describe(songs: Sequence[Song]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """``mlrun evaluate beatsight-transcriber CHECKPOINT``: onset F-measure per class (mir_eval, 50 ms) on songs of the
 held-out kit (``--split test``, the transcription benchmark's songs) or of the training kit (``--split val``, other
-seeds), next to the onset pipeline with the heuristic classifier on the same songs, and how it names one-shots of
-every class. JSON, a Markdown table and the one-shots' confusion-matrix PNG."""
+seeds), next to the onset pipeline with the heuristic classifier on the same songs; onset F at each mix level
+(drums only, accompaniment 6 dB below, level with and 6 dB above the drums) class-aware, by family and regardless of
+class; and how it names one-shots of every class. JSON, a Markdown table and the one-shots' confusion-matrix PNG."""
 
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
-from ..kits.classes import COMPONENTS
+from ..kits.classes import COMPONENTS, FAMILY
 from .classifier import plot_confusion
 from ..transcribe.frames import log_mel_frames
-from ..data.grooves import test_song
+from ..data.grooves import mix, test_parts
 from ..transcribe.pipeline import Classifier, transcribe_frames, transcribe_onsets
 from ..models.transcriber import activations, match_counts, times_by_class
 
 #: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
 #: training kit used to choose thresholds (never trained on: training songs use other seeds).
 FIRST_SEED = {"test": 5000, "val": 6000}
+#: Mix levels of the per-level figures: accompaniment relative to the drums' RMS in dB (None: drums only).
+MIX_LEVELS: dict[str, float | None] = {"drums_only": None, "accompaniment_-6dB": -6.0, "accompaniment_0dB": 0.0,
+                                       "accompaniment_+6dB": 6.0}
+#: The level of the test songs behind the main figures (:func:`..data.grooves.test_song`'s default).
+MAIN_LEVEL = "accompaniment_-6dB"
 
 
 def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str, float]]:
@@ -32,6 +38,38 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
             out[name] = {"f_measure": float(2 * a / (b + c)), "precision": float(a / b) if b else 0.0,
                          "recall": float(a / c) if c else 0.0, "reference": int(c), "estimated": int(b)}
     return out
+
+
+def _merged(times: list[float], within: float) -> np.ndarray:
+    """Sorted ``times`` with each one within ``within`` s of the last kept one dropped (one audible onset)."""
+    out: list[float] = []
+    for t in sorted(times):
+        if not out or t - out[-1] > within:
+            out.append(t)
+    return np.array(out, float)
+
+
+def level_counts(found: list[tuple[float, str]], reference: list[tuple[float, str]]
+                 ) -> dict[str, np.ndarray]:
+    """(matched, estimated, reference) counts of one song at three strictnesses: ``class_aware`` (the hit's own
+    class, summed over classes), ``family`` (kick, snare, hi-hat, tom, cymbal, ride: :data:`..kits.classes.FAMILY`)
+    and ``class_agnostic`` (any class). Hits of one family or of any class within 30 ms are one onset."""
+    out = {"class_aware": np.array([x.sum() for x in match_counts(times_by_class(found), times_by_class(reference))])}
+    families = sorted(set(FAMILY.values()))
+
+    def by_family(events: list[tuple[float, str]]) -> list[np.ndarray]:
+        return [_merged([t for t, c in events if FAMILY[c] == f], 0.03) for f in families]
+
+    out["family"] = np.array([x.sum() for x in match_counts(by_family(found), by_family(reference))])
+    agnostic = match_counts([_merged([t for t, _ in found], 0.03)], [_merged([t for t, _ in reference], 0.03)])
+    out["class_agnostic"] = np.array([x.sum() for x in agnostic])
+    return out
+
+
+def f_measure(counts: np.ndarray) -> float:
+    """F of (matched, estimated, reference) counts; 0 when both are empty."""
+    tp, ne, nr = (int(x) for x in counts)
+    return 2 * tp / (ne + nr) if ne + nr else 0.0
 
 
 def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -104,7 +142,8 @@ def one_shot_table(cm: np.ndarray) -> list[str]:
 
 
 def evaluate(ctx: Any) -> dict[str, Any]:
-    """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class."""
+    """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class; transcribe
+    ``--mix-songs`` songs at each of :data:`MIX_LEVELS` and score them three ways (:func:`level_counts`)."""
     if ctx.split not in FIRST_SEED:
         raise UserError(f"--split {ctx.split}: beatsight-transcriber evaluates on 'test' (unseen kit) or 'val' "
                         "(training kit, other songs)")
@@ -114,9 +153,12 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     threshold = cfg.threshold if ctx.options is None or ctx.options.threshold < 0 else ctx.options.threshold
     baseline = ctx.options is None or ctx.options.heuristic_baseline
     songs = ctx.options.songs if ctx.options is not None and ctx.options.songs else cfg.test_songs
+    mix_songs = ctx.options.mix_songs if ctx.options is not None and ctx.options.mix_songs else songs
     soundfont, renderer = ((cfg.test_soundfont, "fluidsynth") if ctx.split == "test" else (cfg.soundfont, cfg.renderer))
     k = len(COMPONENTS)
     counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "kit_relative", "heuristic")}
+    by_level = {level: {kind: np.zeros(3, np.int64) for kind in ("class_aware", "family", "class_agnostic")}
+                for level in MIX_LEVELS}
     model = ctx.model.cpu()
 
     def tally(name: str, found: Any, reference: dict) -> None:
@@ -124,20 +166,37 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         for acc, new in zip(counts[name], match_counts(times_by_class(h[:2] for h in found.hits), reference)):
             acc += new
 
-    for g in range(songs):
-        audio, hits, _ = test_song(FIRST_SEED[ctx.split] + g, soundfont, renderer)
-        audio = audio / np.max(np.abs(audio))
-        reference = times_by_class((h.time, h.component) for h in hits)
-        found = transcribe_frames(model, audio, threshold)
-        tally("model", found, reference)
-        found.kit_relative(audio)
-        tally("kit_relative", found, reference)
-        if baseline:
-            tally("heuristic", transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1),
-                  reference)
+    for g in range(max(songs, mix_songs)):
+        drums, other, hits, _ = test_parts(FIRST_SEED[ctx.split] + g, soundfont, renderer)
+        events = [(h.time, h.component) for h in hits]
+        main = None
+        if g < songs:
+            audio = mix(drums, other, MIX_LEVELS[MAIN_LEVEL])
+            audio = audio / np.max(np.abs(audio))
+            reference = times_by_class(events)
+            main = transcribe_frames(model, audio, threshold)
+            tally("model", main, reference)
+            if g < mix_songs:
+                for kind, n in level_counts([h[:2] for h in main.hits], events).items():
+                    by_level[MAIN_LEVEL][kind] += n
+            main.kit_relative(audio)
+            tally("kit_relative", main, reference)
+            if baseline:
+                tally("heuristic", transcribe_onsets(Classifier("heuristic", "baseline"), audio, 0.7, 50.0, 0.1),
+                      reference)
+        if g < mix_songs:
+            for level, db in MIX_LEVELS.items():
+                if level == MAIN_LEVEL and main is not None:
+                    continue
+                audio = drums if db is None else mix(drums, other, db)
+                found = transcribe_frames(model, audio / np.max(np.abs(audio)), threshold)
+                for kind, n in level_counts([h[:2] for h in found.hits], events).items():
+                    by_level[level][kind] += n
+    levels = {level: {kind: f_measure(n) for kind, n in kinds.items()} for level, kinds in by_level.items()}
     shots = one_shot_accuracy(model, soundfont, renderer)
     result = {"split": ctx.split, "songs": songs, "one_shots": shots, "soundfont": soundfont, "threshold": threshold,
-              "model": _rows(*counts["model"]), "kit_relative_names": _rows(*counts["kit_relative"])}
+              "model": _rows(*counts["model"]), "kit_relative_names": _rows(*counts["kit_relative"]),
+              "mix_songs": mix_songs, "mix_levels": levels}
     if baseline:
         result["heuristic"] = _rows(*counts["heuristic"])
     lines = [f"# beatsight-transcriber on {songs} {ctx.split} songs ({soundfont}, threshold {threshold})", "",
@@ -158,6 +217,11 @@ def evaluate(ctx: Any) -> dict[str, Any]:
                   f"{shots['alone']['accuracy']:.3f} with absolute names. A perfect classifier would score "
                   f"{shots['kit_relative_ceiling']:.3f} with kit-relative names (below 1 where the kit tunes "
                   "differently named toms or crashes as one drum).", ""]
+    lines += [f"Onset F by mix level ({mix_songs} songs; the accompaniment's RMS relative to the drums'):", "",
+              "| mix | class-aware | family | class-agnostic |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {level.replace('_', ' ')} | {f['class_aware']:.3f} | {f['family']:.3f} | {f['class_agnostic']:.3f} |"
+              for level, f in levels.items()]
+    lines.append("")
     alone = np.array(shots["alone_kit_relative"]["confusion"])
     lines += one_shot_table(alone)
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
@@ -173,4 +237,6 @@ def evaluate(ctx: Any) -> dict[str, Any]:
             "one_shot_accuracy_absolute": shots["in_sequence"]["accuracy"],
             "one_shot_accuracy_alone": shots["alone"]["accuracy"],
             "one_shot_accuracy_alone_kit_relative": shots["alone_kit_relative"]["accuracy"],
-            "one_shot_kit_relative_ceiling": shots["kit_relative_ceiling"], "per_class": result}
+            "one_shot_kit_relative_ceiling": shots["kit_relative_ceiling"],
+            **{f"onset_f_{kind}_{level}": f for level, kinds in levels.items() for kind, f in kinds.items()},
+            "per_class": result}

@@ -22,6 +22,13 @@ GM_NOTES: dict[str, tuple[int, ...]] = {
 METALS: frozenset[int] = frozenset(COMPONENTS.index(c) for c in (
     "hihat_closed", "hihat_open", "crash", "ride", "crash2", "ride_bell", "china"))
 
+#: The family of each component: what a hit is regardless of which drum or cymbal of its kind played it.
+FAMILY: dict[str, str] = {
+    "kick": "kick", "snare": "snare", "hihat_closed": "hihat", "hihat_open": "hihat", "crash": "cymbal",
+    "crash2": "cymbal", "china": "cymbal", "ride": "ride", "ride_bell": "ride", "tom_high": "tom", "tom_mid": "tom",
+    "tom_low": "tom",
+}
+
 #: GM note -> component, for scoring against MIDI references.
 NOTE_TO_COMPONENT: dict[int, str] = {n: c for c, notes in GM_NOTES.items() for n in notes}
 

@@ -187,29 +187,111 @@ def free_hits(rng: np.random.Generator, seconds: float, spacing: float = 1.0) ->
     return hits
 
 
-def accompaniment(rng: np.random.Generator, tempo: float, seconds: float) -> list[tuple]:
-    """Non-drum parts for ``seconds``: a chord instrument, a bass line and a melody, random GM programs."""
-    beat = 60.0 / tempo
+def accompaniment(rng: np.random.Generator, tempo: float, seconds: float, pulses: int = 4, pulse: float = 1.0
+                  ) -> list[tuple]:
+    """Non-drum parts for ``seconds``: a chord instrument (one chord a bar), a bass line (one note a pulse) and a
+    melody (on half pulses), random GM programs. A bar is ``pulses`` pulses of ``pulse`` quarter notes at
+    ``tempo`` quarter notes per minute (6/8: 2 pulses of 1.5)."""
+    beat = 60.0 / tempo * pulse
+    bar = pulses * beat
     chord_prog = int(rng.choice([0, 4, 16, 24, 48, 61]))
     bass_prog = int(rng.choice([32, 33, 34, 38]))
     lead_prog = int(rng.choice([56, 65, 73, 80, 11]))
-    roots = rng.choice([48, 50, 53, 55, 57], size=max(1, int(seconds / (4 * beat)) + 1))
+    roots = rng.choice([48, 50, 53, 55, 57], size=max(1, int(seconds / bar) + 1))
     notes = []
     t, i = 0.5, 0
     while t < seconds:
         root = int(roots[i % len(roots)])
         third = 3 if rng.random() < 0.5 else 4
         for p in (root, root + third, root + 7):
-            notes.append((t, t + 4 * beat * 0.95, p + 12, 60, 0, chord_prog))
-        for b in range(4):
+            notes.append((t, t + bar * 0.95, p + 12, 60, 0, chord_prog))
+        for b in range(pulses):
             notes.append((t + b * beat, t + (b + 0.9) * beat, root - 12 + (7 if b == 2 else 0), 80, 1, bass_prog))
-        for b in range(8):
+        for b in range(2 * pulses):
             if rng.random() < 0.6:
                 p = root + 24 + int(rng.choice([0, 2, 4, 5, 7, 9]))
                 notes.append((t + b * beat / 2, t + (b + 0.9) * beat / 2, p, 70, 2, lead_prog))
-        t += 4 * beat
+        t += bar
         i += 1
     return notes
+
+
+@attrs.frozen
+class Metre:
+    """A time signature as the drums play it, in sixteenth-note steps: bar length, where the kick and the snare
+    fall, the finest step the time-keeping cymbal plays, and how the accompaniment pulses (``pulses`` pulses of
+    ``pulse`` quarter notes a bar)."""
+
+    name: str
+    steps: int
+    kicks: tuple[tuple[int, ...], ...]
+    snares: tuple[int, ...]
+    keeper_steps: tuple[int, ...]  # the time-keeper's step choices (4 quarters, 2 eighths, 1 sixteenths)
+    pulses: int
+    pulse: float
+
+
+#: Metres of :func:`metre_groove`; the tempo is in quarter notes per minute, as in a MIDI file.
+METRES: dict[str, Metre] = {m.name: m for m in (
+    Metre("4/4", 16, ((0, 8), (0, 6, 8), (0, 10), (0, 3, 8, 11), (0, 8, 10)), (4, 12), (1, 2, 2, 4), 4, 1.0),
+    Metre("3/4", 12, ((0,), (0, 6), (0, 10)), (4, 8), (1, 2, 2, 4), 3, 1.0),
+    Metre("2/4", 8, ((0,), (0, 6), (0, 3)), (4,), (1, 2, 2), 2, 1.0),
+    Metre("5/4", 20, ((0, 12), (0, 6, 12)), (8, 16), (1, 2, 2, 4), 5, 1.0),
+    Metre("6/8", 12, ((0,), (0, 10), (0, 4)), (6,), (2, 2, 1), 2, 1.5),
+    Metre("7/8", 14, ((0, 8), (0, 4, 8)), (4, 10), (2, 2, 1), 7, 0.5),
+    Metre("12/8", 24, ((0, 12), (0, 10, 12), (0, 16)), (6, 18), (2, 2), 4, 1.5),
+)}
+
+
+def metre_groove(rng: np.random.Generator, metre: Metre, tempo: float, bars: int = 4) -> list[Hit]:
+    """A random groove in ``metre`` at ``tempo`` quarter notes per minute: a time-keeping hi-hat or ride (sixteenths
+    only below 120 BPM, quarters only above 140, as drummers play them), kick and snare patterns, a crash on the
+    first downbeat and on some others, a tom fill in the second half of the last bar most of the time and a closing
+    accent on the next downbeat. Hits on a sixteenth grid with 3 ms timing jitter."""
+    six = 60.0 / tempo / 4
+    start = 0.5
+    hits: list[Hit] = []
+
+    def add(step: int, note: int, vel: float) -> None:
+        hits.append(Hit(max(0.0, start + step * six + rng.normal(0, 0.003)), note,
+                        int(np.clip(vel + rng.normal(0, 8), 20, 127))))
+
+    choices = [k for k in metre.keeper_steps if (k != 1 or tempo < 120) and (k != 4 or tempo > 140)] or [2]
+    every = int(rng.choice(choices))
+    cymbal = str(rng.choice(["hihat", "hihat", "ride", "openhat"]))
+    kicks = metre.kicks[int(rng.integers(len(metre.kicks)))]
+    beat_steps = int(round(metre.pulse * 4))
+    half = metre.steps // 2
+    for bar in range(bars):
+        base = bar * metre.steps
+        fill = bar == bars - 1 and rng.random() < 0.7
+        for s in range(0, metre.steps, every):
+            if fill and s >= half:
+                continue
+            accent = s % beat_steps == 0
+            if cymbal == "hihat":
+                add(base + s, 42 if rng.random() > 0.1 else 44, 85 if accent else 60)
+            elif cymbal == "ride":
+                add(base + s, 53 if accent and rng.random() < 0.2 else 51, 80 if accent else 65)
+            else:
+                add(base + s, 46 if not accent and every > 1 else 42, 75)
+        for s in kicks:
+            if not (fill and s >= half):
+                add(base + s, 36 if rng.random() > 0.3 else 35, 100)
+        for s in metre.snares:
+            if not (fill and s >= half):
+                add(base + s, 38 if rng.random() > 0.2 else 40, 105)
+        if bar == 0 or rng.random() < 0.3:
+            add(base, int(rng.choice([49, 57, 52])), 110)
+        if fill:
+            toms = [50, 48, 47, 45, 43, 41]
+            fill_steps = list(range(half, metre.steps, 2 if tempo > 150 else 1))
+            for k, s in enumerate(fill_steps):
+                add(base + s, toms[min(len(toms) - 1, k * len(toms) // len(fill_steps))], 95)
+    add(bars * metre.steps, int(rng.choice([49, 57, 52])), 115)
+    add(bars * metre.steps, 36, 110)
+    hits.sort(key=lambda h: h.time)
+    return hits
 
 
 def ground_truth_from_midi(path: str | Path) -> list[tuple[float, str]]:

@@ -18,6 +18,7 @@ from ..kits.classes import COMPONENTS, METALS
 from .features import SAMPLE_RATE, SEGMENT_PRE_SAMPLES, segment_at, windows_at
 from .frames import FPS
 from .onsets import detect
+from .tempo import estimate as hit_tempo, peak_times
 
 ENV_MODEL = "BEATSIGHT_ML_MODEL_PATH"
 ENV_USE_ML = "BEATSIGHT_USE_ML_CLASSIFIER"
@@ -109,11 +110,13 @@ def classes_of_hit(probs: np.ndarray, second_hit: float) -> list[int]:
     return [top] + [int(c) for c in order[1:3] if probs[c] >= second_hit and (c in METALS) != (top in METALS)]
 
 
-def quantize(times: np.ndarray, bpm: float, offset: float, tolerance: float = 0.012) -> np.ndarray:
-    """Move times within ``tolerance`` of the sixteenth-note grid (phase ``offset``) onto it."""
+def quantize(times: np.ndarray, bpm: float, offset: float, tolerance: float = 0.012, end: float = np.inf
+             ) -> np.ndarray:
+    """Move times within ``tolerance`` of the sixteenth-note grid (phase ``offset``) onto it, unless that grid point
+    lies past ``end`` (the end of the audio)."""
     step = 60.0 / bpm / 4
     grid = offset + np.round((times - offset) / step) * step
-    return np.where(np.abs(grid - times) <= tolerance, grid, times)
+    return np.where((np.abs(grid - times) <= tolerance) & (grid <= end), grid, times)
 
 
 def difficulty(n_hits: int, seconds: float, n_components: int) -> float:
@@ -177,7 +180,9 @@ def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: flo
                 for c in classes_of_hit(probs[i], second_hit):
                     hits.append((float(t), COMPONENTS[c], score))
                     rows.append(i)
-        return Transcription(hits, onsets.bpm, onsets.bpm_estimated, len(onsets.times), probs[rows])
+        bpm = hit_tempo([h[0] for h in hits], [h[1] for h in hits])
+        return Transcription(hits, bpm or onsets.bpm, bpm is not None or onsets.bpm_estimated, len(onsets.times),
+                             probs[rows])
     elif len(samples):
         segments = np.stack([segment_at(audio, int(s)) for s in samples])
         idx, conf = heuristic.classify(segments, SEGMENT_PRE_SAMPLES)
@@ -185,12 +190,14 @@ def transcribe_onsets(classifier: Classifier, audio: np.ndarray, confidence: flo
             score = (float(onsets.confidence[i]) + float(conf[i])) / 2
             if score >= confidence:
                 hits.append((float(t), COMPONENTS[int(idx[i])], score))
-    return Transcription(hits, onsets.bpm, onsets.bpm_estimated, len(onsets.times))
+    bpm = hit_tempo([h[0] for h in hits], [h[1] for h in hits])
+    return Transcription(hits, bpm or onsets.bpm, bpm is not None or onsets.bpm_estimated, len(onsets.times))
 
 
 def transcribe_frames(model: Any, audio: np.ndarray, threshold: float) -> Transcription:
-    """The frame-level transcriber: activation peaks per class at ``threshold``; the tempo from the summed
-    activations (a drums-only onset strength, unlike the flux of the whole mix)."""
+    """The frame-level transcriber: activation peaks per class at ``threshold``; the tempo from the hits
+    (:mod:`.tempo`, their times refined between frames), else from the summed activations (a drums-only onset
+    strength, unlike the flux of the whole mix)."""
     from .frames import log_mel_frames
     from .onsets import estimate_tempo
     from ..models.transcriber import activations, peaks
@@ -203,7 +210,10 @@ def transcribe_frames(model: Any, audio: np.ndarray, threshold: float) -> Transc
     frames = np.array([int(round(h[0] * FPS)) for h in hits], np.int64)
     # Each hit's scores: every class's strongest activation within a frame of its peak.
     scores = np.stack([act[np.clip(frames + d, 0, len(act) - 1)] for d in (-1, 0, 1)]).max(axis=0) if hits else None
-    bpm = estimate_tempo(act.sum(axis=1))
+    classes = np.array([COMPONENTS.index(h[1]) for h in hits], np.int64)
+    bpm = hit_tempo(peak_times(act, frames, classes, FPS), [h[1] for h in hits]) if hits else None
+    if bpm is None:
+        bpm = estimate_tempo(act.sum(axis=1))
     return Transcription(hits, bpm if bpm is not None else 120.0, bpm is not None, len(hits), scores)
 
 
@@ -254,12 +264,12 @@ def process(input_path: str | Path, output: str | Path, *, ml_model: str | None 
         say("kit-relative names: " + ", ".join(f"{n} {k} hits renamed" for k, n in changed.items()))
     times = np.array([h[0] for h in found.hits])
     if do_quantize and len(times):
-        times = quantize(times, found.bpm, float(times.min()))
+        times = quantize(times, found.bpm, float(times.min()), end=seconds)
     window = int(0.03 * SAMPLE_RATE)
     objects = []
     for (t0, component, _), t in zip(found.hits, times):
         s = min(int(round(t0 * SAMPLE_RATE)), len(audio) - 1)
-        objects.append({"time": int(round(t * 1000)), "component": component,
+        objects.append({"time": min(int(round(t * 1000)), int(seconds * 1000)), "component": component,
                         "velocity": float(np.clip(np.max(np.abs(audio[s: s + window])), 0.05, 1.0))})
     counts = {c: sum(o["component"] == c for o in objects) for c in COMPONENTS}
     used = sum(1 for v in counts.values() if v)
