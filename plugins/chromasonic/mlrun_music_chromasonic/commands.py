@@ -37,6 +37,10 @@ SHIPPED_NAMES = tuple(name for name, _ in SHIPPED)
 @click.option("--top-k", default=0, show_default=True, type=click.IntRange(0, 100_000),
               help="Sample among the k likeliest events only (0 = all).")
 @click.option("--seed", "random_seed", default=0, show_default=True, type=int, help="Random seed for sampling.")
+@click.option("--key", default=None, help="Key of the melody written, e.g. G, Em, F#m, Bb, ADor (default: the seed's; "
+                                          "--seed-notes are read in it).")
+@click.option("--meter", default=None, help="Metre of the bars written, e.g. 6/8, 3/4, 4/4 (default: the seed tune's, "
+                                            "else 4/4).")
 @click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(10, 1000), help="MIDI tempo.")
 @click.option("--out", "out", default="melody.mid", show_default=True, help="MIDI file to write.")
 @click.option("--abc", "abc_out", default=None, help="Also write the melody as ABC text to this file.")
@@ -51,10 +55,17 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
 
     if checkpoint is not None and shipped is not None:
         raise UserError(f"give a CHECKPOINT or --model {shipped}, not both")
+    from .data.notation import parse_key, parse_meter
+
+    if kwargs.get("key"):
+        parse_key(kwargs["key"])
+    if kwargs.get("meter"):
+        parse_meter(kwargs["meter"])
     path = resolve_checkpoint("chromasonic", checkpoint, shipped)
     result = run_generate(str(path), **kwargs)
     click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
-               f"{result['generated']} generated), {result['seconds']:.1f} s at {kwargs['bpm']:g} bpm"
+               f"{result['generated']} generated) in {result['key']}, {result['meter']}, {result['seconds']:.1f} s "
+               f"at {kwargs['bpm']:g} bpm"
                + (f"; ABC: {result['abc']}" if result.get("abc") else ""))
     if result["unknown_opening"]:
         click.echo(f"note: {result['unknown_opening']} opening events are outside the model's vocabulary: they "

@@ -16,9 +16,11 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import refuse_overwrite_of_inputs
 
 from .data.abc import parse_abc_file
-from .data.melody import (PAD_ID, UNK_ID, Melody, Vocabulary, event_token, note_name, parse_note_name,
-                          quantize_duration, tokens_of)
+from .data.melody import (PAD_ID, UNK_ID, Melody, Vocabulary, estimate_sharps, event_token, note_name,
+                          parse_note_name, quantize_duration, signature_shift, tokens_of)
 from .data.midi import write_abc, write_midi
+from .data.notation import (Key, Meter, complete_bars, from_training_frame, key_of_sharps, parse_key, parse_meter,
+                            seed_key, seed_meter)
 from .data.splits import rebuild_data
 from .models.neural import log_probs
 
@@ -57,17 +59,12 @@ def sample(model: torch.nn.Module, openings: Sequence[Sequence[int]], length: in
     return out
 
 
-def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any]) -> list[int]:
-    """``"C4:1 D4:0.5 r:0.5 E4"`` -> token ids (duration defaults to one quarter; ``62:1/2`` works too).
-
-    Every seed event must be in the model's vocabulary (after the same quantisation as training); otherwise a
-    UserError names it and lists the nearest events the model knows.
-    """
-    ids = []
-    index = vocab.index
+def read_seed_notes(text: str) -> list[tuple[str, int | None, float]]:
+    """``"C4:1 D4:0.5 r:0.5 E4"`` -> ``(item, pitch, quarters)`` (duration defaults to one quarter)."""
     items = text.replace(",", " ").split()
     if not items:
         raise UserError("--seed-notes: no notes given (example: --seed-notes 'C4:1 D4:0.5 r:0.5 E4:1')")
+    out = []
     for item in items:
         name, _, dur_text = item.partition(":")
         try:
@@ -78,13 +75,29 @@ def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any]) -> list
         except (ValueError, ZeroDivisionError) as exc:
             raise UserError(f"--seed-notes: cannot read '{item}' ({exc}); use NOTE[:QUARTERS], e.g. C4:1, F#5:0.5, "
                             f"r:1") from None
+        out.append((item, pitch, dur))
+    return out
+
+
+def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any], sharps: int = 0) -> list[int]:
+    """``"C4:1 D4:0.5 r:0.5 E4"`` -> token ids (duration defaults to one quarter; ``62:1/2`` works too).
+
+    The notes are in the key with ``sharps``; a model trained with key normalisation reads them transposed to the
+    white keys. Every seed event must be in the model's vocabulary (after the same quantisation as training);
+    otherwise a UserError names it and lists the nearest events the model knows.
+    """
+    ids = []
+    index = vocab.index
+    shift = signature_shift(sharps) if info.get("normalize_key") else 0
+    for item, pitch, dur in read_seed_notes(text):
+        pitch = None if pitch is None else min(127, max(0, pitch + shift))
         token = event_token(pitch, quantize_duration(dur, info.get("max_duration", 8.0)))
         if token not in index:
             known = [t for t in vocab.tokens[2:] if t.split("_")[0] == token.split("_")[0]]
             hint = (f"durations known for {note_name(pitch)}: " + ", ".join(t.split("_")[1] for t in known[:12])
                     if known else f"pitches known: {_pitch_span(vocab)}")
-            keyed = " (the model was trained on tunes transposed to the white keys)" if info.get("normalize_key") \
-                else ""
+            keyed = (f" (read in {key_of_sharps(sharps).name}, transposed to the white keys the model was trained "
+                     f"in)") if info.get("normalize_key") else ""
             raise UserError(f"--seed-notes: '{item}' is not in the model's vocabulary{keyed}; {hint}")
         ids.append(index[token])
     return ids
@@ -102,7 +115,7 @@ def _rebuild(config: Any, log: logging.Logger) -> Any:
         return rebuild_data(config, log, Path(tmp), "chromasonic")
 
 
-def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Logger) -> tuple[list[int], str]:
+def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Logger) -> tuple[list[int], Melody]:
     info, config = loaded.info, loaded.config
     vocab = Vocabulary(tuple(info["vocab"]))
     path = Path(seed_from)
@@ -124,15 +137,26 @@ def _opening_from_tune(seed_from: str, loaded: Any, length: int, log: logging.Lo
                             f"(pass an .abc file, or a title such as '{data.test.melodies[0].title}')")
         melody = found[0]
     ids = vocab.encode(tokens_of(melody, info["normalize_key"], info["max_duration"]))[:length]
-    return ids, melody.title
+    return ids, melody
+
+
+def _tune_key_meter(melody: Melody) -> tuple[Key, Meter | None]:
+    sharps = melody.key_sharps if melody.key_sharps is not None else estimate_sharps(melody.notes)
+    return seed_key(melody.key, sharps), seed_meter(melody.meter)
 
 
 def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | None, seed_length: int,
                  length: int, temperature: float, top_k: int, random_seed: int, bpm: float, out: str,
-                 abc_out: str | None, device: str) -> dict[str, Any]:
-    """Generate one melody; returns what was written."""
+                 abc_out: str | None, device: str, key: str | None = None, meter: str | None = None
+                 ) -> dict[str, Any]:
+    """Generate one melody in the seed's key and metre (or ``key`` / ``meter``); returns what was written.
+
+    Models trained on tunes transposed to the white keys generate there; the melody is transposed back to the
+    key. The written melody is filled with a rest to a whole number of bars."""
     if seed_notes and seed_from:
         raise UserError("use either --seed-notes or --seed-from, not both")
+    asked_key = parse_key(key) if key else None
+    asked_meter = parse_meter(meter) if meter else None
     seed_file = seed_from if seed_from and Path(seed_from).is_file() else None
     refuse_overwrite_of_inputs(out, checkpoint, seed_file, option="--out")
     refuse_overwrite_of_inputs(abc_out, checkpoint, seed_file, out, option="--abc")
@@ -141,25 +165,36 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     info = loaded.info
     vocab = Vocabulary(tuple(info["vocab"]))
     title = "chromasonic melody"
+    tune_meter: Meter | None = None
     if seed_notes:
-        opening = parse_seed_notes(seed_notes, vocab, info)
-    elif seed_from:
-        opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
-        title = f"after {tune}" if tune else title
+        given = [(p, d) for _, p, d in read_seed_notes(seed_notes)]
+        tune_key = asked_key or key_of_sharps(estimate_sharps(given))
+        opening = parse_seed_notes(seed_notes, vocab, info, tune_key.sharps)
     else:
-        data = _rebuild(loaded.config, log)
-        tune = data.test.melodies[random_seed % len(data.test.melodies)]
-        opening = vocab.encode(tokens_of(tune, info["normalize_key"], info["max_duration"]))[:seed_length]
+        if seed_from:
+            opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
+        else:
+            data = _rebuild(loaded.config, log)
+            tune = data.test.melodies[random_seed % len(data.test.melodies)]
+            opening = vocab.encode(tokens_of(tune, info["normalize_key"], info["max_duration"]))[:seed_length]
+        tune_key, tune_meter = _tune_key_meter(tune)
         title = f"after {tune.title}" if tune.title else title
+    written_key = asked_key or tune_key
+    written_meter = asked_meter or tune_meter or Meter(4, 4)
     ids = sample(loaded.model, [opening], length, int(info["sequence_length"]), temperature, random_seed,
                  top_k)[0]
     melody = vocab.decode(ids)
     if not melody:
         raise UserError("the generated melody is empty")
-    written = write_midi(melody, out, bpm=bpm)
+    if info.get("normalize_key"):
+        melody = from_training_frame(melody, written_key.sharps)
+    notes = len(melody)
+    melody = complete_bars(melody, written_meter)
+    written = write_midi(melody, out, bpm=bpm, key=written_key, meter=written_meter)
     unknown = opening.count(UNK_ID)  # a --seed-from tune's events the model never saw: context only, not written
-    result = {"out": str(written), "notes": len(melody), "opening": len(opening) - unknown, "generated": length,
-              "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm}
+    result = {"out": str(written), "notes": notes, "opening": len(opening) - unknown, "generated": length,
+              "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm,
+              "key": written_key.name, "meter": written_meter.text, "melody": melody}
     if abc_out:
-        result["abc"] = str(write_abc(melody, abc_out, title))
+        result["abc"] = str(write_abc(melody, abc_out, title, meter=written_meter, key=written_key, bpm=bpm))
     return result
