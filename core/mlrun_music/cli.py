@@ -20,6 +20,7 @@ from .config import (RUN_LEVEL_FIELDS, base_type, build_config, describe_allowed
 from .errors import UserError, one_line
 from .fileio import write_bytes, write_json
 from .plugins import get_registry
+from .task import resolve
 
 ENV_DEBUG = "MLRUN_MUSIC_DEBUG"
 
@@ -292,8 +293,9 @@ def _make_train_command(registered: Any) -> click.Command:
         per_model = split_per_model(command, flags)
         config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter, per_model)
         given = {k for k, v in flags.items() if v is not None}
-        if config_file:
-            given |= set(read_config_file(config_file))
+        if config_file:  # the keys the file sets, as the task's adapter maps them (the original project's shape)
+            data = read_config_file(config_file)
+            given |= set(resolve(task.config_file_adapter)(data) if task.config_file_adapter else data)
         registered.check_options_used(config, given, per_model)
         if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
             argv = _strip_option(sys.argv[1:], "--nproc-per-node")

@@ -61,10 +61,18 @@ def test_original_json_config_with_per_model_settings_and_flag_precedence(fx, tm
             "GroovePredictor": {"input_size": 64, "output_size": 32, "estimated_params": 18656, "loss": "mse",
                                 "learning_rate": 0.004, "dataset": "groove"},
         },
-        "datasets": {"deam": {"path": str(tmp_path / "nowhere" / "deam"), "annotations_file": "labels.csv"}},
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))
+    # The file's dataset tables become options, checked like flags: a DEAM folder is unused by GroovePredictor.
+    deam = tmp_path / "deam.json"
+    deam.write_text(json.dumps({**cfg, "datasets": {"deam": {"path": str(tmp_path / "nowhere" / "deam"),
+                                                             "annotations_file": "labels.csv"}}}))
+    code, text = fx.run_cli("train", "kelly", "--config", deam, "--model", "GroovePredictor", "--output",
+                            tmp_path / "o")
+    assert code == 2 and "--deam-annotations-file is used only by the model EmotionRecognizer; this run trains " \
+        "GroovePredictor" in text
+    assert not (tmp_path / "o").exists()
     common = ("--output", tmp_path / "o", "--synthetic-samples", "48", "--no-onnx", "--no-plots")
     code, text = fx.run_cli("train", "kelly", "--config", path, "--model", "DynamicsEngine", *common)
     assert code == 0, text
@@ -78,8 +86,7 @@ def test_original_json_config_with_per_model_settings_and_flag_precedence(fx, tm
                             "0.0007", "--epochs", "1", "--tag", "flags", *common)
     assert code == 0, text
     c = load_checkpoint(tmp_path / "o" / "kelly" / "flags" / "checkpoints" / "groovepredictor_latest.pt")["config"]
-    assert (c["learning_rate"], c["epochs"], c["deam_path"], c["deam_annotations_file"]) == \
-        (0.0007, 1, str(tmp_path / "nowhere" / "deam"), "labels.csv")
+    assert (c["learning_rate"], c["epochs"]) == (0.0007, 1)
     assert "GroovePredictor: no --datasets-dir given; falling back to synthetic data" in text
     # A flag equal to the file's default still wins over the per-model setting (the core records given flags).
     code, text = fx.run_cli("train", "kelly", "--config", path, "--model", "GroovePredictor", "--learning-rate",

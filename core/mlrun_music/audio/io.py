@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,9 +38,11 @@ def load_audio(path: str | Path, sample_rate: int, *, min_seconds: float = 0.0,
                allow_silent: bool = False) -> np.ndarray:
     """Read ``path`` as float32 mono at ``sample_rate``.
 
-    Raises :class:`AudioError` naming the file when it is missing, a folder, not audio, empty, sampled below
-    :data:`MIN_SAMPLE_RATE`, longer than :data:`MAX_SECONDS`, shorter than ``min_seconds``, or silent or constant
-    (a DC offset only; unless ``allow_silent``).
+    Raises :class:`AudioError` naming the file when it is missing, a folder, not audio, empty, a WAV cut short
+    (its header promises more samples than it holds), sampled below :data:`MIN_SAMPLE_RATE`, longer than
+    :data:`MAX_SECONDS`, shorter than ``min_seconds``, or silent or constant (a DC offset only; unless
+    ``allow_silent``). Silence and DC are judged at the file's own rate: resampling makes a constant ring at its
+    edges.
     """
     import soundfile as sf
 
@@ -48,6 +51,9 @@ def load_audio(path: str | Path, sample_rate: int, *, min_seconds: float = 0.0,
         raise AudioError(f"{path} is a folder, not an audio file")
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
+    cut = wav_truncation(path)
+    if cut:
+        raise AudioError(f"{path}: the WAV file is truncated ({cut}); re-export or copy it again")
     try:
         info = sf.info(str(path))
         if info.samplerate < MIN_SAMPLE_RATE:
@@ -66,8 +72,7 @@ def load_audio(path: str | Path, sample_rate: int, *, min_seconds: float = 0.0,
     mono = data.mean(axis=1)
     if not np.all(np.isfinite(mono)):
         raise AudioError(f"{path}: the audio holds non-finite samples")
-    mono = resample(mono, rate, sample_rate)
-    seconds = len(mono) / sample_rate
+    seconds = len(mono) / rate
     if seconds < min_seconds:
         raise AudioError(f"{path}: {seconds:.2f} s of audio is shorter than the {min_seconds:g} s needed")
     if not allow_silent:
@@ -76,7 +81,32 @@ def load_audio(path: str | Path, sample_rate: int, *, min_seconds: float = 0.0,
             raise AudioError(f"{path}: the audio is silent (peak {20 * math.log10(max(peak, 1e-12)):.0f} dBFS)")
         if float(np.max(np.abs(mono - float(np.mean(mono))))) < SILENCE_PEAK:
             raise AudioError(f"{path}: the audio is a constant level (DC offset only), no sound to analyse")
-    return mono
+    return resample(mono, rate, sample_rate)
+
+
+def wav_truncation(path: Path) -> str:
+    """For a RIFF/WAVE file whose data chunk declares more bytes than the file holds: how many it declares and
+    holds; '' for a complete WAV and for anything else (other formats are left to the audio reader)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return ""
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                kind, length = struct.unpack("<4sI", f.read(8))
+                if kind == b"data":
+                    # A streaming writer may leave 0 or 0xFFFFFFFF for "unknown"; those are not cut short.
+                    held = size - pos - 8
+                    if 0 < length < 0xFFFFFFFF and held < length:
+                        return f"its header declares {length} bytes of samples, the file holds {held}"
+                    return ""
+                pos += 8 + length + (length & 1)
+    except OSError:
+        return ""  # unreadable files are reported by the audio reader
+    return ""
 
 
 def _span(seconds: float) -> str:
