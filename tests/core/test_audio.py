@@ -152,3 +152,17 @@ def test_timidity_plays_a_patch_set_config(tmp_path):
 def test_freepats_renders_drums(tmp_path):
     audio = render_midi(_kick_beat(tmp_path / "beat.mid"), "/etc/timidity/freepats.cfg", 16000, renderer="timidity")
     assert np.abs(audio).max() > 0.01
+
+
+def test_load_audio_judges_dc_at_the_files_own_rate_and_refuses_a_truncated_wav(tmp_path):
+    # A constant at 16 kHz read at 22.05 kHz rings at its edges after resampling; it is still only DC.
+    sf.write(tmp_path / "dc.wav", np.full(16000, 0.5, np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(UserError, match="constant level"):
+        load_audio(tmp_path / "dc.wav", 22050)
+    tone = (0.3 * np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000)).astype(np.float32)
+    sf.write(tmp_path / "tone.wav", tone, 16000, subtype="FLOAT")
+    whole = (tmp_path / "tone.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(UserError, match=r"cut\.wav: the WAV file is truncated \(its header declares 64000 bytes"):
+        load_audio(tmp_path / "cut.wav", 16000)
+    assert len(load_audio(tmp_path / "tone.wav", 22050)) == 22050
