@@ -84,6 +84,12 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
         ref = rows[0]["reference"]
         lines.append(f"| real held-out tunes | - | - | - | {ref['diversity']:.3f} | {ref['coherence']:.3f} | "
                      f"{ref['musicality']:.3f} | - |")
+    lines += ["", "| metre | onsets on the eighth grid | on the sixteenth grid | bar completeness | syncopation |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for name, fig in [(r["model"], r) for r in rows] + ([("real held-out tunes", rows[0]["reference"])]
+                                                         if rows else []):
+        lines.append(f"| {name} | {100 * fig['on_eighth_grid']:.1f} % | {100 * fig['on_sixteenth_grid']:.1f} % | "
+                     f"{100 * fig['bar_completeness']:.1f} % | {100 * fig['syncopation']:.1f} % |")
     base = next((r for r in rows if r["model"].startswith("markov")), None)
     notes = []
     if base is not None:
@@ -95,6 +101,9 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
         notes.append("WARNING: the models were scored on different held-out sets or vocabularies; "
                      "perplexities are not comparable")
     held = rows[0]["held_out_tunes"] if rows else 0
+    notes.append("metre: each continuation in its tune's metre after its opening; onsets on the metre's eighth / "
+                 "sixteenth grid; bar completeness: bar lines that no note crosses; syncopation: notes starting off "
+                 "a beat and lasting past the next beat")
     notes.append(f"{held} held-out tunes, {rows[0]['scored_events'] if rows else 0} scored events; generated: "
                  f"{rows[0]['generation']['melodies'] if rows else 0} melodies from held-out openings")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes)

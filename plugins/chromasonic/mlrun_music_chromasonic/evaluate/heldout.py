@@ -6,6 +6,7 @@ with the same figures for the real held-out tunes as a reference.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from mlrun_music.fileio import write_json
 from . import metrics as M
 from ..data.splits import TuneWindows, rebuild_data, retokenize, windows_from_melodies
 from ..generate import sample
-from ..data.melody import PAD_ID, Vocabulary
+from ..data.melody import PAD_ID, Vocabulary, events
 from ..data.midi import write_midi
+from ..data.notation import Meter, seed_meter
 from ..models.neural import log_probs
 
 
@@ -93,6 +95,9 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
     pitch_count = len(vocab.pitches())
     gen = M.melody_metrics(generated, pitch_count)
     ref = M.melody_metrics(references, pitch_count)
+    gen_metre, ref_metre = metrical(ds, info, picks, generated, options)
+    gen.update(gen_metre)
+    ref.update(ref_metre)
     ppl_score = M.perplexity_score(scores["perplexity"], len(vocab) - 1)  # <pad> is never a candidate
     result = {
         "model": label, "held_out_tunes": len(ds.tunes), **scores, "perplexity_score": ppl_score,
@@ -108,6 +113,25 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
         for k, mel in enumerate(generated[:3]):
             write_midi(vocab.decode(generated_ids[k]), examples_dir / f"{label or 'model'}_example_{k + 1}.mid")
     return result
+
+
+def metrical(ds: TuneWindows, info: dict[str, Any], picks: list[int], generated: list[list[tuple]],
+             options: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """Metrical figures of the generated continuations and of the real ones, each placed in its tune's metre
+    (4/4 when the tune has none) after its opening, with the tune's pickup estimated from its own notes."""
+    gen_pieces, ref_pieces, seen = [], [], set()
+    for k, i in enumerate(picks):
+        melody = ds.melodies[i]
+        real = [(p, d) for p, d in events(melody, info["normalize_key"], info["max_duration"])]
+        meter = seed_meter(melody.meter) or Meter(4, 4)
+        phase = M.pickup_phase(real, meter)
+        start = sum((Fraction(d) for _, d in real[:options.opening_length]), Fraction(0))
+        gen_pieces.append((generated[k], start, meter, phase))
+        if i not in seen:
+            seen.add(i)
+            ref_pieces.append((real[options.opening_length:options.opening_length + options.generate_length],
+                               start, meter, phase))
+    return M.metrical_metrics(gen_pieces), M.metrical_metrics(ref_pieces)
 
 
 def held_out_set(config: Any, info: dict[str, Any], split: str, data_dir: str | None, log: Any,

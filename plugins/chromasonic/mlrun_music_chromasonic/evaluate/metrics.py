@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from fractions import Fraction
 from typing import Sequence
+
+from ..data.notation import Meter
 
 Event = tuple  # (pitch or None, duration in quarter lengths)
 
@@ -94,3 +97,81 @@ def perplexity_score(perplexity: float, vocab_size: int) -> float:
 def overall(accuracy: float, ppl_score: float, div: float, coh: float, mus: float) -> float:
     """Mean of five [0, 1] quantities (higher is better)."""
     return (accuracy + ppl_score + div + coh + mus) / 5
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrical figures: how a melody sits in its tune's metre. Positions are in quarter lengths from the tune's first
+# note; ``phase`` is where the first bar line falls (a pickup's length, 0 without one).
+
+def beat_length(meter: Meter) -> Fraction:
+    """A dotted quarter in 6/8, 9/8, 12/8 (compound metres), else one denominator unit (a quarter in 3/4)."""
+    unit = Fraction(4, meter.denominator)
+    return 3 * unit if meter.numerator in (6, 9, 12) and meter.denominator >= 8 else unit
+
+
+def pickup_phase(notes: Sequence[Event], meter: Meter) -> Fraction:
+    """The first bar line's position (a sixteenth multiple within one bar) under which the tune's long notes fall
+    on bar lines and beats: the score adds each note's length on a bar line, half of it on another beat, and
+    takes it away for a note crossing a bar line; ties favour no pickup."""
+    placed, t = [], Fraction(0)
+    for _, d in notes:
+        d = Fraction(d).limit_denominator(48)
+        placed.append((t, d))
+        t += d
+    beat = beat_length(meter)
+    best, best_score = Fraction(0), None
+    step = Fraction(1, 4)
+    for k in range(int(meter.bar / step)):
+        phase = k * step
+        score = Fraction(0)
+        for onset, d in placed:
+            pos = (onset - phase) % meter.bar
+            if pos == 0:
+                score += d
+            elif pos % beat == 0:
+                score += d / 2
+            if pos + d > meter.bar:
+                score -= d
+        if best_score is None or score > best_score:
+            best, best_score = phase, score
+    return best
+
+
+def metrical_counts(notes: Sequence[Event], start: Fraction, meter: Meter, phase: Fraction) -> Counter:
+    """Counts for one continuation: ``notes`` begin at position ``start`` of a tune in ``meter``."""
+    c: Counter = Counter()
+    beat = beat_length(meter)
+    t = Fraction(start)
+    onsets = set()
+    for pitch, d in notes:
+        d = Fraction(d).limit_denominator(48)
+        pos = (t - phase) % meter.bar
+        onsets.add(t)
+        c["onsets"] += 1
+        c["on_eighth"] += pos % Fraction(1, 2) == 0
+        c["on_sixteenth"] += pos % Fraction(1, 4) == 0
+        if pitch is not None:
+            c["notes"] += 1
+            next_beat = (pos // beat + 1) * beat
+            c["syncopated"] += pos % beat != 0 and pos + d > next_beat
+        t += d
+    first = phase + ((Fraction(start) - phase) // meter.bar + 1) * meter.bar
+    line = first
+    while line < t:
+        c["bar_lines"] += 1
+        c["bar_lines_on_onsets"] += line in onsets
+        line += meter.bar
+    return c
+
+
+def metrical_metrics(pieces: Sequence[tuple[Sequence[Event], Fraction, Meter, Fraction]]) -> dict[str, float]:
+    """Over ``(notes, start, meter, phase)`` continuations: the share of onsets on the metre's eighth grid and
+    sixteenth grid, bar completeness (the share of bar lines no note crosses, so every bar's notes sum to the
+    metre) and the syncopation rate (notes starting off a beat that last past the next beat)."""
+    c: Counter = Counter()
+    for notes, start, meter, phase in pieces:
+        c.update(metrical_counts(notes, start, meter, phase))
+    return {"on_eighth_grid": c["on_eighth"] / c["onsets"] if c["onsets"] else 0.0,
+            "on_sixteenth_grid": c["on_sixteenth"] / c["onsets"] if c["onsets"] else 0.0,
+            "bar_completeness": c["bar_lines_on_onsets"] / c["bar_lines"] if c["bar_lines"] else 0.0,
+            "syncopation": c["syncopated"] / c["notes"] if c["notes"] else 0.0}
