@@ -17,7 +17,7 @@ from .data.abc import MAX_TUNE_NOTES
 
 MODEL_GROUPS = {"both": ("lstm", "transformer"), "all": ("lstm", "transformer", "markov")}
 #: The datasets read from ABC files (parsed into the melody cache).
-ABC_DATASETS = ("folk", "nottingham")
+ABC_DATASETS = ("folk", "nottingham", "folder")
 
 
 @attrs.define(kw_only=True)
@@ -26,11 +26,16 @@ class ChromasonicConfig(TrainConfig):
 
     # What to train (the core's --model / --dataset, with this task's meaning)
     model: str = option("all", "lstm, transformer, markov, both (lstm + transformer), all, or a comma list.")
-    dataset: str = option("", "folk (default: O'Neill's / Ryan's Mammoth from music21's corpus), nottingham, "
-                              "synthetic, or a dataset another plugin adds.")
+    dataset: str = option("", "folk (default: O'Neill's / Ryan's Mammoth from music21's corpus; folder when "
+                              "--data-dir is given), nottingham, folder, synthetic, or a dataset another plugin "
+                              "adds.")
     # Data
-    data_dir: str = option("", "Folder with the Nottingham Music Database's .abc files (default: download into "
-                               "the cache once).", datasets=("nottingham",))
+    data_dir: str = option("", "Your own tunes: a folder of ABC, MIDI and MusicXML files (any depth; --dataset "
+                               "folder, the default with it); with --dataset nottingham, the NMD's .abc files "
+                               "(default: download into the cache once).", datasets=("folder", "nottingham"))
+    track: int = option(0, "MIDI and MusicXML files of --dataset folder: take the melody from the Nth track (part) "
+                           "holding pitched notes, 1 = first; 0 = the one with the most notes.", min=0, max=1000,
+                        datasets=("folder",))
     cache_dir: str = option("", "Cache for parsed melodies and downloads (default: the chromasonic folder of the "
                                 "mlrun-music cache: $MLRUN_MUSIC_CACHE, else the user cache folder).",
                             datasets=ABC_DATASETS)
@@ -86,6 +91,8 @@ class ChromasonicConfig(TrainConfig):
     grad_clip: float = option(1.0, "Clip the gradient norm to this value (0 = off).", min=0.0)
 
     def validate(self) -> None:
+        if self.data_dir and not self.dataset:
+            self.dataset = "folder"
         if self.min_melody_length > self.max_melody_length:
             raise UserError(f"--min-melody-length {self.min_melody_length} is larger than --max-melody-length "
                             f"{self.max_melody_length}")

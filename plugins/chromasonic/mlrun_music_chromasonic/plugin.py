@@ -27,6 +27,9 @@ CHROMASONIC = Task(
                     "O'Neill's 1850 + Ryan's Mammoth (ABC, shipped in music21's corpus; offline).", embedded=True),
         DatasetSpec("nottingham", f"{_PKG}.data.splits:load_nottingham",
                     "Nottingham Music Database in ABC: --data-dir, or downloaded once (SHA-256 checked)."),
+        DatasetSpec("folder", f"{_PKG}.data.splits:load_folder",
+                    "Your own tunes: ABC, MIDI and MusicXML files below --data-dir (any depth); what --data-dir "
+                    "means without --dataset.", accepts_path=True),
         DatasetSpec("synthetic", f"{_PKG}.data.splits:load_synthetic",
                     "Random walks (the original project's synthetic data; not music)."),
     ],

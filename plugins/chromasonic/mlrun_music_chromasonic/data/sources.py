@@ -1,8 +1,10 @@
-"""Where melodies come from: the folk corpora inside music21, the Nottingham Music Database, random walks.
+"""Where melodies come from: the folk corpora inside music21, the Nottingham Music Database, your own folder of
+ABC / MIDI / MusicXML files, random walks.
 
 - folk: O'Neill's 1850 and Ryan's Mammoth Collection, ABC files shipped in music21's corpus (offline).
 - nottingham: the Nottingham Music Database in ABC (Seymour Shlien's edition, a zip of ``*.abc`` files), read from
   ``--data-dir`` or downloaded once into the cache with its SHA-256 checked.
+- folder: every ABC, MIDI and MusicXML file below ``--data-dir`` (see :mod:`.scores` for MIDI and MusicXML).
 - synthetic: the original project's random walks, announced as synthetic.
 """
 
@@ -22,6 +24,7 @@ from mlrun_music.fileio import atomic_path, write_bytes
 
 from .cache import cache_dir_of, load_abc_files
 from .melody import Melody
+from .scores import MIDI_SUFFIXES, MUSICXML_SUFFIXES
 
 #: Seymour Shlien's corrected edition of the NMD: 142,934 bytes, 16 members (14 ABC files).
 NOTTINGHAM_URL = "https://ifdo.ca/~seymour/nottingham/nottingham_database.zip"
@@ -146,6 +149,76 @@ def load_abc_folder(folder: Path, config: Any, log: Any) -> tuple[list[Melody], 
         raise UserError(f"--data: no .abc files in {folder}")
     return load_abc_files([(p, str(p.relative_to(folder))) for p in files], cache_dir_of(config),
                           workers=1, log=log)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Your own tunes: a folder of ABC, MIDI and MusicXML files
+
+FOLDER_SUFFIXES = (".abc",) + MIDI_SUFFIXES + MUSICXML_SUFFIXES
+
+
+def music_files_in(folder: Path) -> list[Path]:
+    """Every ABC, MIDI and MusicXML entry below ``folder`` that is not a folder (any depth, sorted)."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in FOLDER_SUFFIXES and not p.is_dir())
+
+
+def folder_of(config: Any) -> Path:
+    """``--data-dir``, or the path given as ``--dataset``."""
+    text = config.data_dir or (config.dataset if config.dataset not in ("", "folder") else "")
+    if not text:
+        raise UserError("--dataset folder needs --data-dir FOLDER (ABC, MIDI and MusicXML files, any depth)")
+    folder = Path(text)
+    if not folder.is_dir():
+        raise UserError(f"--data-dir: {folder} is not a folder")
+    return folder
+
+
+def load_folder(config: Any, log: Any) -> tuple[list[Melody], dict[str, Any]]:
+    """Every tune of every ABC file (cached like the corpora) and the melody of every MIDI and MusicXML file
+    below the folder; files that give none are skipped and counted by reason. One-line errors for a folder with no
+    such file and for one where every file fails."""
+    from .cache import reason_kind
+    from .scores import parse_score_file
+
+    folder = folder_of(config)
+    files = music_files_in(folder)
+    if not files:
+        raise UserError(f"--data-dir: no ABC, MIDI or MusicXML files ({', '.join(FOLDER_SUFFIXES)}) in {folder} "
+                        f"or its sub-folders")
+    abc = [p for p in files if p.suffix.lower() == ".abc"]
+    scores = [p for p in files if p.suffix.lower() != ".abc"]
+    melodies: list[Melody] = []
+    report: dict[str, Any] = {"folder": str(folder), "files": len(files),
+                              "by_format": {"abc": len(abc), "midi": sum(p.suffix.lower() in MIDI_SUFFIXES
+                                                                         for p in scores),
+                                            "musicxml": sum(p.suffix.lower() in MUSICXML_SUFFIXES for p in scores)},
+                              "skip_reasons": {}, "skipped_tunes": []}
+    if abc:
+        melodies, abc_report = load_abc_files([(p, str(p.relative_to(folder))) for p in abc], cache_dir_of(config),
+                                              workers=config.parse_workers, log=log)
+        report["abc"] = abc_report
+        report["skip_reasons"] = dict(abc_report["skip_reasons"])
+        report["skipped_tunes"] = list(abc_report["skipped_tunes"])
+    for p in scores:
+        res = parse_score_file(str(p), str(p.relative_to(folder)), config.track)
+        melodies += [Melody.from_json(m) for m in res["melodies"]]
+        for skip in res["skipped"]:
+            kind = reason_kind(skip["reason"])
+            report["skip_reasons"][kind] = report["skip_reasons"].get(kind, 0) + 1
+            report["skipped_tunes"].append({"file": str(p), **skip})
+    if config.max_tunes:
+        melodies = melodies[:config.max_tunes]
+    report["tunes_parsed"] = len(melodies)
+    report["skipped"] = sum(report["skip_reasons"].values())
+    report["skipped_tunes"] = report["skipped_tunes"][:50]
+    if not melodies:
+        reasons = "; ".join(f"{k}: {v}" for k, v in sorted(report["skip_reasons"].items()))
+        raise UserError(f"--data-dir: no melody could be read from the {len(files)} file(s) in {folder} ({reasons})")
+    if log is not None:
+        log.info("folder %s: %d melodies from %d files; skipped %d%s", folder, len(melodies), len(files),
+                 report["skipped"], f" ({', '.join(f'{k}: {v}' for k, v in sorted(report['skip_reasons'].items()))})"
+                 if report["skip_reasons"] else "")
+    return melodies, report
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -214,6 +214,15 @@ def load_nottingham(config: Any, ctx: Any) -> DataSplits:
     return splits_from_melodies(melodies, config, source="nottingham", report={"parse": report}, log=log)
 
 
+def load_folder(config: Any, ctx: Any) -> DataSplits:
+    """Your own tunes: ABC, MIDI and MusicXML files below --data-dir (any depth)."""
+    from . import sources
+
+    log = getattr(ctx, "log", None)
+    melodies, report = sources.load_folder(config, log)
+    return splits_from_melodies(melodies, config, source="folder", report={"parse": report}, log=log)
+
+
 def load_synthetic(config: Any, ctx: Any) -> DataSplits:
     """The original project's random walks: for pipeline checks, not music (announced as such)."""
     from . import sources
