@@ -109,3 +109,19 @@ def test_bad_folders_are_one_line_errors(mlrun, my_tunes, tmp_path):
         r = mlrun("train", "chromasonic", *args, "--model", "markov", "--output-dir", tmp_path / "runs", *cache)
         assert r.code != 0 and message in r.err, (args, r.err)
         assert len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_fine_tuning_on_a_folder_keeps_the_checkpoints_vocabulary(mlrun, my_tunes, trained_run, tmp_path):
+    import torch
+
+    init = trained_run / "checkpoints" / "lstm_best.pt"
+    r = mlrun("train", "chromasonic", "--data-dir", my_tunes, "--model", "lstm", "--epochs", "1", "--init-from", init,
+              "--sequence-length", "16", "--hidden-size", "16", "--embedding-size", "8", "--num-layers", "1",
+              "--batch-size", "4", "--min-melody-length", "8", "--output-dir", tmp_path / "runs",
+              "--cache-dir", tmp_path / "cache")
+    assert r.code == 0, r.text
+    tuned = torch.load(tmp_path / "runs/chromasonic/default/checkpoints/lstm_final.pt", weights_only=False)
+    assert tuned["model_info"]["vocab"] == torch.load(init, weights_only=False)["model_info"]["vocab"]
+    r = mlrun("train", "chromasonic", "--data-dir", my_tunes, "--model", "lstm", "--epochs", "1", "--init-from", init,
+              "--max-duration", "4", "--output-dir", tmp_path / "runs2", "--cache-dir", tmp_path / "cache")
+    assert r.code != 0 and "was trained with --max-duration 8.0, this run has 4.0" in r.err

@@ -113,7 +113,8 @@ def splits_from_melodies(melodies: Iterable[Any], config: Any, source: str = "me
                         f"{config.max_melody_length}; {counts['too_short']} too short, {counts['too_long']} too "
                         f"long); at least 3 are needed for train/val/test")
     train_i, val_i, test_i = split_by_tune(len(kept), config.seed)
-    vocab = Vocabulary.build((toks[i] for i in train_i), config.min_token_count)
+    vocab = (init_vocabulary(config.init_from, config, log) if getattr(config, "init_from", "") else
+             Vocabulary.build((toks[i] for i in train_i), config.min_token_count))
     if len(vocab) <= 2:
         raise UserError(f"{source}: no note event occurs --min-token-count {config.min_token_count} times in the "
                         f"training tunes")
@@ -142,6 +143,24 @@ def splits_from_melodies(melodies: Iterable[Any], config: Any, source: str = "me
                  counts["too_long"], counts["duplicates"], len(train_i), len(val_i), len(test_i), len(train),
                  len(val), len(test), len(vocab))
     return DataSplits(train=train, val=val, test=test, info=info, report=rep)
+
+
+def init_vocabulary(path: str, config: Any, log: Any = None) -> Vocabulary:
+    """The vocabulary of the ``--init-from`` checkpoint: fine-tuning keeps its token ids (events it never saw
+    become ``<unk>``); its event settings must be this run's."""
+    from mlrun_music.training.checkpoint import load_checkpoint
+
+    info = load_checkpoint(path, task="chromasonic").get("model_info") or {}
+    if "vocab" not in info:
+        raise UserError(f"--init-from {path}: the checkpoint holds no chromasonic vocabulary")
+    for field in ("normalize_key", "max_duration"):
+        if field in info and info[field] != getattr(config, field):
+            flag = "--" + field.replace("_", "-")
+            raise UserError(f"--init-from {path}: the checkpoint was trained with {flag} {info[field]}, this run "
+                            f"has {getattr(config, field)}")
+    if log is not None:
+        log.info("vocabulary of %s: %d events (events it lacks become <unk>)", path, len(info["vocab"]))
+    return Vocabulary(tuple(info["vocab"]))
 
 
 def _unk_rate(ds: TuneWindows) -> float:
