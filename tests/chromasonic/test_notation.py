@@ -4,6 +4,7 @@ notes with every bar full, MIDI with key and time signatures and tempo, generati
 from __future__ import annotations
 
 import random
+import zlib
 from fractions import Fraction
 
 import mido
@@ -55,9 +56,11 @@ def test_keys_and_metres_are_read_or_refused_in_one_line():
 
 @pytest.mark.parametrize("key,meter", [("C", "4/4"), ("G", "6/8"), ("Em", "3/4"), ("Bb", "2/4"), ("F#m", "9/8"),
                                        ("Eb", "6/8"), ("ADor", "4/4")])
-def test_abc_reads_back_to_the_same_notes_with_full_bars(key, meter):
-    rng = random.Random(hash((key, meter)) & 0xFFFF)
+@pytest.mark.parametrize("seed", range(4))
+def test_abc_reads_back_to_the_same_notes_with_full_bars(key, meter, seed):
+    rng = random.Random(zlib.crc32(f"{key} {meter} {seed}".encode()))
     k, m = parse_key(key), parse_meter(meter)
+    pickup = Fraction(rng.choice([0, 0, 1, 2]), 2) % m.bar
     durations = [0.5, 0.5, 0.5, 1.0, 1.5, 0.25, 2.0, 3.0, 1 / 3, 0.75]
     melody = []
     for _ in range(60):  # any pitch of the chromatic scale, so accidentals, naturals and ties across bars occur
@@ -65,14 +68,18 @@ def test_abc_reads_back_to_the_same_notes_with_full_bars(key, meter):
         melody.append((pitch, rng.choice(durations)))
     if sum(Fraction(d).limit_denominator(12) for p, d in melody if p is not None) == 0:
         melody[0] = (60, 1.0)
-    melody = complete_bars(melody, m)
-    text = abc_text(melody, "round trip", meter=m, key=k, bpm=96)
+    melody = complete_bars(melody, m, pickup)
+    text = abc_text(melody, "round trip", meter=m, key=k, bpm=96, pickup=pickup)
     assert f"\nM:{meter}\nL:1/8\nQ:1/4=96\nK:{key}\n" in text and text.count("|") >= 10
     notes, measures, sharps, ratio = read_back(text)
     expected = merge_rests([(p, Fraction(d).limit_denominator(12)) for p, d in melody])
     assert merge_rests(notes) == expected
     assert sharps == k.sharps and ratio == meter
-    assert len(measures) == sum(Fraction(d).limit_denominator(12) for _, d in melody) / m.bar
+    total = sum(Fraction(d).limit_denominator(12) for _, d in melody)
+    assert len(measures) == (total - pickup) / m.bar + (1 if pickup else 0)
+    if pickup:
+        assert measures[0].duration.quarterLength == pickup and measures[0].paddingLeft == m.bar - pickup
+        measures = measures[1:]
     assert all(ms.duration.quarterLength == m.bar for ms in measures)
 
 
@@ -122,3 +129,16 @@ def test_generate_refuses_an_unknown_key_or_metre_in_one_line(mlrun, tmp_path, f
               "--out", tmp_path / "x.mid")
     assert r.code != 0 and message in r.err and len(r.err.strip().splitlines()) == 1
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_a_seed_tunes_pickup_opens_the_first_bar(mlrun, tmp_path):
+    tune = ("X:1\nT:Upbeat\nM:6/8\nL:1/8\nK:G\nD | G3 B2 d | g3 d2 B | c3 A2 F | G3 G2 D |\n"
+            "G3 B2 d | g3 d2 B | c3 A2 F | G3 G2 |]\n")
+    (tmp_path / "upbeat.abc").write_text(tune)
+    r = mlrun("chromasonic", "generate", "--model", "markov", "--seed-from", tmp_path / "upbeat.abc", "--length",
+              "24", "--out", tmp_path / "u.mid", "--abc", tmp_path / "u.abc")
+    assert r.code == 0, r.out + r.err
+    notes, measures, sharps, ratio = read_back((tmp_path / "u.abc").read_text())
+    assert ratio == "6/8" and sharps == 1 and notes[0] == (62, Fraction(1, 2))
+    assert measures[0].duration.quarterLength == Fraction(1, 2)
+    assert all(ms.duration.quarterLength == 3 for ms in measures[1:])

@@ -20,7 +20,7 @@ from .data.melody import (PAD_ID, UNK_ID, Melody, Vocabulary, estimate_sharps, e
                           parse_note_name, quantize_duration, signature_shift, tokens_of)
 from .data.midi import write_abc, write_midi
 from .data.notation import (Key, Meter, complete_bars, from_training_frame, key_of_sharps, parse_key, parse_meter,
-                            seed_key, seed_meter)
+                            pickup_phase, seed_key, seed_meter)
 from .data.splits import rebuild_data
 from .models.neural import log_probs
 
@@ -152,7 +152,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     """Generate one melody in the seed's key and metre (or ``key`` / ``meter``); returns what was written.
 
     Models trained on tunes transposed to the white keys generate there; the melody is transposed back to the
-    key. The written melody is filled with a rest to a whole number of bars."""
+    key. A seed tune's pickup (found from its notes) opens the first bar; the last bar is filled with a rest."""
     if seed_notes and seed_from:
         raise UserError("use either --seed-notes or --seed-from, not both")
     asked_key = parse_key(key) if key else None
@@ -166,6 +166,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     vocab = Vocabulary(tuple(info["vocab"]))
     title = "chromasonic melody"
     tune_meter: Meter | None = None
+    tune: Melody | None = None
     if seed_notes:
         given = [(p, d) for _, p, d in read_seed_notes(seed_notes)]
         tune_key = asked_key or key_of_sharps(estimate_sharps(given))
@@ -181,6 +182,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
         title = f"after {tune.title}" if tune.title else title
     written_key = asked_key or tune_key
     written_meter = asked_meter or tune_meter or Meter(4, 4)
+    pickup = pickup_phase(tune.notes, written_meter) if tune is not None else Fraction(0)
     ids = sample(loaded.model, [opening], length, int(info["sequence_length"]), temperature, random_seed,
                  top_k)[0]
     melody = vocab.decode(ids)
@@ -189,12 +191,13 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     if info.get("normalize_key"):
         melody = from_training_frame(melody, written_key.sharps)
     notes = len(melody)
-    melody = complete_bars(melody, written_meter)
+    melody = complete_bars(melody, written_meter, pickup)
     written = write_midi(melody, out, bpm=bpm, key=written_key, meter=written_meter)
     unknown = opening.count(UNK_ID)  # a --seed-from tune's events the model never saw: context only, not written
     result = {"out": str(written), "notes": notes, "opening": len(opening) - unknown, "generated": length,
               "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm,
               "key": written_key.name, "meter": written_meter.text, "melody": melody}
     if abc_out:
-        result["abc"] = str(write_abc(melody, abc_out, title, meter=written_meter, key=written_key, bpm=bpm))
+        result["abc"] = str(write_abc(melody, abc_out, title, meter=written_meter, key=written_key, bpm=bpm,
+                                      pickup=pickup))
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
@@ -45,5 +46,6 @@ def write_midi(melody: Sequence[tuple], path: str | Path, bpm: float = 120.0, pr
 
 
 def write_abc(melody: Sequence[tuple], path: str | Path, title: str = "chromasonic melody",
-              meter: Meter | None = None, key: Key | None = None, bpm: float | None = None) -> Path:
-    return write_text(path, abc_text(melody, title, meter=meter, key=key, bpm=bpm))
+              meter: Meter | None = None, key: Key | None = None, bpm: float | None = None,
+              pickup: Fraction = Fraction(0)) -> Path:
+    return write_text(path, abc_text(melody, title, meter=meter, key=key, bpm=bpm, pickup=pickup))

@@ -143,11 +143,46 @@ def to_training_frame(melody: Sequence[tuple], sharps: int) -> list[tuple]:
     return [(None if p is None else min(127, max(0, int(p) + shift)), d) for p, d in melody]
 
 
-def complete_bars(melody: Sequence[tuple], meter: Meter) -> list[tuple]:
-    """The melody with a rest after its last note that fills its last bar (nothing when the bar is full)."""
+def complete_bars(melody: Sequence[tuple], meter: Meter, pickup: Fraction = Fraction(0)) -> list[tuple]:
+    """The melody with a rest after its last note that fills its last bar (nothing when the bar is full); a
+    ``pickup`` (quarter lengths before the first bar line, 0 for none) counts as the start of a bar."""
     total = sum((Fraction(float(d)).limit_denominator(48) for _, d in melody), Fraction(0))
-    left = (-total) % meter.bar
+    left = (pickup - total) % meter.bar
     return list(melody) + ([(None, float(left))] if left else [])
+
+
+def beat_length(meter: Meter) -> Fraction:
+    """A dotted quarter in 6/8, 9/8, 12/8 (compound metres), else one denominator unit (a quarter in 3/4)."""
+    unit = Fraction(4, meter.denominator)
+    return 3 * unit if meter.numerator in (6, 9, 12) and meter.denominator >= 8 else unit
+
+
+def pickup_phase(notes: Sequence[tuple], meter: Meter) -> Fraction:
+    """The first bar line's position (a sixteenth multiple within one bar) under which the tune's long notes fall
+    on bar lines and beats: the score adds each note's length on a bar line, half of it on another beat, and
+    takes it away for a note crossing a bar line; ties favour no pickup."""
+    placed, t = [], Fraction(0)
+    for _, d in notes:
+        d = Fraction(d).limit_denominator(48)
+        placed.append((t, d))
+        t += d
+    beat = beat_length(meter)
+    best, best_score = Fraction(0), None
+    step = Fraction(1, 4)
+    for k in range(int(meter.bar / step)):
+        phase = k * step
+        score = Fraction(0)
+        for onset, d in placed:
+            pos = (onset - phase) % meter.bar
+            if pos == 0:
+                score += d
+            elif pos % beat == 0:
+                score += d / 2
+            if pos + d > meter.bar:
+                score -= d
+        if best_score is None or score > best_score:
+            best, best_score = phase, score
+    return best
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -194,10 +229,12 @@ def _length(d: Fraction) -> str:
     return str(mult.numerator) if mult.denominator == 1 else f"{mult.numerator}/{mult.denominator}"
 
 
-def bar_events(melody: Sequence[tuple], meter: Meter) -> list[list[tuple[int | None, Fraction, bool]]]:
-    """Events cut at bar lines: bars of ``(pitch, quarter lengths, tied to the next)``."""
+def bar_events(melody: Sequence[tuple], meter: Meter, pickup: Fraction = Fraction(0)
+               ) -> list[list[tuple[int | None, Fraction, bool]]]:
+    """Events cut at bar lines: bars of ``(pitch, quarter lengths, tied to the next)``; the first bar holds only
+    ``pickup`` quarter lengths when that is above 0."""
     bars: list[list[tuple[int | None, Fraction, bool]]] = [[]]
-    room = meter.bar
+    room = Fraction(pickup) % meter.bar or meter.bar
     for pitch, dur in melody:
         left = Fraction(float(dur)).limit_denominator(48)
         while left > 0:
@@ -212,16 +249,19 @@ def bar_events(melody: Sequence[tuple], meter: Meter) -> list[list[tuple[int | N
 
 
 def abc_text(melody: Sequence[tuple], title: str = "chromasonic melody", meter: Meter | None = None,
-             key: Key | None = None, bpm: float | None = None, bars_per_line: int = 4) -> str:
+             key: Key | None = None, bpm: float | None = None, bars_per_line: int = 4,
+             pickup: Fraction = Fraction(0)) -> str:
     """ABC with ``M:``, ``L:1/8``, ``K:``, bar lines, and notes split at bar lines and tied across them.
 
-    Accidentals are written whenever a note leaves the key signature, and again on every later note of that
-    letter in the same bar (readers differ on whether an accidental carries to the end of the bar)."""
+    Accidentals are written whenever a note leaves the key signature, again on every later note of that letter
+    in the same bar (readers differ on whether an accidental carries to the end of the bar), and on the
+    continuation of a tied note that had one. ``pickup``: quarter lengths before the first bar line."""
     meter = meter or Meter(4, 4)
     key = key or Key("C", "", 0)
     alter = _key_alter(key.sharps)
     bars_text = []
-    for bar in bar_events(melody, meter):
+    held = ""  # the accidental of a note tied into the next bar: written again on its continuation
+    for bar in bar_events(melody, meter, pickup):
         touched: set[str] = set()
         items = []
         for pitch, dur, tied in bar:
@@ -230,9 +270,10 @@ def abc_text(melody: Sequence[tuple], title: str = "chromasonic melody", meter: 
                 continue
             letter, acc, octave = spell(int(pitch), key.sharps)
             mark = ""
-            if acc != alter[letter] or letter in touched:
+            if acc != alter[letter] or letter in touched or held:
                 mark = {1: "^", -1: "_", 0: "=", 2: "^^", -2: "__"}[acc]
                 touched.add(letter)
+            held = mark if tied else ""
             items.append(mark + abc_note(letter, octave) + _length(dur) + ("-" if tied else ""))
         bars_text.append(" ".join(items))
     lines = [" | ".join(bars_text[i:i + bars_per_line]) for i in range(0, len(bars_text), bars_per_line)]

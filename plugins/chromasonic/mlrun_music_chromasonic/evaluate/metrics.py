@@ -16,7 +16,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Sequence
 
-from ..data.notation import Meter
+from ..data.notation import Meter, beat_length, pickup_phase  # noqa: F401 - part of this module's figures
 
 Event = tuple  # (pitch or None, duration in quarter lengths)
 
@@ -102,40 +102,6 @@ def overall(accuracy: float, ppl_score: float, div: float, coh: float, mus: floa
 # ---------------------------------------------------------------------------------------------------------------
 # Metrical figures: how a melody sits in its tune's metre. Positions are in quarter lengths from the tune's first
 # note; ``phase`` is where the first bar line falls (a pickup's length, 0 without one).
-
-def beat_length(meter: Meter) -> Fraction:
-    """A dotted quarter in 6/8, 9/8, 12/8 (compound metres), else one denominator unit (a quarter in 3/4)."""
-    unit = Fraction(4, meter.denominator)
-    return 3 * unit if meter.numerator in (6, 9, 12) and meter.denominator >= 8 else unit
-
-
-def pickup_phase(notes: Sequence[Event], meter: Meter) -> Fraction:
-    """The first bar line's position (a sixteenth multiple within one bar) under which the tune's long notes fall
-    on bar lines and beats: the score adds each note's length on a bar line, half of it on another beat, and
-    takes it away for a note crossing a bar line; ties favour no pickup."""
-    placed, t = [], Fraction(0)
-    for _, d in notes:
-        d = Fraction(d).limit_denominator(48)
-        placed.append((t, d))
-        t += d
-    beat = beat_length(meter)
-    best, best_score = Fraction(0), None
-    step = Fraction(1, 4)
-    for k in range(int(meter.bar / step)):
-        phase = k * step
-        score = Fraction(0)
-        for onset, d in placed:
-            pos = (onset - phase) % meter.bar
-            if pos == 0:
-                score += d
-            elif pos % beat == 0:
-                score += d / 2
-            if pos + d > meter.bar:
-                score -= d
-        if best_score is None or score > best_score:
-            best, best_score = phase, score
-    return best
-
 
 def metrical_counts(notes: Sequence[Event], start: Fraction, meter: Meter, phase: Fraction) -> Counter:
     """Counts for one continuation: ``notes`` begin at position ``start`` of a tune in ``meter``."""
