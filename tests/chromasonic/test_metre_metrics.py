@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from mlrun_music_chromasonic.data.notation import parse_meter
-from mlrun_music_chromasonic.evaluate.metrics import beat_length, metrical_metrics, pickup_phase
+from mlrun_music_chromasonic.data.notation import beat_length, parse_meter, pickup_phase
+from mlrun_music_chromasonic.evaluate.metrics import metrical_metrics
 
 F = Fraction
 

@@ -20,7 +20,7 @@ from ..data.splits import TuneWindows, rebuild_data, retokenize, windows_from_me
 from ..generate import sample
 from ..data.melody import PAD_ID, Vocabulary, events
 from ..data.midi import write_midi
-from ..data.notation import Meter, seed_meter
+from ..data.notation import Meter, pickup_phase, seed_meter
 from ..models.neural import log_probs
 
 
@@ -124,7 +124,7 @@ def metrical(ds: TuneWindows, info: dict[str, Any], picks: list[int], generated:
         melody = ds.melodies[i]
         real = [(p, d) for p, d in events(melody, info["normalize_key"], info["max_duration"])]
         meter = seed_meter(melody.meter) or Meter(4, 4)
-        phase = M.pickup_phase(real, meter)
+        phase = pickup_phase(real, meter)
         start = sum((Fraction(d) for _, d in real[:options.opening_length]), Fraction(0))
         gen_pieces.append((generated[k], start, meter, phase))
         if i not in seen:

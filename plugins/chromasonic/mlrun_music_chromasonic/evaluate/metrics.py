@@ -16,7 +16,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Sequence
 
-from ..data.notation import Meter, beat_length, pickup_phase  # noqa: F401 - part of this module's figures
+from ..data.notation import Meter, beat_length
 
 Event = tuple  # (pitch or None, duration in quarter lengths)
 
