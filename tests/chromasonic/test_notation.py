@@ -14,7 +14,7 @@ from music21 import converter
 from mlrun_music.errors import UserError
 from mlrun_music_chromasonic.data.melody import signature_shift
 from mlrun_music_chromasonic.data.notation import (abc_text, complete_bars, from_training_frame, parse_key,
-                                                   parse_meter)
+                                                   parse_meter, seed_key)
 
 SEED = "E4:0.5 G4:0.5 A4:0.5 C5:0.5 B4:0.5 A4:0.5 G4:1"
 
@@ -49,6 +49,9 @@ def test_keys_and_metres_are_read_or_refused_in_one_line():
         with pytest.raises(UserError, match=r"^--key: ") as err:
             parse_key(bad)
         assert "\n" not in str(err.value)
+    assert [seed_key(text, sharps).name for text, sharps in [("E minor", 1), ("Ador", 1), ("D clef=treble", 2),
+                                                              ("HP", 2), ("G", 3), ("", None)]] == \
+        ["Em", "ADor", "D", "D", "A", "C"]
     for bad in ["6/7", "x", "0/4", "4/4/4", "33/8"]:
         with pytest.raises(UserError, match=r"^--meter: "):
             parse_meter(bad)

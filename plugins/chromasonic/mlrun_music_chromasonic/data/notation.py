@@ -115,10 +115,17 @@ def parse_meter(text: str, option: str = "--meter") -> Meter:
 
 
 def seed_key(key_text: str, sharps: int | None) -> Key:
-    """A tune's key from its ``K:`` text, else from its signature (major)."""
-    try:
-        key = parse_key(key_text.split()[0] if key_text.split() else "")
-    except UserError:
+    """A tune's key from its ``K:`` text (``E minor``, ``Ador``, ``D clef=treble``), else from its signature
+    (major)."""
+    words = key_text.split()
+    key = None
+    for text in (" ".join(words[:2]), words[0] if words else ""):
+        try:
+            key = parse_key(text)
+            break
+        except UserError:
+            continue
+    if key is None:
         return key_of_sharps(sharps or 0)
     if sharps is not None and key.sharps != sharps:
         return key_of_sharps(sharps)
