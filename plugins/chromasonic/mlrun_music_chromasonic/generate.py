@@ -79,16 +79,17 @@ def read_seed_notes(text: str) -> list[tuple[str, int | None, float]]:
     return out
 
 
-def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any], sharps: int = 0) -> list[int]:
+def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any], key: Key | None = None) -> list[int]:
     """``"C4:1 D4:0.5 r:0.5 E4"`` -> token ids (duration defaults to one quarter; ``62:1/2`` works too).
 
-    The notes are in the key with ``sharps``; a model trained with key normalisation reads them transposed to the
+    The notes are in ``key`` (C major when not given); a model trained with key normalisation reads them transposed to the
     white keys. Every seed event must be in the model's vocabulary (after the same quantisation as training);
     otherwise a UserError names it and lists the nearest events the model knows.
     """
     ids = []
     index = vocab.index
-    shift = signature_shift(sharps) if info.get("normalize_key") else 0
+    key = key or Key("C", "", 0)
+    shift = signature_shift(key.sharps) if info.get("normalize_key") else 0
     for item, pitch, dur in read_seed_notes(text):
         pitch = None if pitch is None else min(127, max(0, pitch + shift))
         token = event_token(pitch, quantize_duration(dur, info.get("max_duration", 8.0)))
@@ -96,7 +97,7 @@ def parse_seed_notes(text: str, vocab: Vocabulary, info: dict[str, Any], sharps:
             known = [t for t in vocab.tokens[2:] if t.split("_")[0] == token.split("_")[0]]
             hint = (f"durations known for {note_name(pitch)}: " + ", ".join(t.split("_")[1] for t in known[:12])
                     if known else f"pitches known: {_pitch_span(vocab)}")
-            keyed = (f" (read in {key_of_sharps(sharps).name}, transposed to the white keys the model was trained "
+            keyed = (f" (read in {key.name}, transposed to the white keys the model was trained "
                      f"in)") if info.get("normalize_key") else ""
             raise UserError(f"--seed-notes: '{item}' is not in the model's vocabulary{keyed}; {hint}")
         ids.append(index[token])
@@ -170,7 +171,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     if seed_notes:
         given = [(p, d) for _, p, d in read_seed_notes(seed_notes)]
         tune_key = asked_key or key_of_sharps(estimate_sharps(given))
-        opening = parse_seed_notes(seed_notes, vocab, info, tune_key.sharps)
+        opening = parse_seed_notes(seed_notes, vocab, info, tune_key)
     else:
         if seed_from:
             opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
