@@ -103,3 +103,10 @@ def test_transformer_heads_are_checked_against_its_own_width(mlrun, tmp_path):
     r = mlrun("train", "chromasonic", *SMALL, "--model", "both", *TINY, "--model.lstm.hidden-size", "10",
               "--output-dir", out, "--tag", "both")
     assert r.code == 0, r.text
+
+
+def test_a_neural_size_with_only_the_markov_model_is_refused(mlrun, tmp_path):
+    r = mlrun("train", "chromasonic", "--model", "markov", "--dataset", "synthetic", "--hidden-size", "64")
+    assert r.code == 2 and r.err.strip() == \
+        "error: --hidden-size is unused by the model markov; this run trains no other"
+    assert not (tmp_path / "runs").exists()

@@ -64,13 +64,13 @@ class ChromasonicConfig(TrainConfig):
                                   min=4, max=4096)
     window_stride: int = option(0, "Step between training windows of a tune (0 = half the window).", min=0)
     # Models
-    hidden_size: int = option(128, "LSTM hidden size and Transformer width.", min=4, max=8192)
+    hidden_size: int = option(128, "LSTM hidden size and Transformer width.", min=4, max=8192, models_except=("markov",))
     embedding_size: int = option(64, "LSTM token embedding size.", min=2, max=8192, models=("lstm",))
-    num_layers: int = option(2, "LSTM / Transformer layers.", min=1, max=48)
+    num_layers: int = option(2, "LSTM / Transformer layers.", min=1, max=48, models_except=("markov",))
     num_heads: int = option(8, "Transformer attention heads (must divide --hidden-size).", min=1, max=128,
                             models=("transformer",))
     feedforward_size: int = option(512, "Transformer feed-forward size.", min=4, max=65536, models=("transformer",))
-    dropout: float = option(0.2, "Dropout.", min=0.0, max=0.9)
+    dropout: float = option(0.2, "Dropout.", min=0.0, max=0.9, models_except=("markov",))
     transformer_positions: str = option("alibi", "Transformer positions: alibi (a per-head penalty on distance; "
                                                  "better on folk, see BENCHMARKS.md) or learned (absolute, per "
                                                  "window index).",
