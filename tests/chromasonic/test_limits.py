@@ -13,9 +13,9 @@ import time
 import pytest
 from tests.chromasonic.conftest import ABC, random_tune, write_abc_tree
 
+from mlrun_music.time_budget import OverBudget, time_budget
 from mlrun_music_chromasonic.data import abc
-from mlrun_music_chromasonic.data.abc import (MAX_FILE_BYTES, MAX_NOTE_QUARTERS, MAX_TUNE_BARS, OverBudget,
-                                              parse_abc_file, time_budget, tune_over_limits)
+from mlrun_music_chromasonic.data.abc import MAX_FILE_BYTES, MAX_NOTE_QUARTERS, MAX_TUNE_BARS, parse_abc_file, tune_over_limits
 
 HUGE_NOTE = "X:1\nT:One long note\nM:4/4\nL:1/8\nK:C\nC999999|\n"
 ENDLESS = "X:2\nT:Endless\nM:4/4\nL:1/4\nK:C\n" + " ".join("CDEF|" for _ in range(20000)) + "]\n"

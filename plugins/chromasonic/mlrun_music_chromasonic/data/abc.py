@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import stat
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
+
+from mlrun_music.time_budget import OverBudget, time_budget
 
 from .melody import Melody
 
@@ -49,10 +49,6 @@ _BARS = re.compile(r"\|+")
 _NOTES = re.compile(r"[A-Ga-gzx]")
 #: A note, rest or chord with a length multiplier: the letter (with accidental/octave marks) and the number.
 _LENGTH = re.compile(r"(?:[A-Ga-gzx][,']*|\])(\d+)")
-
-
-class OverBudget(Exception):
-    """Parsing a file took longer than its time budget."""
 
 
 def read_abc_text(path: Path) -> tuple[str | None, str | None]:
@@ -135,28 +131,6 @@ def _unit_note_length(text: str) -> Fraction:
     except (ValueError, ZeroDivisionError):
         return Fraction(1, 8)
     return unit if unit > 0 else Fraction(1, 8)
-
-
-@contextlib.contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Raise :class:`OverBudget` in the block after ``seconds`` (SIGALRM: the main thread of a Unix process, as
-    in training and in the parse workers). Where no alarm can be set, or another one is pending (a caller's own
-    time limit, which must not be moved), the block runs unbounded and callers check the time between tunes."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        yield
-        return
-
-    def over(signum: int, frame: Any) -> None:
-        raise OverBudget()
-
-    previous = signal.signal(signal.SIGALRM, over)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

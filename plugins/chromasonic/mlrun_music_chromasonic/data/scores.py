@@ -12,7 +12,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .abc import MAX_FILE_BYTES, MAX_FILE_SECONDS, MAX_NOTE_QUARTERS, MAX_TUNE_NOTES, OverBudget, time_budget
+from mlrun_music.time_budget import OverBudget, time_budget
+
+from .abc import MAX_FILE_BYTES, MAX_FILE_SECONDS, MAX_NOTE_QUARTERS, MAX_TUNE_NOTES
 from .melody import Melody
 
 MIDI_SUFFIXES = (".mid", ".midi")

@@ -34,8 +34,6 @@ import math
 import os
 import random
 import shutil
-import signal
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -45,6 +43,7 @@ import numpy as np
 
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_bytes, write_json, write_text
+from mlrun_music.time_budget import OverBudget, time_budget
 
 from .. import tokens
 
@@ -122,30 +121,10 @@ def song_id(work: str) -> str:
 # Parsing one piece (music21 -> MIDI -> one piano track -> clips)
 
 
-class _Timeout(BaseException):
-    """Raised by the alarm; a BaseException so music21's own ``except Exception`` blocks do not swallow it."""
 
 
-class _deadline:
-    """SIGALRM-based time limit (main thread only; elsewhere the elapsed time is checked afterwards)."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.armed = seconds > 0 and threading.current_thread() is threading.main_thread() and hasattr(signal,
-                                                                                                        "SIGALRM")
 
-    def __enter__(self) -> "_deadline":
-        if self.armed:
-            def fire(signum: int, frame: Any) -> None:
-                raise _Timeout()
-            self.old = signal.signal(signal.SIGALRM, fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
 
 
 def _parse_to_midi(piece: str, out: Path) -> None:
@@ -288,9 +267,9 @@ def parse_piece(piece: str, folder: Path, timeout: float) -> dict[str, Any]:
     whole = folder / "pieces" / f"{pid}.mid"
     t0 = time.perf_counter()
     try:
-        with _deadline(timeout):
+        with time_budget(timeout):
             _parse_to_midi(piece, whole)
-    except _Timeout:
+    except OverBudget:
         return {"ok": False, "reason": f"took longer than {timeout:g} s to parse and export"}
     except Exception as exc:  # music21 raises many kinds on scores it cannot read
         return {"ok": False, "reason": f"music21 could not parse or export it ({type(exc).__name__})",

@@ -27,8 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import signal
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ import numpy as np
 
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_json, write_text
+from mlrun_music.time_budget import OverBudget, time_budget
 
 from ..config import SAMPLE_RATE, SCORES_MAX_BARS, SCORES_PER_SOURCE, SCORES_SECONDS, SCORES_SOURCES
 from .songs import DONE_MARKER, normalise, write_audio
@@ -131,30 +130,10 @@ def candidates(source: str) -> list[dict[str, Any]]:
 # One piece
 
 
-class _Timeout(BaseException):
-    """Raised by the alarm; a BaseException so music21's own ``except Exception`` blocks do not swallow it."""
 
 
-class _Deadline:
-    """SIGALRM time limit (main thread only)."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.armed = seconds > 0 and threading.current_thread() is threading.main_thread() and hasattr(signal,
-                                                                                                        "SIGALRM")
 
-    def __enter__(self) -> "_Deadline":
-        if self.armed:
-            def fire(signum: int, frame: Any) -> None:
-                raise _Timeout()
-            self.old = signal.signal(signal.SIGALRM, fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
 
 
 class Skip(Exception):
@@ -311,14 +290,14 @@ def build_piece(piece: dict[str, Any], out_dir: Path, *, source: str, soundfont:
     midi_path = out_dir / "score.mid"
     try:
         try:
-            with _Deadline(timeout):
+            with time_budget(timeout):
                 score = _parse(piece)
                 repeats = "expanded"
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         score = score.expandRepeats()
-                except _Timeout:
+                except OverBudget:
                     raise
                 except Exception:  # noqa: BLE001 - music21 raises many kinds for inconsistent repeat marks
                     repeats = "played once as written"
@@ -339,7 +318,7 @@ def build_piece(piece: dict[str, Any], out_dir: Path, *, source: str, soundfont:
                     _truncate(score, max(1, sum(e <= max_seconds for e in ends)))
                     _write_midi(score, midi_path)
                     bars, info = _bars(score, midi_path)
-        except _Timeout:
+        except OverBudget:
             raise Skip("parse timeout", f"more than {timeout:g} s") from None
         except Skip:
             raise
