@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import time
 
 import pytest
 from tests.chromasonic.conftest import ABC, random_tune, write_abc_tree
 
-from mlrun_music.time_budget import OverBudget, time_budget
 from mlrun_music_chromasonic.data import abc
 from mlrun_music_chromasonic.data.abc import MAX_FILE_BYTES, MAX_NOTE_QUARTERS, MAX_TUNE_BARS, parse_abc_file, tune_over_limits
 
@@ -87,27 +85,6 @@ def test_unreadable_files_in_a_batch_are_skipped_and_counted(mlrun, tmp_path):
     assert parse["skip_reasons"] == expected
     assert parse["tunes_parsed"] == 7 and parse["files"] == 2 + sum(expected.values())  # good.abc, utf16.abc
     assert "Traceback" not in r.text
-
-
-def test_time_budget_interrupts_a_busy_parse():
-    with pytest.raises(OverBudget):
-        with time_budget(0.2):
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:  # a parse that does not end by itself
-                pass
-    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
-
-
-def test_time_budget_leaves_a_callers_alarm_alone():
-    previous = signal.signal(signal.SIGALRM, lambda *a: None)
-    signal.setitimer(signal.ITIMER_REAL, 30)
-    try:
-        with time_budget(0.01):
-            time.sleep(0.05)  # no OverBudget: the caller's timer is not replaced
-        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_file_over_its_parse_time_is_skipped_and_counted(mlrun, tmp_path, monkeypatch):
