@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from .config import (RUN_LEVEL_FIELDS, base_type, build_config, describe_allowed, fields_of, per_model_label,
-                     read_config_file)
+from .config import (base_type, build_config, describe_allowed, fields_of, per_model_label, read_config_file,
+                     varies_per_model)
 from .errors import UserError, one_line
 from .fileio import write_bytes, write_json
 from .plugins import get_registry
@@ -64,7 +64,7 @@ def per_model_options(cls: type, models: list[str]) -> list[click.Option]:
     options = []
     for model in models:
         for f in fields_of(cls):
-            if f.name in RUN_LEVEL_FIELDS or f.metadata.get("table") or f.metadata.get("run_control"):
+            if not varies_per_model(f):
                 continue
             typ = base_type(f.type)
             flag = per_model_label(model, f.name)
@@ -90,26 +90,29 @@ def split_per_model(command: click.Command, flags: dict[str, Any]) -> dict[str, 
     return table
 
 
+def read_task_config_file(file: str, adapter: Any = None) -> dict[str, Any]:
+    """A config file's options, mapped by the task's adapter when it has one (its errors name the file)."""
+    data = read_config_file(file)
+    if adapter is None:
+        return data
+    try:
+        return resolve(adapter)(data)
+    except UserError as exc:
+        raise UserError(f"{file}: {exc}", exc.exit_code) from None
+
+
 def merge_config(cls: type, file: str | None, flags: dict[str, Any], adapter: Any = None,
-                 per_model: dict[str, dict[str, Any]] | None = None) -> Any:
+                 per_model: dict[str, dict[str, Any]] | None = None,
+                 file_values: dict[str, Any] | None = None) -> Any:
     """Field defaults < config file < command-line flags, validated (UserError names the key).
 
+    ``file_values``: the file's options when the caller has read them already (:func:`read_task_config_file`).
     One model's options (``per_model``): the file's apply unless the same option is given as a flag for the whole
     run; ``--model.NAME.OPTION`` flags apply over everything."""
     values: dict[str, Any] = {}
-    where = ""
     if file:
-        data = read_config_file(file)
-        if adapter is not None:
-            from .task import resolve
-
-            try:
-                data = resolve(adapter)(data)
-            except UserError as exc:
-                raise UserError(f"{file}: {exc}", exc.exit_code) from None
-        values.update(data)
-        where = f"{file}: "
-        build_config(cls, values, where=where)  # report file errors with the file's name
+        values.update(file_values if file_values is not None else read_task_config_file(file, adapter))
+        build_config(cls, values, where=f"{file}: ")  # report file errors with the file's name
     given = {k: v for k, v in flags.items() if v is not None}
     values.update(given)
     # The file's table passed build_config above, so it is a table of tables here.
@@ -291,11 +294,11 @@ def _make_train_command(registered: Any) -> click.Command:
                 raise UserError(f"model given twice: '{model_arg}' and --model '{flags['model']}'")
             flags["model"] = model_arg
         per_model = split_per_model(command, flags)
-        config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter, per_model)
-        given = {k for k, v in flags.items() if v is not None}
-        if config_file:  # the keys the file sets, as the task's adapter maps them (the original project's shape)
-            data = read_config_file(config_file)
-            given |= set(resolve(task.config_file_adapter)(data) if task.config_file_adapter else data)
+        # The file's keys as the task's adapter maps them (the original project's shape) count as given too.
+        file_values = read_task_config_file(config_file, task.config_file_adapter) if config_file else {}
+        config = merge_config(registered.config_class, config_file, flags, task.config_file_adapter, per_model,
+                              file_values)
+        given = {k for k, v in flags.items() if v is not None} | set(file_values)
         registered.check_options_used(config, given, per_model)
         if config.nproc_per_node > 1 and not launched_by_torchrun() and not os.environ.get(ENV_CHILD):
             argv = _strip_option(sys.argv[1:], "--nproc-per-node")

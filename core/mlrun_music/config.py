@@ -6,7 +6,6 @@ command-line flags, config files (TOML or JSON) and the Python API, and names th
 
 from __future__ import annotations
 
-import difflib
 import json
 import ntpath
 import os
@@ -18,49 +17,35 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from .errors import UserError
+from .errors import UserError, did_you_mean
 
 _MISSING = object()
 
 
-def option(
-    default: Any,
-    help: str,
-    *,
-    choices: Iterable[Any] | None = None,
-    min: float | None = None,
-    max: float | None = None,
-    aliases: Iterable[str] = (),
-    run_control: bool = False,
-    datasets: Iterable[str] = (),
-    models: Iterable[str] = (),
-    unless: Iterable[str] = (),
-    when: Iterable[str] = (),
-    models_except: Iterable[str] = (),
-) -> Any:
-    """Declare a config field that becomes ``--kebab-case`` on the command line.
+def option(default: Any, help: str, **rules: Any) -> Any:
+    """Declare a config field that becomes ``--kebab-case`` on the command line (``rules``: see
+    :func:`option_metadata`)."""
+    return attrs.field(default=default, metadata=option_metadata(help, **rules))
+
+
+def option_metadata(help: str, *, choices: Iterable[Any] | None = None, min: float | None = None,
+                    max: float | None = None, aliases: Iterable[str] = (), run_control: bool = False,
+                    datasets: Iterable[str] = (), models: Iterable[str] = (), unless: Iterable[str] = (),
+                    when: Iterable[str] = (), models_except: Iterable[str] = ()) -> dict[str, Any]:
+    """The metadata of an option: its help, allowed values (``choices``, ``min``, ``max``) and extra names.
 
     ``run_control`` marks fields that steer one invocation (resume, restart, ...) rather than describe the run;
     they are not compared when resuming. ``datasets`` / ``models``: the option is used only when the run trains on
     one of these datasets / trains one of these models; ``unless``: it is unused when any of these fields is set
     (differs from its default); ``when``: it is used only when one of these fields is set (``--augment-gain`` only
     with ``--augment-speed`` above 0); ``models_except``: unused when the run trains only these models (an option
-    every model but a counted baseline reads). Giving an option the run does not use is an error (:func:`unused_options`).
+    every model but a counted baseline reads). Giving an option the run does not use is an error
+    (:func:`unused_options`).
     """
-    meta = {
-        "help": help,
-        "choices": tuple(choices) if choices is not None else None,
-        "min": min,
-        "max": max,
-        "aliases": tuple(aliases),
-        "run_control": run_control,
-        "datasets": tuple(datasets),
-        "models": tuple(models),
-        "unless": tuple(unless),
-        "when": tuple(when),
-        "models_except": tuple(models_except),
-    }
-    return attrs.field(default=default, metadata=meta)
+    return {"help": help, "choices": tuple(choices) if choices is not None else None, "min": min, "max": max,
+            "aliases": tuple(aliases), "run_control": run_control, "datasets": tuple(datasets),
+            "models": tuple(models), "unless": tuple(unless), "when": tuple(when),
+            "models_except": tuple(models_except)}
 
 
 #: The choices of the trainer's optimizer, schedule and precision options (training/optim.py builds them).
@@ -141,11 +126,9 @@ class TrainConfig:
                                      "resumed epochs included (0 = no limit): a run sized by wall time.",
                                 min=0.0, max=100000.0)
     # Tasks that train several models in one run: options of one model ({model: {option: value}})
-    per_model: dict = attrs.field(factory=dict, metadata={
-        "help": "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command "
-                "line, a [per_model.NAME] table in a config file.",
-        "choices": None, "min": None, "max": None, "aliases": (), "run_control": False, "datasets": (),
-        "models": (), "unless": (), "when": (), "models_except": (), "table": True})
+    per_model: dict = attrs.field(factory=dict, metadata={**option_metadata(
+        "Options of single models of a run that trains several: --model.NAME.OPTION VALUE on the command line, a "
+        "[per_model.NAME] table in a config file."), "table": True})
 
 
 #: Fields that describe a whole run, never one model of it: not allowed in ``per_model``.
@@ -153,6 +136,12 @@ RUN_LEVEL_FIELDS = frozenset({
     "output_dir", "tag", "run_layout", "model", "device", "checkpoint_dir", "latest_name", "best_name",
     "periodic_name", "final_name", "num_workers", "num_threads", "per_model", "resume", "continue_from", "restart",
     "nproc_per_node"})
+
+
+def varies_per_model(field: attrs.Attribute) -> bool:
+    """Whether one model of a run may set ``field`` for itself (not a whole-run setting, not run control)."""
+    return field.name not in RUN_LEVEL_FIELDS and not field.metadata.get("table") \
+        and not field.metadata.get("run_control")
 
 
 def trainer_default(name: str, default: Any, help: str | None = None) -> Any:
@@ -364,9 +353,7 @@ def build_config(cls: type, values: Mapping[str, Any], where: str = "", as_optio
     for key, value in values.items():
         name = key.replace("-", "_")
         if name not in by_name:
-            hint = difflib.get_close_matches(name, list(by_name), n=1)
-            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise UserError(f"{where}unknown option '{key}'{extra}")
+            raise UserError(f"{where}unknown option '{key}'{did_you_mean(name, list(by_name))}")
         if by_name[name].metadata.get("table"):
             clean[name] = _check_per_model(by_name, value, where)
             continue
@@ -399,10 +386,9 @@ def _check_per_model(by_name: Mapping[str, attrs.Attribute], value: Any, where: 
         for key, item in entry.items():
             name = str(key).replace("-", "_")
             if name not in by_name:
-                hint = difflib.get_close_matches(name, list(by_name), n=1)
-                extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise UserError(f"{where}{per_model_label(model, name)}: unknown option{extra}")
-            if name in RUN_LEVEL_FIELDS:
+                raise UserError(f"{where}{per_model_label(model, name)}: unknown option"
+                                f"{did_you_mean(name, list(by_name))}")
+            if not varies_per_model(by_name[name]):
                 raise UserError(f"{where}{per_model_label(model, name)}: --{name.replace('_', '-')} is set for "
                                 f"the whole run, not per model")
             clean[name] = _check_value(by_name[name], item, f"{where}{per_model_label(model, name)}: ")

@@ -156,7 +156,7 @@ class Registered:
                                     f"models: {', '.join(self.models)}")
                 elif model not in trained:
                     if key in flags.get(model, {}):
-                            problems.append(f"{label} is unused: this run trains {', '.join(trained)}")
+                        problems.append(f"{label} is unused: this run trains {', '.join(trained)}")
                 elif wanted and model not in wanted:
                     problems.append(f"{label} is unused: --{key.replace('_', '-')} is an option of "
                                     f"{' and '.join(wanted)} only")

@@ -215,31 +215,28 @@ def rebuild_data(config: Any, log: Any, out_dir: Path, task_name: str = "chromas
 # Dataset factories (registered in plugin.py)
 
 
-def load_folk(config: Any, ctx: Any) -> DataSplits:
-    """Real folk tunes from music21's corpus (offline): the embedded default."""
+def _parsed(source: str, config: Any, ctx: Any) -> DataSplits:
+    """Splits of the melodies ``sources.load_<source>`` parses, its parse report kept."""
     from . import sources
 
     log = getattr(ctx, "log", None)
-    melodies, report = sources.load_folk(config, log)
-    return splits_from_melodies(melodies, config, source="folk", report={"parse": report}, log=log)
+    melodies, report = getattr(sources, f"load_{source}")(config, log)
+    return splits_from_melodies(melodies, config, source=source, report={"parse": report}, log=log)
+
+
+def load_folk(config: Any, ctx: Any) -> DataSplits:
+    """Real folk tunes from music21's corpus (offline): the embedded default."""
+    return _parsed("folk", config, ctx)
 
 
 def load_nottingham(config: Any, ctx: Any) -> DataSplits:
     """The Nottingham Music Database in ABC, from --data-dir or downloaded once (SHA-256 checked)."""
-    from . import sources
-
-    log = getattr(ctx, "log", None)
-    melodies, report = sources.load_nottingham(config, log)
-    return splits_from_melodies(melodies, config, source="nottingham", report={"parse": report}, log=log)
+    return _parsed("nottingham", config, ctx)
 
 
 def load_folder(config: Any, ctx: Any) -> DataSplits:
     """Your own tunes: ABC, MIDI and MusicXML files below --data-dir (any depth)."""
-    from . import sources
-
-    log = getattr(ctx, "log", None)
-    melodies, report = sources.load_folder(config, log)
-    return splits_from_melodies(melodies, config, source="folder", report={"parse": report}, log=log)
+    return _parsed("folder", config, ctx)
 
 
 def load_synthetic(config: Any, ctx: Any) -> DataSplits:
