@@ -112,8 +112,9 @@ class TrainConfig:
     plots: bool = option(True, "Write learning-curve PNGs.")
     tensorboard: bool = option(False, "Also write TensorBoard event files (needs the tensorboard package).")
     onnx: bool = option(False, "Export to ONNX at the end of training (verified with onnxruntime).")
-    init_from: str = option("", "Start from the model weights of this checkpoint (a fresh run with its own optimizer, "
-                                "schedule and options; --continue-from needs an unchanged config).")
+    init_from: str = option("", "Start from the model weights of this checkpoint, or of a shipped model of the task "
+                                "named shipped:NAME (a fresh run with its own optimizer, schedule and options; "
+                                "--continue-from needs an unchanged config).")
     # Run control: not part of what a run *is*
     resume: str = option("", "Resume from this checkpoint file.", run_control=True)
     continue_from: int = option(-1, "Resume from the periodic checkpoint of this epoch.", min=-1, run_control=True)

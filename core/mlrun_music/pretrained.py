@@ -184,6 +184,24 @@ def find_shipped(registered: Any, name: str | None = None) -> Shipped:
                     f"{', '.join(m.spec.name for m in models)}")
 
 
+#: How ``--init-from`` names a shipped model of the task being trained (``shipped:NAME``).
+SHIPPED_PREFIX = "shipped:"
+
+
+def shipped_reference(task: str, ref: str) -> Path | None:
+    """The checkpoint file of ``shipped:NAME`` (a shipped model of ``task``; ``shipped:`` alone is the default
+    one); None when ``ref`` is not such a reference."""
+    if not ref.startswith(SHIPPED_PREFIX):
+        return None
+    from .plugins import get_registry
+
+    name = ref[len(SHIPPED_PREFIX):] or None
+    try:
+        return find_shipped(get_registry().get(task), name).require_files()
+    except UserError as exc:
+        raise UserError(f"--init-from {ref}: {str(exc).removeprefix('--shipped: ')}") from None
+
+
 def shipped_for_path(registered: Any, path: Path) -> Shipped | None:
     """The shipped model whose checkpoint is ``path``, if any."""
     try:

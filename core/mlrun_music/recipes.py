@@ -27,7 +27,8 @@ A recipe names its task, a version, its stages and the card it writes::
     run = "export"
     checkpoint = "finetune"       # writes <work>/model.pt, the model-only checkpoint to ship
 
-    [card]                        # what the card says beyond what the run measures
+    [card]                        # what the card says beyond what the run measures; a figure's metric is a key of
+                                  # an evaluate stage's metrics, or "<stage>.<key>" for one stage's
     summary = "..."
     data = { name = "...", kind = "synthetic", size = "...", licence = "..." }
     limits = ["..."]
@@ -231,13 +232,16 @@ class RecipeRun:
         return round(sum(float(e.get("seconds", 0.0)) for n, e in self.state["stages"].items() if n in names), 1)
 
     def metrics(self) -> dict[str, Any]:
-        """Every evaluate stage's metrics, flattened to dotted keys (the last stage wins on a shared key)."""
+        """Every evaluate stage's metrics, flattened to dotted keys (the last stage wins on a shared key), and each
+        also under ``<stage>.`` so that a card can say which stage's figure it means."""
         flat: dict[str, Any] = {}
         for stage in self.recipe["stages"]:
             if stage["run"] == "evaluate":
                 path = self.work / stage["name"] / "metrics.json"
                 if path.is_file():
-                    _flatten(json.loads(path.read_text(encoding="utf-8")).get("metrics", {}), "", flat)
+                    measured = json.loads(path.read_text(encoding="utf-8")).get("metrics", {})
+                    _flatten(measured, "", flat)
+                    _flatten(measured, f"{stage['name']}.", flat)
         return flat
 
     def model_path(self) -> Path:

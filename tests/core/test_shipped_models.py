@@ -65,6 +65,22 @@ def test_a_named_checkpoint_overrides_and_unknown_shipped_names_are_errors(mlrun
     assert r.code != 0 and r.err.strip() == "error: checkpoint missing.pt does not exist"
 
 
+def test_init_from_names_a_shipped_model(mlrun, tmp_path):
+    r = mlrun("train", "toy", "--init-from", "shipped:mlp", "--epochs", "1", "--hidden", "16", "--samples", "64",
+              "--output-dir", "runs", "--tag", "ft", "--no-plots")
+    assert r.code == 0, r.text
+    assert "model weights from" in r.text and str(TOY_MODEL) in r.text
+    r = mlrun("train", "toy", "--epochs", "1", "--hidden", "16", "--samples", "64", "--output-dir", "runs",
+              "--tag", "scratch", "--no-plots")
+    assert r.code == 0, r.text
+    # The shipped weights already know the map: after one epoch they are far ahead of a fresh start.
+    tuned, scratch = (json.loads((tmp_path / f"runs/toy/{tag}/history.json").read_text())[0]["val_loss"]
+                      for tag in ("ft", "scratch"))
+    assert tuned < scratch / 20
+    r = mlrun("train", "toy", "--init-from", "shipped:nope", "--epochs", "1")
+    assert r.code != 0 and r.err.strip() == "error: --init-from shipped:nope: task 'toy' ships no model 'nope'; shipped: mlp"
+
+
 class _Extra:
     """A plugin that ships further toy models from files a test writes."""
 
@@ -132,6 +148,9 @@ def _recipe(tmp_path: Path, kill_at_step: int | None = None) -> Path:
     text = TOY_RECIPE.read_text().replace("epochs = 20", "epochs = 4").replace("epochs = 10", "epochs = 3")
     if kill_at_step is not None:
         text = text.replace("learning_rate = 0.003 }", f"learning_rate = 0.003, kill_at_step = {kill_at_step} }}")
+    text = text.replace('baseline_metric = "baseline_zero_mse" }]', 'baseline_metric = "baseline_zero_mse" }, '
+                        '{ name = "test MSE of the evaluate stage", data = "the same", metric = "evaluate.mse", '
+                        'baseline = "always-zero predictor", baseline_metric = "evaluate.baseline_zero_mse" }]')
     path = tmp_path / "recipe.toml"
     path.write_text(text)
     return path
@@ -148,6 +167,7 @@ def test_recipe_runs_stages_in_order_and_writes_a_card(mlrun_subprocess, tmp_pat
     card = json.loads((work / "card.json").read_text())
     metrics = json.loads((work / "evaluate/metrics.json").read_text())["metrics"]
     assert card["figures"][0]["value"] == round(metrics["mse"], 4)
+    assert card["figures"][1]["value"] == round(metrics["mse"], 4)  # named as "evaluate.mse": that stage's
     assert card["figures"][0]["baseline_value"] == round(metrics["baseline_zero_mse"], 4)
     assert card["parameters"] == 178 and card["recipe"]["command"] == "mlrun reproduce toy mlp"
     assert card["file_bytes"] == (work / "model.pt").stat().st_size and card["cost"]["wall_seconds"] > 0

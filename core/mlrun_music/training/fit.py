@@ -344,7 +344,10 @@ def restore(loop: Loop, path: Path) -> None:
 
 
 def init_weights(loop: Loop, path: str) -> None:
-    """Start a fresh run from another run's weights (``--init-from``)."""
+    """Start a fresh run from another run's weights (``--init-from``: a checkpoint file or ``shipped:NAME``)."""
+    from ..pretrained import shipped_reference
+
+    path = str(shipped_reference(loop.ctx.task, path) or path)
     init = load_checkpoint(path, task=loop.ctx.task)
     try:
         loop.model.load_state_dict(init["model"])
