@@ -107,7 +107,7 @@ def test_evaluate_reports_by_meter_and_by_source(mlrun, monkeypatch, scores):
     assert r.code != 0 and "--data and --dataset scores" in r.err
 
 
-def test_training_on_scores_takes_other_pieces(mlrun, monkeypatch, scores, tmp_path):
+def test_training_on_scores_takes_other_pieces_in_training_soundfonts(mlrun, monkeypatch, scores, tmp_path):
     from tests.phase.conftest import TINY
 
     root, eval_folder = scores
@@ -117,10 +117,36 @@ def test_training_on_scores_takes_other_pieces(mlrun, monkeypatch, scores, tmp_p
               *TINY)
     assert r.code == 0, r.err
     report = json.loads((tmp_path / "runs/phase/sc/data_report.json").read_text())
-    chunks = Path(next(v for k, v in _flat(report) if k == "scores_chunks"))
-    trained = {json.loads(p.read_text())["id"] for p in chunks.parent.rglob("render.json")}
+    folders = [Path(f) for f in report["scores_chunks"]]
+    renders = [json.loads(p.read_text()) for f in folders for p in f.parent.rglob("render.json")]
+    # One copy per training soundfont, never the evaluation set's FluidR3Mono.
+    fonts = {Path(x["soundfont"]).name for x in renders}
+    assert "TimGM6mb.sf2" in fonts and "FluidR3Mono_GM.sf3" not in fonts
+    assert len(folders) == len(fonts) and len(report["parts"]) == len(folders)
+    trained = {x["id"] for x in renders}
     evaluated = {json.loads(p.read_text())["id"] for p in eval_folder.rglob("render.json")}
     assert trained and not trained & evaluated
+
+
+def test_mixed_training_adds_the_scores_to_the_songs(mlrun, monkeypatch, scores, corpus, tmp_path):
+    from tests.phase.conftest import TINY
+
+    root, _ = scores
+    monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(root))
+    r = mlrun("train", "phase", "--dataset", "mixed", "--chunks-path", corpus.chunks, "--scores-per-source", "1",
+              "--scores-sources", "ryan", "--scores-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2",
+              "--scores-max-seconds", "30", "--num-epochs", "1", "--tag", "mx",
+              "--val-fraction", "0", *TINY)
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "runs/phase/mx/data_report.json").read_text())
+    songs, pieces = report["parts"]
+    assert songs["folder"] == str(corpus.chunks) and len(report["scores_chunks"]) == 1
+    assert report["chunks"] == songs["chunks"] + pieces["chunks"] and pieces["chunks"] > 0
+    assert pieces["frames_per_chunk"] == songs["frames_per_chunk"] == 6 * 50  # cut to the chunks' 6 s
+    history = json.loads((tmp_path / "runs/phase/mx/history.json").read_text())
+    assert history[0]["train_loss"] > 0
+    r = mlrun("train", "phase", "--scores-per-source", "2", "--chunks-path", corpus.chunks, "--num-epochs", "1")
+    assert r.code != 0 and "--scores-per-source" in r.err
 
 
 def _flat(d: dict, prefix: str = ""):

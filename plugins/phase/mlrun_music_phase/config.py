@@ -28,6 +28,8 @@ SCORES_SOURCES = "chorales,oneill,ryan,essen,classical"
 SCORES_PER_SOURCE = (1, 200)
 SCORES_MAX_BARS = 5000
 SCORES_SECONDS = (10.0, 1200.0)
+#: Training datasets that read the scores set.
+SCORES_DATASETS = ("scores", "mixed")
 SCORES_SOUNDFONT_HELP = ("Soundfont of the scores set; empty = FluidR3Mono_GM.sf3 through fluidsynth (the shipped "
                          "model trained on TimGM6mb, sf_GMbank and freepats).")
 
@@ -94,19 +96,21 @@ class PhaseConfig(TrainConfig):
                                         unless=("chunks_path",))
     max_processes: int = option(2, "Processes for rendering and chopping the embedded default.", min=1, max=256,
                                 unless=("chunks_path",))
-    # The scores dataset (--dataset scores)
-    scores_per_source: int = option(20, "--dataset scores: pieces taken from each source.",
-                                    min=SCORES_PER_SOURCE[0], max=SCORES_PER_SOURCE[1], datasets=("scores",))
-    scores_first: int = option(SCORES_PER_SOURCE[1], "--dataset scores: index of the first piece of each source "
-                                                     "(the evaluation set takes pieces from 0, at most "
+    # The scores set (--dataset scores or mixed)
+    scores_per_source: int = option(20, "--dataset scores/mixed: pieces taken from each source.",
+                                    min=SCORES_PER_SOURCE[0], max=SCORES_PER_SOURCE[1], datasets=SCORES_DATASETS)
+    scores_first: int = option(SCORES_PER_SOURCE[1], "--dataset scores/mixed: index of the first piece of each "
+                                                     "source (the evaluation set takes pieces from 0, at most "
                                                      f"{SCORES_PER_SOURCE[1]} per source, so the default never "
-                                                     "trains on one).", min=0, max=100000, datasets=("scores",))
-    scores_sources: str = option(SCORES_SOURCES, "--dataset scores: comma-separated sources.",
-                                 datasets=("scores",))
-    scores_max_seconds: float = option(120.0, "--dataset scores: keep the measures of each piece that end by this "
-                                              "time.", min=SCORES_SECONDS[0], max=SCORES_SECONDS[1],
-                                       datasets=("scores",))
-    scores_soundfont: str = option("", "--dataset scores: " + SCORES_SOUNDFONT_HELP, datasets=("scores",))
+                                                     "trains on one).", min=0, max=100000, datasets=SCORES_DATASETS)
+    scores_sources: str = option(SCORES_SOURCES, "--dataset scores/mixed: comma-separated sources.",
+                                 datasets=SCORES_DATASETS)
+    scores_max_seconds: float = option(120.0, "--dataset scores/mixed: keep the measures of each piece that end by "
+                                              "this time.", min=SCORES_SECONDS[0], max=SCORES_SECONDS[1],
+                                       datasets=SCORES_DATASETS)
+    scores_soundfont: str = option("", "--dataset scores/mixed: comma-separated soundfonts, each rendering every "
+                                       "piece once; empty = TimGM6mb plus sf_GMbank when installed (never the "
+                                       "evaluation set's FluidR3Mono_GM).", datasets=SCORES_DATASETS)
 
     def validate(self) -> None:
         """Cross-field rules."""

@@ -21,9 +21,13 @@ PHASE = Task(
               DatasetSpec("scores", "mlrun_music_phase.data.chunks:load_dataset",
                           "Real pieces from music21's corpus (Bach chorales, O'Neill, Ryan and Essen folk tunes, "
                           "rags and classical movements) written as MIDI from the score (repeats expanded), "
-                          "rendered with FluidR3Mono_GM, bar lines from the measures; chopped into chunks "
-                          "(cached). Training takes pieces from --scores-first on, apart from the evaluation set "
-                          "(`mlrun evaluate phase --dataset scores`).")],
+                          "bar lines from the measures; rendered with TimGM6mb and sf_GMbank and chopped into "
+                          "chunks (cached). Training takes pieces from --scores-first on, apart from the evaluation "
+                          "set (`mlrun evaluate phase --dataset scores`, rendered with FluidR3Mono_GM)."),
+              DatasetSpec("mixed", "mlrun_music_phase.data.chunks:load_dataset",
+                          "The default's synthetic training songs (or --chunks-path) plus the scores set: songs "
+                          "with drums and real drumless pieces in one training set; tested on the default's "
+                          "held-out songs.")],
     loss="mlrun_music_phase.models.tcn:loss",
     evaluate="mlrun_music_phase.evaluate:evaluate",
     onnx="mlrun_music_phase.models.tcn:onnx_spec",
@@ -44,6 +48,10 @@ def register_pretrained(register):
         recipe="mlrun_music_phase:recipes/tcn-mel.toml",
         description="The default bar-phase model (synthetic songs, three training timbre families); `phase apply`, "
                     "`phase inspect`, `evaluate phase` and `export phase` use it when no checkpoint is given."))
+    register("phase", PretrainedSpec(
+        "tcn-mel-mixed", "mlrun_music_phase:pretrained/tcn-mel-mixed.pt",
+        recipe="mlrun_music_phase:recipes/tcn-mel-mixed.toml",
+        description="tcn-mel fine-tuned on synthetic songs plus real scores rendered without drums."))
 
 
 @hookimpl

@@ -215,45 +215,77 @@ def check_warmup(config: Any, frames: int) -> None:
                         f"are {frames / FPS:g} s long")
 
 
-def scores_chunks(config: Any, log: Any = None) -> Path:
-    """The ``scores`` set of the training options, chopped once (``default_chunk_seconds`` long, seed of the
-    run) into a cached folder beside it."""
+def concat_chunks(sets: list[ChunkSet]) -> ChunkSet:
+    """Several chunk sets as one (cut to the shortest chunk length; names prefixed by their set's index)."""
+    if len(sets) == 1:
+        return sets[0]
+    frames = min(s.audio.shape[1] for s in sets) // HOP
+    extra = min(s.labels.shape[1] - s.audio.shape[1] // HOP for s in sets)
+    audio = np.concatenate([np.asarray(s.audio[:, :frames * HOP]) for s in sets])
+    labels = np.concatenate([np.asarray(s.labels[:, :frames + extra]) for s in sets])
+    names = [f"{i}/{n}" for i, s in enumerate(sets) for n in s.names]
+    return ChunkSet(names, audio, labels, {"chunks": len(names), "frames_per_chunk": frames,
+                                           "parts": [s.report for s in sets]})
+
+
+def scores_soundfonts(config: Any) -> list[Path]:
+    """Soundfonts the training copy of the scores set is rendered with: --scores-soundfont (comma-separated), else
+    the embedded default's training soundfonts that fluidsynth/timidity render alone (never the evaluation set's
+    FluidR3Mono)."""
+    from .default import SF2, SF2_EXTRA, _split_list
+
+    return _split_list(config.scores_soundfont) or [SF2] + [p for p in (SF2_EXTRA,) if p.is_file()]
+
+
+def scores_chunks(config: Any, log: Any = None, chunk_seconds: float | None = None) -> list[Path]:
+    """The scores set of the training options, rendered once per training soundfont and chopped once
+    (``chunk_seconds`` long, else ``default_chunk_seconds``; seed of the run) into cached folders beside the
+    songs."""
+    seconds = chunk_seconds or config.default_chunk_seconds
     from .chop import chop_corpus
     from .scores import build_scores
 
-    songs = build_scores(per_source=config.scores_per_source, sources=config.scores_sources,
-                         first=config.scores_first, max_seconds=config.scores_max_seconds,
-                         soundfont=config.scores_soundfont, log=log)
-    out = songs / f"chunks-{config.default_chunk_seconds:g}s-{config.anticipation_max:g}-seed{config.seed}"
-    if not (out / "chunks.json").is_file():
-        chop_corpus(in_path=songs, out_path=out, max_processes=config.max_processes, seed=config.seed,
-                    chunk_seconds=config.default_chunk_seconds, label_extra=config.anticipation_max,
-                    progress=False)
-    return out
+    folders = []
+    for font in scores_soundfonts(config):
+        songs = build_scores(per_source=config.scores_per_source, sources=config.scores_sources,
+                             first=config.scores_first, max_seconds=config.scores_max_seconds,
+                             soundfont=str(font), log=log)
+        out = songs / f"chunks-{seconds:g}s-{config.anticipation_max:g}-seed{config.seed}"
+        if not (out / "chunks.json").is_file():
+            chop_corpus(in_path=songs, out_path=out, max_processes=config.max_processes, seed=config.seed,
+                        chunk_seconds=seconds, label_extra=config.anticipation_max,
+                        progress=False)
+        folders.append(out)
+    return folders
 
 
 def load_dataset(config: Any, ctx: Any) -> DataSplits:
-    """The dataset factory: ``--chunks-path`` when given, ``--dataset scores``, else the embedded default
-    (prepared once, cached)."""
+    """The dataset factory: ``--chunks-path`` when given; ``--dataset scores`` (real pieces); ``--dataset mixed``
+    (the embedded default's training songs plus the scores set, tested on the default's held-out songs); else the
+    embedded default (prepared once, cached)."""
     log = ctx.log if ctx is not None else None
     test = None
-    source: dict[str, Any]
+    source: dict[str, Any] = {}
+    sets: list[ChunkSet] = []
     if config.chunks_path:
-        chunks = load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log)
-        source = {"chunks_path": str(config.chunks_path)}
-    elif config.dataset == "scores":
-        folder = scores_chunks(config, log)
-        chunks = load_chunks(folder, config.anticipation_max, config.feature_cache, log)
-        source = {"scores_chunks": str(folder)}
-    else:
+        sets.append(load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log))
+        source["chunks_path"] = str(config.chunks_path)
+    if config.dataset in ("scores", "mixed"):
+        # Beside --chunks-path the pieces are cut to its chunks' length (the sets are trained as one).
+        seconds = sets[0].audio.shape[1] / SAMPLE_RATE if sets else None
+        folders = scores_chunks(config, log, seconds)
+        sets += [load_chunks(f, config.anticipation_max, config.feature_cache, log) for f in folders]
+        source["scores_chunks"] = [str(f) for f in folders]
+    if not config.chunks_path and config.dataset != "scores":
         from .default import prepare_default
 
         prepared = prepare_default(config, log)
-        chunks = load_chunks(prepared.train_chunks, config.anticipation_max, config.feature_cache, log)
+        sets.insert(0, load_chunks(prepared.train_chunks, config.anticipation_max, config.feature_cache, log))
         test_chunks = load_chunks(prepared.test_chunks, config.anticipation_max, config.feature_cache, log)
         test = ChunkDataset(test_chunks, list(range(len(test_chunks.names))), config.anticipation_min,
                             config.anticipation_max)
-        source = {"embedded_default": str(prepared.root), "held_out_songs": str(prepared.test_songs)}
+        source.update({"embedded_default": str(prepared.root), "held_out_songs": str(prepared.test_songs)})
+    chunks = concat_chunks(sets)
     check_warmup(config, chunks.audio.shape[1] // HOP)
     n = len(chunks.names)
     val = None
