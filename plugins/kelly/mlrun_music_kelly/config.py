@@ -41,9 +41,10 @@ class KellyConfig(TrainConfig):
     dataset: str = option("", "Empty = each model's real dataset when present, else the music21 corpus dataset "
                               "(EmotionRecognizer, MelodyTransformer, HarmonyPredictor) when it is prepared in the "
                               "cache, else synthetic data (announced); 'corpus' = the corpus dataset for those three "
-                              "(prepared first when missing), the others as with empty; 'synthetic' = the same as "
+                              "(prepared first when missing), the others as with empty; 'drum-parts' = the drum-parts "
+                              "dataset for GroovePredictor, the others as with empty; 'synthetic' = the same as "
                               "--use-synthetic.",
-                          choices=("", "synthetic", "corpus"))
+                          choices=("", "synthetic", "corpus", "drum-parts"))
     seed: int = trainer_default("seed", 42, "Random seed for data order, splits, initialisation and synthetic data.")
     device: str = trainer_default("device", "cpu")
     epochs: int = trainer_default("epochs", 50, "Number of epochs (per model).")
@@ -70,6 +71,10 @@ class KellyConfig(TrainConfig):
                                unless=_REAL)
     groove_path: str = option("", "Groove MIDI folder (default <datasets-dir>/groove_midi).",
                               models=("GroovePredictor",), unless=_REAL)
+    drum_parts_dirs: str = option("", "Folders of human-written drum parts (.mid with drums on channel 10, Hydrogen "
+                                      ".h2song), separated by ':' (default: the songs of the Debian packages "
+                                      "openttd-openmsx and hydrogen-data); GroovePredictor's dataset when Groove MIDI "
+                                      "is absent.", models=("GroovePredictor",), unless=_REAL)
     chords_path: str = option("", "Chord-progression JSON (default <datasets-dir>/chords/chord_progressions.json).",
                               models=("HarmonyPredictor",), unless=_REAL_UNLESS_CORPUS)
     audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0,
@@ -88,6 +93,8 @@ class KellyConfig(TrainConfig):
     def validate(self) -> None:
         if self.model and find(self.model) is None:
             raise UserError(f"--model: unknown model '{self.model}'; models: {', '.join(MODEL_NAMES)}")
+        if self.dataset == "drum-parts" and self.groove_path:
+            raise UserError("--groove-path is unused when --dataset drum-parts is given")
         if self.model_settings:
             # The deprecated JSON form becomes the per_model table (whose own entries win).
             import sys

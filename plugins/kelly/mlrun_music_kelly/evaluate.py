@@ -1,7 +1,8 @@
 """``mlrun evaluate kelly CKPT``: the model's loss on held-out data next to an untrained model and a mean baseline.
 
 Default data: the held-out pieces of the music21 corpus dataset for a model trained on it (``info.source`` is
-``corpus``), else the model's fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
+``corpus``), the held-out songs of the drum-parts dataset for a GroovePredictor trained on it, else the model's
+fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
 model's real dataset found under DIR (a --datasets-dir folder) instead. On the corpus,
 EmotionRecognizer also reports how often the sign of its valence agrees with the mode and how often its arousal
 ranks two tempi of one piece in the right order, for the model, an untrained model and the mean predictor.
@@ -51,6 +52,16 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
         source = (f"corpus held-out pieces ({report['test_pieces']} pieces, {report['test_samples']} samples; "
                   f"proxy labels)")
         train_targets = train_data.y
+    elif ctx.info.get("source") == "drum-parts":
+        from .data import drums
+
+        train_data, _, data, report = drums.splits(ctx.config, ctx.log)
+        if data is None:
+            raise UserError(f"the drum parts in {report['location']} give no held-out (test) song; add songs with "
+                            f"--drum-parts-dirs")
+        source = (f"drum-parts held-out songs ({report['test_songs']} songs, {report['test_samples']} two-bar "
+                  f"windows; proxy emotion inputs)")
+        train_targets = train_data.y
     else:
         data, source = synthetic.held_out(name), "held-out synthetic (fixed seed, never trained on)"
         train_targets = synthetic.make(name, 2048, ctx.config.seed).y
@@ -67,6 +78,11 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
     out = {"model": name, "data": source, "samples": len(y), "loss_kind": spec.loss,
            "loss": trained, "untrained_loss": untrained, "mean_baseline_loss": baseline, "mae": mae,
            "improvement_over_untrained": untrained / trained if trained > 0 else None}
+    if name == "GroovePredictor" and spec.loss == "mse":
+        # The two halves of the groove vector: timing offsets (0-15) and velocities (16-31).
+        for label, pred in (("", ctx.model(x)), ("untrained_", untrained_model(x)), ("mean_", mean.expand_as(y))):
+            out[f"{label}timing_mse"] = ((pred[:, :16] - y[:, :16]) ** 2).mean().item()
+            out[f"{label}velocity_mse"] = ((pred[:, 16:] - y[:, 16:]) ** 2).mean().item()
     if name == "EmotionRecognizer" and ctx.info.get("source") == "corpus" and not ctx.data:
         from .data import corpus
 

@@ -37,6 +37,9 @@ KELLY = Task(
         DatasetSpec("chords", f"{_PKG}.data.select:chords_splits", "Chord-progression JSON (HarmonyPredictor)."),
         DatasetSpec("maestro", f"{_PKG}.data.select:maestro_splits", "MAESTRO MIDI (DynamicsEngine)."),
         DatasetSpec("groove", f"{_PKG}.data.select:groove_splits", "Groove MIDI (GroovePredictor)."),
+        DatasetSpec("drum-parts", f"{_PKG}.data.select:drum_parts_splits",
+                    "Human-written drum parts (GM MIDI channel 10, Hydrogen songs; by default those of the Debian "
+                    "packages openttd-openmsx and hydrogen-data) with proxy emotion inputs (GroovePredictor)."),
     ],
     loss=f"{_PKG}.models.loss:loss",
     evaluate=f"{_PKG}.evaluate:evaluate",
@@ -62,7 +65,8 @@ SHIPPED = (
     ("melody-transformer", "melodytransformer", "Emotion -> melody pitch probabilities; chorale sopranos."),
     ("harmony-predictor", "harmonypredictor", "Emotion + audio -> chord distribution; chorale harmony."),
     ("dynamics-engine", "dynamicsengine", "Context -> expression values; synthetic data."),
-    ("groove-predictor", "groovepredictor", "Emotion -> groove timing and velocity; synthetic data."),
+    ("groove-predictor", "groovepredictor", "Emotion -> groove timing and velocity per 16th; human-written "
+                                           "drum parts, proxy emotion inputs."),
 )
 
 

@@ -256,18 +256,23 @@ GROOVE_BARS = 2
 
 
 def groove_parameters(notes: list[Note], seconds_per_beat: float) -> np.ndarray:
-    """Per 16th-note slot of a 4/4 bar: mean deviation from the grid (x2, so +-half a 16th -> +-1) and mean
-    velocity mapped to [-1, 1]; a slot with no hits gets deviation 0 and velocity -1 (silence)."""
+    """The 32 groove values (:func:`groove_slots`) of notes timed in seconds at one tempo."""
     sixteenth = seconds_per_beat / 4
-    dev = [[] for _ in range(16)]
-    vel = [[] for _ in range(16)]
-    for n in notes:
-        pos = n.onset / sixteenth
+    return groove_slots(np.array([n.onset / sixteenth for n in notes]), np.array([n.velocity / 127 for n in notes]))
+
+
+def groove_slots(positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
+    """Per 16th-note slot of a 4/4 bar, from hit positions in 16ths and velocities in 0-1: mean deviation from the
+    grid (x2, so +-half a 16th -> +-1), then mean velocity mapped to [-1, 1]; a slot with no hits gets deviation 0
+    and velocity -1 (silence)."""
+    dev: list[list[float]] = [[] for _ in range(16)]
+    vel: list[list[float]] = [[] for _ in range(16)]
+    for pos, v in zip(np.asarray(positions, float), np.asarray(velocities, float)):
         grid = int(np.round(pos))
         dev[grid % 16].append(pos - grid)
-        vel[grid % 16].append(n.velocity)
+        vel[grid % 16].append(v)
     timing = [2 * float(np.mean(d)) if d else 0.0 for d in dev]
-    loud = [2 * float(np.mean(v)) / 127 - 1 if v else -1.0 for v in vel]
+    loud = [2 * float(np.mean(v)) - 1 if v else -1.0 for v in vel]
     return np.clip(np.asarray(timing + loud, np.float32), -1, 1)
 
 

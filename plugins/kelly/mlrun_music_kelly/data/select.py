@@ -11,8 +11,10 @@ from mlrun_music.errors import UserError
 from mlrun_music.training import DataSplits
 
 from ..models.specs import BY_NAME, MODEL_NAMES
-from . import corpus, synthetic
+from . import corpus, drums, synthetic
 
+#: The model the drum-parts dataset serves.
+DRUM_PARTS_MODEL = "GroovePredictor"
 DEFAULT_PLACES = {"deam": "deam", "lakh": "lakh_midi", "maestro": "maestro", "groove": "groove_midi",
                   "chords": "chords/chord_progressions.json"}
 PATH_FIELDS = {"deam": "deam_path", "lakh": "lakh_path", "maestro": "maestro_path", "groove": "groove_path",
@@ -80,14 +82,22 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
     if config.dataset == "corpus" and name in corpus.MODELS_SERVED:
         log.info("%s: training on the music21 corpus dataset (requested)", name)
         return _corpus(name, config, base_info, log)
+    if name == DRUM_PARTS_MODEL and config.dataset == "drum-parts":
+        log.info("%s: training on the drum-parts dataset (requested)", name)
+        return _drum_parts(name, config, base_info, log)
     if location is None or not location.exists():
         why = (f"no {spec.dataset} dataset at {location}" if location is not None
                else "no --datasets-dir given")
         if name in corpus.MODELS_SERVED and corpus.is_prepared(config.corpus_dir, config.corpus_pieces):
             log.info("%s: %s; using the music21 corpus dataset (proxy labels)", name, why)
             return _corpus(name, config, base_info, log)
+        if name == DRUM_PARTS_MODEL and (config.drum_parts_dirs or drums.available(config)):
+            log.info("%s: %s; using the drum-parts dataset (human-written drum parts, proxy emotion inputs)",
+                     name, why)
+            return _drum_parts(name, config, base_info, log)
         hint = (" (`mlrun kelly prepare-corpus` prepares real data for it)" if name in corpus.MODELS_SERVED
-                else "")
+                else " (install openttd-openmsx or hydrogen-data, or name drum parts with --drum-parts-dirs)"
+                if name == DRUM_PARTS_MODEL else "")
         log.info("%s: %s; falling back to synthetic data%s", name, why, hint)
         return _synthetic(name, config, test, base_info, why)
     data, report = load_real(name, spec.dataset, location, config)
@@ -115,6 +125,17 @@ def _corpus(name: str, config: Any, base_info: dict[str, Any], log: logging.Logg
             "corpus_pieces": config.corpus_pieces, "corpus_fingerprint": report["fingerprint"]}
     return DataSplits(train=train, val=val, test=test, info=info,
                       report={"model": name, "source": "corpus", **report})
+
+
+def _drum_parts(name: str, config: Any, base_info: dict[str, Any], log: logging.Logger) -> DataSplits:
+    train, val, test, report = drums.splits(config, log)
+    log.info("%s: drum-parts dataset: %d/%d/%d train/validation/test samples from %d/%d/%d songs", name,
+             len(train), report["val_samples"], report["test_samples"], report["train_songs"], report["val_songs"],
+             report["test_songs"])
+    info = {**base_info, "source": "drum-parts", "location": report["location"], "samples": len(train),
+            "songs": report["songs_used"]}
+    return DataSplits(train=train, val=val, test=test, info=info,
+                      report={"model": name, "source": "drum-parts", **report})
 
 
 def _synthetic(name: str, config: Any, test: Any, base_info: dict[str, Any], why: str) -> DataSplits:
@@ -169,3 +190,9 @@ def maestro_splits(config: Any, ctx: Any) -> DataSplits:
 
 def groove_splits(config: Any, ctx: Any) -> DataSplits:
     return _real("groove", config, ctx)
+
+
+def drum_parts_splits(config: Any, ctx: Any) -> DataSplits:
+    import attrs
+
+    return splits_for(DRUM_PARTS_MODEL, attrs.evolve(config, dataset="drum-parts"), getattr(ctx, "log", None))
