@@ -41,6 +41,9 @@ SHIPPED_NAMES = tuple(name for name, _ in SHIPPED)
                                           "--seed-notes are read in it).")
 @click.option("--meter", default=None, help="Metre of the bars written, e.g. 6/8, 3/4, 4/4 (default: the seed tune's, "
                                             "else 4/4).")
+@click.option("--rhythm", default="metre", show_default=True, type=click.Choice(("metre", "free")),
+              help="metre: sample only events that keep the bar (none crosses a bar line; one that starts off the "
+                   "eighth grid ends by the next beat); free: the model's rhythm as sampled.")
 @click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(10, 1000), help="MIDI tempo.")
 @click.option("--out", "out", default="melody.mid", show_default=True, help="MIDI file to write.")
 @click.option("--abc", "abc_out", default=None, help="Also write the melody as ABC text to this file.")

@@ -145,6 +145,9 @@ class EvaluateConfig:
     generate_length: int = option(64, "Notes generated after each opening.", min=4, max=100_000)
     temperature: float = option(1.0, "Sampling temperature.", min=0.01, max=100.0)
     generation_seed: int = option(0, "Seed for sampling.")
+    rhythm: str = option("metre", "Sampling rule of the generated melodies: metre (no event crosses a bar line of "
+                                  "its tune's metre; one that starts off the eighth grid ends by the next beat) or free (the "
+                                  "model's rhythm as sampled).", choices=("metre", "free"))
     batch_size: int = option(64, "Windows per batch when scoring.", min=1, max=1 << 16)
 
 

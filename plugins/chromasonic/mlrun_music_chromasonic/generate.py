@@ -16,22 +16,72 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import refuse_overwrite_of_inputs
 
 from .data.abc import parse_abc_file
-from .data.melody import (PAD_ID, UNK_ID, Melody, Vocabulary, estimate_sharps, event_token, note_name,
-                          parse_note_name, quantize_duration, signature_shift, tokens_of)
+from .data.melody import (PAD_ID, SPECIALS, UNK_ID, Melody, Vocabulary, estimate_sharps, event_token, events,
+                          note_name, parse_note_name, parse_token, quantize_duration, signature_shift, tokens_of)
 from .data.midi import write_abc, write_midi
-from .data.notation import (Key, Meter, complete_bars, from_training_frame, key_of_sharps, parse_key, parse_meter,
-                            pickup_phase, seed_key, seed_meter)
+from .data.notation import (Key, Meter, beat_length, complete_bars, from_training_frame, key_of_sharps, parse_key,
+                            parse_meter, pickup_phase, seed_key, seed_meter)
 from .data.splits import rebuild_data
 from .models.neural import log_probs
 
 
+#: Sampling rules of ``generate --rhythm`` and of the evaluation's sampling (``--rhythm``).
+RHYTHMS = ("metre", "free")
+#: Positions in the bar are counted in 1/48 of a quarter: the twelfths of the duration grid and every metre's bar
+#: and beat (down to a 1/32 denominator's unit, 6/48) are whole numbers of it.
+TICKS = 48
+EIGHTH = TICKS // 2
+
+
+def _ticks(quarters: Fraction | float) -> int:
+    return round(Fraction(quarters).limit_denominator(TICKS) * TICKS)
+
+
+class MetreRule:
+    """The ``metre`` sampling rule: each row is a melody in a metre, at a known position in its bar when sampling
+    starts; a sampled event may not cross the next bar line, and one that starts off the eighth grid (counted from
+    the bar line) must end by the next beat. The model's probabilities are renormalised over the events allowed,
+    so every bar of the continuation is full and an excursion off the grid (a triplet, a dotted rhythm) returns to
+    the beat instead of shifting every later onset; a note on the grid may still syncopate across a beat. When no
+    event of the vocabulary fits, the bar rule alone applies, then none. A rule of generation only: the models are
+    trained and scored (perplexity) without it."""
+
+    def __init__(self, vocab: Vocabulary, meters: Sequence[Meter], positions: Sequence[Fraction]) -> None:
+        if len(meters) != len(positions):
+            raise ValueError("one metre and one position per melody")
+        self.durations = torch.tensor([0 if t in SPECIALS else _ticks(parse_token(t)[1]) for t in vocab.tokens],
+                                      dtype=torch.long)
+        self.bar = torch.tensor([_ticks(m.bar) for m in meters], dtype=torch.long)
+        self.beat = torch.tensor([_ticks(beat_length(m)) for m in meters], dtype=torch.long)
+        self.position = torch.tensor([_ticks(p) for p in positions], dtype=torch.long) % self.bar
+
+    def allowed(self, rows: Sequence[int]) -> torch.Tensor:
+        """(len(rows), V) booleans: the events each row may take next."""
+        idx = torch.tensor(list(rows), dtype=torch.long)
+        pos, bar, beat = self.position[idx, None], self.bar[idx, None], self.beat[idx, None]
+        end = pos + self.durations[None, :]
+        real = self.durations[None, :] > 0
+        in_bar = real & (end <= bar)
+        back_by_beat = (pos % EIGHTH == 0) | (end <= (pos // beat + 1) * beat)
+        ok = in_bar & back_by_beat
+        fallback = ~ok.any(dim=1, keepdim=True)
+        ok = torch.where(fallback, in_bar, ok)
+        return torch.where(~ok.any(dim=1, keepdim=True), real, ok)
+
+    def advance(self, rows: Sequence[int], tokens: torch.Tensor) -> None:
+        idx = torch.tensor(list(rows), dtype=torch.long)
+        self.position[idx] = (self.position[idx] + self.durations[tokens.view(-1).cpu()]) % self.bar[idx]
+
+
 @torch.no_grad()
 def sample(model: torch.nn.Module, openings: Sequence[Sequence[int]], length: int, context: int,
-           temperature: float = 1.0, seed: int = 0, top_k: int = 0) -> list[list[int]]:
+           temperature: float = 1.0, seed: int = 0, top_k: int = 0, rule: MetreRule | None = None
+           ) -> list[list[int]]:
     """Continue each opening by ``length`` sampled events (batched); the model sees the last ``context`` events.
 
-    ``<pad>`` and ``<unk>`` are never sampled. Openings may differ in length: shorter ones are left-padded only
-    in bookkeeping, each row is run at its own length.
+    ``<pad>`` and ``<unk>`` are never sampled; with a ``rule`` (one row per opening) only the events it allows.
+    Openings may differ in length: shorter ones are left-padded only in bookkeeping, each row is run at its own
+    length.
     """
     model.eval()
     g = torch.Generator().manual_seed(int(seed))
@@ -49,10 +99,14 @@ def sample(model: torch.nn.Module, openings: Sequence[Sequence[int]], length: in
             lp = log_probs(model, x)[:, -1].cpu() / temperature
             lp[:, PAD_ID] = float("-inf")
             lp[:, UNK_ID] = float("-inf")
+            if rule is not None:
+                lp = lp.masked_fill(~rule.allowed(rows), float("-inf"))
             if top_k > 0:
                 kth = torch.topk(lp, min(top_k, lp.shape[-1]), dim=-1).values[:, -1:]
                 lp = lp.masked_fill(lp < kth, float("-inf"))
             nxt = torch.multinomial(torch.softmax(lp, dim=-1), 1, generator=g)
+            if rule is not None:
+                rule.advance(rows, nxt)
             seqs = torch.cat([seqs, nxt], dim=1)
         for r, i in enumerate(rows):
             out[i] = seqs[r].tolist()
@@ -148,12 +202,15 @@ def _tune_key_meter(melody: Melody) -> tuple[Key, Meter | None]:
 
 def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | None, seed_length: int,
                  length: int, temperature: float, top_k: int, random_seed: int, bpm: float, out: str,
-                 abc_out: str | None, device: str, key: str | None = None, meter: str | None = None
-                 ) -> dict[str, Any]:
+                 abc_out: str | None, device: str, key: str | None = None, meter: str | None = None,
+                 rhythm: str = "metre") -> dict[str, Any]:
     """Generate one melody in the seed's key and metre (or ``key`` / ``meter``); returns what was written.
 
     Models trained on tunes transposed to the white keys generate there; the melody is transposed back to the
-    key. A seed tune's pickup (found from its notes) opens the first bar; the last bar is filled with a rest."""
+    key. A seed tune's pickup (found from its notes) opens the first bar; the last bar is filled with a rest.
+    ``rhythm="metre"`` samples under :class:`MetreRule` in the written metre, ``"free"`` from the model alone."""
+    if rhythm not in RHYTHMS:
+        raise UserError(f"--rhythm: use {' or '.join(RHYTHMS)}, not '{rhythm}'")
     if seed_notes and seed_from:
         raise UserError("use either --seed-notes or --seed-from, not both")
     asked_key = parse_key(key) if key else None
@@ -172,6 +229,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
         given = [(p, d) for _, p, d in read_seed_notes(seed_notes)]
         tune_key = asked_key or key_of_sharps(estimate_sharps(given))
         opening = parse_seed_notes(seed_notes, vocab, info, tune_key)
+        opening_quarters = sum((quantize_duration(d, info.get("max_duration", 8.0)) for _, d in given), Fraction(0))
     else:
         if seed_from:
             opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
@@ -181,11 +239,15 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
             opening = vocab.encode(tokens_of(tune, info["normalize_key"], info["max_duration"]))[:seed_length]
         tune_key, tune_meter = _tune_key_meter(tune)
         title = f"after {tune.title}" if tune.title else title
+        # the opening's own durations, <unk> events included: they sound in the tune before the continuation
+        opening_quarters = sum((d for _, d in events(tune, False, info["max_duration"])[:len(opening)]),
+                               Fraction(0))
     written_key = asked_key or tune_key
     written_meter = asked_meter or tune_meter or Meter(4, 4)
     pickup = pickup_phase(tune.notes, written_meter) if tune is not None else Fraction(0)
+    rule = MetreRule(vocab, [written_meter], [opening_quarters - pickup]) if rhythm == "metre" else None
     ids = sample(loaded.model, [opening], length, int(info["sequence_length"]), temperature, random_seed,
-                 top_k)[0]
+                 top_k, rule)[0]
     melody = vocab.decode(ids)
     if not melody:
         raise UserError("the generated melody is empty")
@@ -197,7 +259,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     unknown = opening.count(UNK_ID)  # a --seed-from tune's events the model never saw: context only, not written
     result = {"out": str(written), "notes": notes, "opening": len(opening) - unknown, "generated": length,
               "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm,
-              "key": written_key.name, "meter": written_meter.text, "melody": melody}
+              "key": written_key.name, "meter": written_meter.text, "rhythm": rhythm, "melody": melody}
     if abc_out:
         result["abc"] = str(write_abc(melody, abc_out, title, meter=written_meter, key=written_key, bpm=bpm,
                                       pickup=pickup))

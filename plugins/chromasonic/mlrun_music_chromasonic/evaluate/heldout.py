@@ -17,7 +17,7 @@ from mlrun_music.fileio import write_json
 
 from . import metrics as M
 from ..data.splits import TuneWindows, rebuild_data, retokenize, windows_from_melodies
-from ..generate import sample
+from ..generate import MetreRule, sample
 from ..data.melody import PAD_ID, Vocabulary, events
 from ..data.midi import write_midi
 from ..data.notation import Meter, pickup_phase, seed_meter
@@ -87,15 +87,18 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
     context = int(info["sequence_length"])
     scores = score_tunes(model, ds.tunes, context, options.batch_size, device)
     openings, picks = openings_and_references(ds, options.num_generated, options.opening_length)
+    placed = placements(ds, info, picks, options.opening_length)
+    rule = (MetreRule(vocab, [meter for meter, _, _ in placed], [start - phase for _, start, phase in placed])
+            if options.rhythm == "metre" else None)
     generated_ids = sample(model, openings, options.generate_length, context, options.temperature,
-                           options.generation_seed)
+                           options.generation_seed, rule=rule)
     generated = [vocab.decode(g[options.opening_length:]) for g in generated_ids]
     references = [vocab.decode(ds.tunes[i][options.opening_length:options.opening_length + options.generate_length])
                   for i in sorted(set(picks))]
     pitch_count = len(vocab.pitches())
     gen = M.melody_metrics(generated, pitch_count)
     ref = M.melody_metrics(references, pitch_count)
-    gen_metre, ref_metre = metrical(ds, info, picks, generated, options)
+    gen_metre, ref_metre = metrical(ds, info, picks, placed, generated, options)
     gen.update(gen_metre)
     ref.update(ref_metre)
     ppl_score = M.perplexity_score(scores["perplexity"], len(vocab) - 1)  # <pad> is never a candidate
@@ -106,7 +109,7 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
         "reference": {**ref, "tunes": len(references)},
         "generation": {"melodies": len(generated), "opening_length": options.opening_length,
                        "length": options.generate_length, "temperature": options.temperature,
-                       "seed": options.generation_seed},
+                       "seed": options.generation_seed, "rhythm": options.rhythm},
         "vocab_size": len(vocab),
     }
     if examples_dir is not None:
@@ -115,20 +118,33 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
     return result
 
 
-def metrical(ds: TuneWindows, info: dict[str, Any], picks: list[int], generated: list[list[tuple]],
-             options: Any) -> tuple[dict[str, float], dict[str, float]]:
-    """Metrical figures of the generated continuations and of the real ones, each placed in its tune's metre
-    (4/4 when the tune has none) after its opening, with the tune's pickup estimated from its own notes."""
+def placements(ds: TuneWindows, info: dict[str, Any], picks: list[int], opening_length: int
+               ) -> list[tuple[Meter, Fraction, Fraction]]:
+    """Where each continuation sits: its tune's metre (4/4 when the tune has none), the position where the
+    continuation starts (the opening's length in quarters) and the first bar line (the pickup estimated from the
+    tune's own notes)."""
+    out = []
+    for i in picks:
+        melody = ds.melodies[i]
+        real = events(melody, info["normalize_key"], info["max_duration"])
+        meter = seed_meter(melody.meter) or Meter(4, 4)
+        start = sum((Fraction(d) for _, d in real[:opening_length]), Fraction(0))
+        out.append((meter, start, pickup_phase(real, meter)))
+    return out
+
+
+def metrical(ds: TuneWindows, info: dict[str, Any], picks: list[int],
+             placed: list[tuple[Meter, Fraction, Fraction]], generated: list[list[tuple]], options: Any
+             ) -> tuple[dict[str, float], dict[str, float]]:
+    """Metrical figures of the generated continuations and of the real ones, each placed as ``placements`` says
+    (the same placement the metre rule samples under)."""
     gen_pieces, ref_pieces, seen = [], [], set()
     for k, i in enumerate(picks):
-        melody = ds.melodies[i]
-        real = [(p, d) for p, d in events(melody, info["normalize_key"], info["max_duration"])]
-        meter = seed_meter(melody.meter) or Meter(4, 4)
-        phase = pickup_phase(real, meter)
-        start = sum((Fraction(d) for _, d in real[:options.opening_length]), Fraction(0))
+        meter, start, phase = placed[k]
         gen_pieces.append((generated[k], start, meter, phase))
         if i not in seen:
             seen.add(i)
+            real = events(ds.melodies[i], info["normalize_key"], info["max_duration"])
             ref_pieces.append((real[options.opening_length:options.opening_length + options.generate_length],
                                start, meter, phase))
     return M.metrical_metrics(gen_pieces), M.metrical_metrics(ref_pieces)
