@@ -27,6 +27,10 @@ def group() -> None:
 @click.option("--steer/--no-steer", default=True, show_default=True,
               help="Steer sampling toward the emotion's proxy cues: its mode (major Q1/Q4, minor Q2/Q3, on a tonic "
                    "drawn from --seed unless --key) and its onset density. --no-steer samples the model as trained.")
+@click.option("--guidance", type=float, default=None,
+              help="Classifier-free guidance for models trained with --emotion-dropout: 1 samples the model as "
+                   "trained, larger values strengthen its learnt emotion response (default: 3 for such models, "
+                   "1 otherwise).")
 @click.option("--num-samples", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--temperature", type=float, default=0.8, show_default=True)
 @click.option("--top-k", type=click.IntRange(0, 100000), default=10, show_default=True,
@@ -38,7 +42,7 @@ def group() -> None:
 @click.option("--shipped", default=None, metavar="NAME", help="Use this shipped model instead of the default one.")
 @click.option("--render", is_flag=True, help=RENDER_HELP)
 def generate_cmd(checkpoint: str | None, emotion: str, duration: float | None, bars: int | None, key: str | None,
-                 tempo: float | None, steer: bool, num_samples: int, temperature: float, top_k: int, seed: int,
+                 tempo: float | None, steer: bool, guidance: float | None, num_samples: int, temperature: float, top_k: int, seed: int,
                  out_dir: str | None, device: str, no_cache: bool, shipped: str | None, render: bool) -> None:
     """Generate MIDI pieces of an emotion lasting --duration seconds (or --bars bars) from a trained CHECKPOINT
     (default: the shipped model), optionally in a --key and at a --tempo."""
@@ -64,7 +68,8 @@ def generate_cmd(checkpoint: str | None, emotion: str, duration: float | None, b
 
     written = []
     for line in run(checkpoint, emotion, duration, num_samples, temperature, top_k, seed, out_dir, device,
-                    not no_cache, shipped, written, key=parsed_key, tempo=tempo, bars=bars, steer=steer):
+                    not no_cache, shipped, written, key=parsed_key, tempo=tempo, bars=bars, steer=steer,
+                    guidance=guidance):
         click.echo(line)
     if render:
         render_beside(written, click.echo)

@@ -42,6 +42,8 @@ class EmopiaConfig(TrainConfig):
     dropout: float = option(0.1, "Dropout.", min=0.0, max=0.9)
     emotion_dim: int = option(64, "Size of the emotion embedding.", min=1, max=1024)
     duration_dim: int = option(32, "Size of the duration embedding.", min=1, max=1024)
+    emotion_dropout: float = option(0.2, "Share of training windows whose emotion is replaced by 'no emotion', so "
+                                         "sampling can use classifier-free guidance (0 = off).", min=0.0, max=0.9)
     # Training, through the core trainer's fields
     seed: int = trainer_default("seed", 42)
     epochs: int = option(50, "Number of epochs.", min=1, max=100000, aliases=("--num-epochs",))
@@ -77,6 +79,9 @@ class EmopiaEvalConfig:
     top_k: int = option(10, "Sample among the k most likely allowed tokens (0 = all).", min=0, max=100000)
     seed: int = option(0, "Seed for generation.")
     batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
+    guidance: float | None = option(None, "Classifier-free guidance for models trained with --emotion-dropout (1 = "
+                                          "the conditional model as trained; default: emopia generate's, 3, for "
+                                          "such models and 1 otherwise).", min=0.0, max=20.0)
     steer: bool = option(False, "Also generate with emotion steering (the quadrant's mode and onset density, as "
                                 "`emopia generate` does by default) and report it under 'steered'.")
     tonic_bias: float = option(1.0, "With --steer: logit bonus of the key's tonic and fifth.", min=0.0, max=20.0)

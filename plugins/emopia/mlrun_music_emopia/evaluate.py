@@ -1,5 +1,7 @@
-"""`mlrun evaluate emopia CHECKPOINT`: test loss and perplexity, objective metrics of generated vs real music per
-emotion, and controllability measured by an emotion classifier trained on the training clips."""
+"""`mlrun evaluate emopia CHECKPOINT`: test loss and perplexity (next to unigram and trigram token models),
+objective metrics of generated vs real music per emotion, controllability measured by an emotion classifier trained
+on the training clips, and the overlap of per-piece feature distributions (``mlrun_music.symbolic_features``) of
+generated pieces and the held-out real clips, for the model and for pieces sampled from the trigram model."""
 
 from __future__ import annotations
 
@@ -12,13 +14,16 @@ import torch
 
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path
+from mlrun_music.symbolic_features import FEATURES as OVERLAP_FEATURES
+from mlrun_music.symbolic_features import midi_features, overlap_table
 
 from . import tokens
 from .config import EmopiaEvalConfig
 from .data import loader as data_mod
 from .emotions import QUADRANTS
 from .features import FEATURES, EmotionClassifier, matrix, metrics
-from .generate import MAX_SECONDS, MIN_SECONDS, emotion_steering, sample, write_midi
+from .generate import MAX_SECONDS, MIN_SECONDS, emotion_steering, guidance_for, sample, write_midi
+from .models.ngram import TrigramModel
 
 
 def _run_dir(ctx: Any) -> Path:
@@ -89,9 +94,14 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     items = data_mod.window_items(prep, eval_clips, config.max_seq_len)
     nll, n_tokens = _loss(model, items, opts.batch_size, device)
     base = _unigram_loss([prep.ids[c.clip_id] for c in train_clips], items)
+    v = tokens.vocab()
+    trigram = TrigramModel(([v.bos, *prep.ids[c.clip_id], v.eos] for c in train_clips), v.size, config.max_seq_len)
+    tri_nll, tri_n = trigram.nll((w for w, _, _ in items), v.pad)
+    guidance = guidance_for(info, opts.guidance, str(ctx.checkpoint_path))
     result: dict[str, Any] = {
         "data": prep.source, "split": split, "clips": len(eval_clips), "tokens": n_tokens,
         "loss": nll, "perplexity": math.exp(nll), "baseline_unigram_perplexity": math.exp(base),
+        "baseline_trigram_perplexity": math.exp(tri_nll / max(tri_n, 1)), "guidance": guidance,
     }
 
     # 2. Emotion classifier on objective metrics of real clips.
@@ -106,7 +116,8 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     # 3. Generate per trained emotion; same metrics, same classifier.
     trained = [int(q) for q in info.get("trained_quadrants", (1, 2, 3, 4))]
     sample_dir = ctx.out_dir / "samples"
-    gen_rows, per_q_gen, durations = _generate(model, info, opts, clf, trained, sample_dir, ctx.log, steer=False)
+    gen_rows, per_q_gen, durations, gen_files = _generate(model, info, opts, clf, trained, sample_dir, ctx.log,
+                                                          steer=False, guidance=guidance)
     gen_acc = float(np.mean(list(per_q_gen.values())))
     within = [abs(d["seconds"] - d["target"]) <= 0.1 * d["target"] for d in durations]
 
@@ -134,9 +145,20 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         "samples_dir": str(sample_dir),
     })
     result["classifier"]["generated_cues"] = _cues(gen_rows, info)
+
+    # 5. Feature overlap with the held-out clips: the model's pieces and the trigram model's.
+    real_features = [f for f in (midi_features(c.path) for c in eval_clips) if f is not None]
+    _, _, _, tri_files = _generate(trigram, info, opts, None, trained, ctx.out_dir / "samples-trigram", ctx.log,
+                                   steer=False, guidance=1.0)
+    result["feature_overlap"] = {
+        "kind": "overlapping area of the Gaussian KDEs of per-piece features, generated vs the real clips of the "
+                "split (1 = same distribution)",
+        "model": _overlap(real_features, gen_files),
+        "trigram": _overlap(real_features, tri_files)}
     if opts.steer:
         steered_dir = ctx.out_dir / "samples-steered"
-        rows_s, per_q_s, dur_s = _generate(model, info, opts, clf, trained, steered_dir, ctx.log, steer=True)
+        rows_s, per_q_s, dur_s, files_s = _generate(model, info, opts, clf, trained, steered_dir, ctx.log,
+                                                    steer=True, guidance=guidance)
         acc_s = float(np.mean(list(per_q_s.values())))
         result["steered"] = {
             "kind": "generation-time steering: pitches constrained to a key of the quadrant's mode (tonic and "
@@ -151,34 +173,48 @@ def evaluate(ctx: Any) -> dict[str, Any]:
             "metrics_per_emotion": {f"Q{q} ({QUADRANTS[q][0]})": {f: float(np.mean([r[f] for r in rows]))
                                                                   for f in FEATURES}
                                     for q, rows in rows_s.items() if rows},
+            "feature_overlap": _overlap(real_features, files_s),
             "samples_dir": str(steered_dir)}
     _plot(table, per_q_real, per_q_gen, ctx.out_dir / "comparison.png")
     result["plot"] = str(ctx.out_dir / "comparison.png")
     return result
 
 
-def _generate(model: Any, info: dict[str, Any], opts: EmopiaEvalConfig, clf: EmotionClassifier, trained: list[int],
-              sample_dir: Path, log: Any, steer: bool) -> tuple[dict[int, list], dict[str, float], list[dict]]:
-    """Samples per trained quadrant (steered or not), their metrics and the share the classifier recognises."""
+def _overlap(real: list[dict[str, float]], files: list[Path]) -> dict[str, Any]:
+    """The feature-overlap table of the generated ``files`` against the real pieces' features."""
+    generated = [f for f in (midi_features(p) for p in files) if f is not None]
+    return {"features": list(OVERLAP_FEATURES), **overlap_table(real, generated)}
+
+
+def _generate(model: Any, info: dict[str, Any], opts: EmopiaEvalConfig, clf: EmotionClassifier | None,
+              trained: list[int], sample_dir: Path, log: Any, steer: bool, guidance: float
+              ) -> tuple[dict[int, list], dict[str, float], list[dict], list[Path]]:
+    """Samples per trained quadrant (steered or not, with classifier-free ``guidance``), written as MIDI; their
+    metrics, the share the classifier recognises (no classifier: not measured), durations and files."""
     gen_rows: dict[int, list[dict[str, float]]] = {}
     per_q_gen: dict[str, float] = {}
     durations: list[dict[str, float]] = []
+    files: list[Path] = []
     for q in trained:
         seconds = opts.duration or float(info.get("mean_seconds", {}).get(f"Q{q}", 30.0))
         seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
         steering = (emotion_steering(q, opts.samples_per_emotion, opts.seed + q, tonic_bias=opts.tonic_bias,
                                      density_bias=opts.density_bias) if steer else None)
         samples = sample(model, info, q, seconds, n=opts.samples_per_emotion, temperature=opts.temperature,
-                         top_k=opts.top_k, seed=opts.seed + q, steering=steering)
+                         top_k=opts.top_k, seed=opts.seed + q, steering=steering, guidance=guidance)
         rows = []
         for i, s in enumerate(samples):
-            length = write_midi(s.score, sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid")
+            path = sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid"
+            length = write_midi(s.score, path)
+            files.append(path)
             durations.append({"quadrant": q, "target": seconds, "seconds": length})
             m = metrics(s.score)
             if m is not None:
                 m["onsets_per_second"] = _onset_rate(s.score)
                 rows.append(m)
         gen_rows[q] = rows
+        if clf is None:
+            continue
         if rows:
             pred = clf.predict(matrix(rows)) + 1
             per_q_gen[f"Q{q}"] = float(np.mean(pred == q))
@@ -186,7 +222,7 @@ def _generate(model: Any, info: dict[str, Any], opts: EmopiaEvalConfig, clf: Emo
             per_q_gen[f"Q{q}"] = 0.0
         log.info("Q%d (%s)%s: %d samples of %.0f s, classifier recognises %.2f", q, QUADRANTS[q][0],
                  " steered" if steer else "", len(samples), seconds, per_q_gen[f"Q{q}"])
-    return gen_rows, per_q_gen, durations
+    return gen_rows, per_q_gen, durations, files
 
 
 def _onset_rate(score: Any) -> float:

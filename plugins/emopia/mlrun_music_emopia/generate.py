@@ -12,6 +12,11 @@ requested time within 10 %. With ``bars`` the target is a number of 4/4 bars on 
 mask keeps the stream valid REMI (Pitch, Velocity, Duration in order, positions moving forward) so every sample
 decodes.
 
+Classifier-free guidance (``guidance`` g): for a model trained with emotion dropout, each step runs the batch
+twice, under the prompted emotion and under "no emotion", and samples from ``uncond + g * (cond - uncond)``
+logits; g = 1 is the conditional model as trained, g > 1 strengthens what the emotion changes. This is the
+model's own (learned) emotion response, applied before any steering.
+
 Steering (``Steering``), applied to the logits before sampling; the model itself is unchanged:
 - key: Pitch tokens outside the key's scale are refused, and its tonic and fifth gain ``tonic_bias`` (logits),
   so the piece is written in that key (constrained, not transposed afterwards);
@@ -24,6 +29,7 @@ Steering (``Steering``), applied to the logits before sampling; the model itself
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +51,28 @@ MIN_TEMPO, MAX_TEMPO = 30.0, 300.0
 MIN_BARS, MAX_BARS = 1, 256
 #: Steering strengths of `generate` and `evaluate --steer`, chosen on generation seeds 100-103 (docs/experiments).
 TONIC_BIAS, DENSITY_BIAS = 1.0, 1.0
+#: Classifier-free guidance of `generate` and `evaluate` for models trained with emotion dropout, chosen on the
+#: validation split (docs/experiments/emopia.md).
+GUIDANCE = 3.0
+MAX_GUIDANCE = 20.0
+
+
+def has_unconditional(info: dict[str, Any]) -> bool:
+    """Whether the model learnt the "no emotion" class (trained with ``--emotion-dropout`` > 0)."""
+    return float(info.get("emotion_dropout", 0.0)) > 0
+
+
+def guidance_for(info: dict[str, Any], guidance: float | None, where: str) -> float:
+    """The guidance to sample with: ``guidance`` if given (refused, naming ``where``, for a model without the
+    "no emotion" class), else GUIDANCE for a model that has it and 1 (none) for one that has not."""
+    if guidance is None:
+        return GUIDANCE if has_unconditional(info) else 1.0
+    if not (0.0 <= guidance <= MAX_GUIDANCE):
+        raise UserError(f"--guidance must be between 0 and {MAX_GUIDANCE:g}, got {guidance:g}")
+    if guidance != 1.0 and not has_unconditional(info):
+        raise UserError(f"{where} was trained without --emotion-dropout, so it has no unconditional mode: "
+                        f"--guidance {guidance:g} needs one (use --guidance 1)")
+    return float(guidance)
 
 
 @attrs.define
@@ -159,23 +187,28 @@ def _top_k_sample(logits: torch.Tensor, top_k: int, temperature: float, gen: tor
 @torch.no_grad()
 def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: int = 1, temperature: float = 0.8,
            top_k: int = 10, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None,
-           steering: Steering | None = None, bars: int | None = None) -> list[Sample]:
-    """Generate ``n`` pieces of ``seconds`` (or of ``bars`` 4/4 bars) for a quadrant (1..4) in one batch."""
+           steering: Steering | None = None, bars: int | None = None, guidance: float = 1.0) -> list[Sample]:
+    """Generate ``n`` pieces of ``seconds`` (or of ``bars`` 4/4 bars) for a quadrant (1..4) in one batch, with
+    classifier-free ``guidance`` when it is not 1 (the model must have the "no emotion" class)."""
     steering = steering or Steering()
     tempo = steering.tempo
     if bars is not None:
         seconds = bars_seconds(bars, tempo)
         target_ticks = float(bars * tokens.BAR_TICKS)
     seconds = check_duration(seconds) if bars is None else float(seconds)
-    device = next(model.parameters()).device
+    device = next(itertools.chain(model.parameters(), model.buffers())).device
     v = tokens.vocab()
     window = model.max_seq_len
     keep = max(1, window // 2)
     rate = float(info.get("tokens_per_second", {}).get(f"Q{quadrant}", 40.0))
     budget = max_tokens or int(4 * rate * seconds + 256)
     gen = torch.Generator().manual_seed(int(seed))
-    emotion = torch.full((n,), quadrant - 1, dtype=torch.long, device=device)
-    duration = torch.full((n,), seconds / float(info.get("duration_scale", 60.0)), device=device)
+    guided = guidance != 1.0
+    rows = 2 * n if guided else n  # guided: rows n.. are the same pieces under "no emotion"
+    emotion = torch.full((rows,), quadrant - 1, dtype=torch.long, device=device)
+    if guided:
+        emotion[n:] = int(info.get("n_emotions", 4))
+    duration = torch.full((rows,), seconds / float(info.get("duration_scale", 60.0)), device=device)
     trackers = [tokens.TimeTracker(tempo or tokens.DEFAULT_TEMPO) for _ in range(n)]
     keys = steering.keys or [None] * n
     fixed = np.stack([_pitch_bias(k, steering.tonic_bias) for k in keys])
@@ -199,15 +232,18 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
         if length - ctx_start > window:
             ctx_start = length - keep
             cache = None
+        inputs = torch.cat([seqs, seqs]) if guided else seqs
         if use_cache:
             if cache is None:
-                cache = model.new_cache(n, device)
-                logits = model(seqs[:, ctx_start:].to(device), emotion, duration, cache)[:, -1]
+                cache = model.new_cache(rows, device)
+                logits = model(inputs[:, ctx_start:].to(device), emotion, duration, cache)[:, -1]
             else:
-                logits = model(seqs[:, -1:].to(device), emotion, duration, cache)[:, -1]
+                logits = model(inputs[:, -1:].to(device), emotion, duration, cache)[:, -1]
         else:
-            logits = model(seqs[:, ctx_start:].to(device), emotion, duration)[:, -1]
+            logits = model(inputs[:, ctx_start:].to(device), emotion, duration)[:, -1]
         logits = logits.float().cpu()
+        if guided:
+            logits = logits[n:] + guidance * (logits[:n] - logits[n:])
         if fixed_bias is not None:
             logits = logits + fixed_bias
         if steering.density:
@@ -292,11 +328,12 @@ def timed_sample(*args: Any, **kwargs: Any) -> tuple[list[Sample], float]:
 def run(checkpoint: str | None, emotion: str, duration: float | None, num_samples: int, temperature: float, top_k: int,
         seed: int, out_dir: str | None, device: str, use_cache: bool, shipped: str | None = None,
         written: list[Path] | None = None, key: Key | None = None, tempo: float | None = None,
-        bars: int | None = None, steer: bool = True) -> Iterator[str]:
+        bars: int | None = None, steer: bool = True, guidance: float | None = None) -> Iterator[str]:
     """Generate and write (no checkpoint: the shipped model); yields the lines the command prints and appends each
-    MIDI file to ``written``. ``steer``: emotion steering (mode and onset density of the quadrant); ``key`` and
-    ``tempo`` apply with or without it."""
+    MIDI file to ``written``. ``guidance``: classifier-free guidance (None: the model's default); ``steer``: emotion
+    steering (mode and onset density of the quadrant); ``key`` and ``tempo`` apply with or without it."""
     loaded = api.load_model("emopia", checkpoint, device, shipped=shipped)
+    guidance = guidance_for(loaded.info, guidance, str(loaded.path))
     q = parse_emotion(emotion, loaded.info.get("trained_quadrants", (1, 2, 3, 4)))
     out = Path(out_dir) if out_dir else api.default_output_dir(loaded.path, "generated", loaded)
     if steer:
@@ -305,7 +342,8 @@ def run(checkpoint: str | None, emotion: str, duration: float | None, num_sample
         steering = Steering([key] * num_samples if key else None, tempo=tempo)
     seconds = float(duration if duration is not None else 30.0)
     samples, wall = timed_sample(loaded.model, loaded.info, q, seconds, n=num_samples, temperature=temperature,
-                                 top_k=top_k, seed=seed, use_cache=use_cache, steering=steering, bars=bars)
+                                 top_k=top_k, seed=seed, use_cache=use_cache, steering=steering, bars=bars,
+                                 guidance=guidance)
     name = QUADRANTS[q][0]
     records = []
     for i, s in enumerate(samples):
@@ -327,6 +365,6 @@ def run(checkpoint: str | None, emotion: str, duration: float | None, num_sample
         "key": key.name if key else None,
         "steering": {"mode_and_density": steer, "tonic_bias": steering.tonic_bias if steering.keys else None,
                      "density": steering.density, "density_bias": steering.density_bias if steering.density else None},
-        "temperature": temperature, "top_k": top_k, "seed": seed, "kv_cache": use_cache,
+        "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed, "kv_cache": use_cache,
         "tokens_per_second": n_tok / wall if wall > 0 else None, "samples": records})
     yield f"{len(samples)} piece(s) of Q{q} ({name}) in {wall:.1f} s ({n_tok / max(wall, 1e-9):.0f} tokens/s)"

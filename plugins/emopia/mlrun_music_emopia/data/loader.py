@@ -247,4 +247,5 @@ def load(config: Any, ctx: Any) -> DataSplits:
                velocity_jitter=config.augment_velocity)
     return DataSplits(train=Windows(train_items, augment=config.augment, **aug), val=Windows(val_items),
                       test=Windows(test_items) if test_items else None, collate_fn=collate,
-                      info=model_info(prep), report=report, seeded_items=config.augment)
+                      info={**model_info(prep), "emotion_dropout": float(config.emotion_dropout)},
+                      report=report, seeded_items=config.augment)

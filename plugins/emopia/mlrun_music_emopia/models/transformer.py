@@ -1,7 +1,9 @@
 """Decoder-only transformer conditioned on emotion and target duration, with a key/value cache.
 
 Input at each position: [token embedding * sqrt(d) ; emotion embedding ; Linear(duration)] projected to d, plus
-sinusoidal positions. Pre-norm causal self-attention blocks. At the default sizes (d_model 512, 6 layers, 8 heads,
+sinusoidal positions. The emotion class ``n_emotions`` means "no emotion" (a zero embedding, no parameters of its
+own, so checkpoints trained without it load unchanged): training with ``--emotion-dropout`` replaces a share of the
+labels with it, which gives the unconditional model that classifier-free guidance contrasts at sampling. Pre-norm causal self-attention blocks. At the default sizes (d_model 512, 6 layers, 8 heads,
 ff 2048) it has about 19.5M parameters; PyTorch's TransformerDecoder of the same sizes has 25.8M, the difference
 being a cross-attention that, with no encoder, would attend to the same sequence and add nothing.
 """
@@ -81,6 +83,7 @@ class EmotionTransformer(nn.Module):
                  emotion_dim: int = 64, duration_dim: int = 32) -> None:
         super().__init__()
         self.d_model, self.n_layers, self.n_heads, self.max_seq_len = d_model, n_layers, n_heads, max_seq_len
+        self.n_emotions = n_emotions
         self.tok = nn.Embedding(vocab_size, d_model)
         self.emotion = nn.Embedding(n_emotions, emotion_dim)
         self.duration = nn.Linear(1, duration_dim)
@@ -102,7 +105,9 @@ class EmotionTransformer(nn.Module):
         if start + T > self.max_seq_len:
             raise ValueError(f"sequence of {start + T} tokens exceeds max_seq_len {self.max_seq_len}")
         x = self.tok(tokens) * math.sqrt(self.d_model)
-        e = self.emotion(emotion)[:, None, :].expand(B, T, -1)
+        none = emotion >= self.n_emotions  # the "no emotion" class: a zero embedding
+        e = self.emotion(emotion.clamp(0, self.n_emotions - 1)).masked_fill(none[:, None], 0.0)
+        e = e[:, None, :].expand(B, T, -1)
         d = self.duration(duration.reshape(B, 1).to(x.dtype))[:, None, :].expand(B, T, -1)
         x = self.inp(torch.cat([x, e, d], dim=-1)) + self.pos[start:start + T]
         x = self.drop(x)
@@ -122,10 +127,18 @@ def build(config: Any, info: dict[str, Any]) -> EmotionTransformer:
 
 
 def loss(model: nn.Module, batch: dict[str, torch.Tensor], config: Any) -> StepOutput:
-    """Next-token cross-entropy ignoring PAD, weighted per real token; token accuracy as a metric."""
+    """Next-token cross-entropy ignoring PAD, weighted per real token; token accuracy as a metric.
+
+    In training, each window's emotion is replaced by the "no emotion" class with probability ``emotion_dropout``.
+    """
     from ..tokens import vocab
 
-    logits = model(batch["tokens"], batch["emotion"], batch["duration"])
+    emotion = batch["emotion"]
+    p = float(getattr(config, "emotion_dropout", 0.0))
+    if model.training and p > 0:
+        drop = torch.rand(emotion.shape, device=emotion.device) < p
+        emotion = emotion.masked_fill(drop, int(getattr(model, "n_emotions", 4)))
+    logits = model(batch["tokens"], emotion, batch["duration"])
     targets = batch["targets"]
     pad = vocab().pad
     value = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad)
