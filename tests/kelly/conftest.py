@@ -19,6 +19,15 @@ def run_cli(*args: str) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def no_installed_drum_parts(monkeypatch):
+    """GroovePredictor's default drum-part folders (the Debian packages' songs) hidden, so a test's data does not
+    depend on what the machine has installed; tests of the drum-parts dataset name their folders or restore them."""
+    from mlrun_music_kelly.data import drums
+
+    monkeypatch.setattr(drums, "DEFAULT_FOLDERS", ())
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """All five models trained for one epoch on small synthetic sets (no ONNX, no plots): the run folder."""

@@ -46,8 +46,7 @@ def test_each_shipped_model_loads_with_its_card(shipped, spec):
     assert card is not None and card["task"] == "kelly" and card["name"] == SHIPPED_NAMES[spec.name]
     assert card["model"] == spec.name == loaded.model.model_name
     assert card["parameters"] == spec.parameters
-    assert card["data"]["kind"] == ("proxy-labelled" if spec.name in ("EmotionRecognizer", "MelodyTransformer",
-                                                                      "HarmonyPredictor") else "synthetic")
+    assert card["data"]["kind"] == ("synthetic" if spec.name == "DynamicsEngine" else "proxy-labelled")
     assert card["figures"] and card["recipe"]["command"] == f"mlrun reproduce kelly {SHIPPED_NAMES[spec.name]}"
 
 
