@@ -133,12 +133,18 @@ def emotion_proxy(notes: list[Note]) -> tuple[float, float]:
     pitched = [n for n in notes if not n.drum]
     if not pitched:
         return 0.0, arousal
-    chroma = np.bincount([n.pitch % 12 for n in pitched], minlength=12).astype(float)
+    return mode_valence(np.bincount([n.pitch % 12 for n in pitched], minlength=12).astype(float)), arousal
+
+
+def mode_valence(chroma: np.ndarray) -> float:
+    """Valence in [-1, 1] from a pitch-class count: how much better the best major key profile fits than the best
+    minor one (x4); 0 when the count is flat (no mode)."""
+    chroma = np.asarray(chroma, float)
     if chroma.std() == 0:
-        return 0.0, arousal
+        return 0.0
     major = max(np.corrcoef(chroma, np.roll(_MAJOR, k))[0, 1] for k in range(12))
     minor = max(np.corrcoef(chroma, np.roll(_MINOR, k))[0, 1] for k in range(12))
-    return float(np.clip(4.0 * (major - minor), -1, 1)), arousal
+    return float(np.clip(4.0 * (major - minor), -1, 1))
 
 
 def windows(notes: list[Note], seconds: float) -> Iterable[list[Note]]:
