@@ -9,6 +9,9 @@ not move a hit off the grid.
   (beats per minute of music time); ``beats_per_bar`` comes from the time signature (4 when the file has none, the
   MIDI default; None when the meter changes). The notes of the other channels are kept as a pitch-class count,
   for callers that estimate the mode.
+- Doom WAD files (``.wad``): each music lump (``D_*``) that holds a Standard MIDI file is read as above and named
+  ``<file>:<lump>``; MUS lumps are not read (reported, not parsed). A WAD whose header or lump directory does not
+  fit the file is a UserError naming it.
 - Hydrogen (``.h2song``, XML): the song's pattern sequence laid end to end (the patterns of one column play
   together; a column lasts as long as its longest pattern), 48 ticks per beat, ``leadlag`` applied as Hydrogen does
   (at most 5 ticks either way). Instruments are mapped to GM drum notes by their names; hits of an instrument no
@@ -16,14 +19,16 @@ not move a hit off the grid.
   are not applied. Malformed XML is a one-line UserError naming the file.
 
 A file that cannot be read raises :class:`~mlrun_music.errors.UserError` naming it; a caller reading many files
-skips and counts those.
+skips and counts those (:func:`read_drum_parts` also returns, per WAD, the lumps it could not read).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
+import struct
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -33,6 +38,7 @@ from .errors import UserError
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 HYDROGEN_SUFFIXES = (".h2song",)
+WAD_SUFFIXES = (".wad",)
 #: Zero-based MIDI channel of General MIDI percussion (channel 10).
 DRUM_CHANNEL = 9
 #: Hydrogen's resolution: 192 ticks per whole note.
@@ -101,7 +107,7 @@ class DrumPart:
 
 def drum_files(folders: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """The MIDI and Hydrogen files under ``folders`` (recursively), sorted; a folder that does not exist adds none."""
-    suffixes = MIDI_SUFFIXES + HYDROGEN_SUFFIXES
+    suffixes = MIDI_SUFFIXES + HYDROGEN_SUFFIXES + WAD_SUFFIXES
     found: set[Path] = set()
     for folder in folders:
         root = Path(folder)
@@ -123,14 +129,42 @@ def read_drum_part(path: str | os.PathLike[str]) -> DrumPart:
     raise UserError(f"{path}: not a drum-part file (expected {', '.join(MIDI_SUFFIXES + HYDROGEN_SUFFIXES)})")
 
 
+def read_drum_parts(path: str | os.PathLike[str]) -> tuple[list[DrumPart], list[str]]:
+    """Every drum part of a file: one for MIDI and Hydrogen, one per music lump of a WAD; with the one-line
+    problems of the lumps that could not be read. A file that cannot be read at all raises UserError."""
+    path = Path(path)
+    if path.suffix.lower() in WAD_SUFFIXES:
+        return read_wad_drums(path)
+    return [read_drum_part(path)], []
+
+
 def read_midi_drums(path: str | os.PathLike[str]) -> DrumPart:
     """The channel-10 hits of a General MIDI file (see the module docstring)."""
-    import mido
-
     from .midi import read_midi
 
     path = Path(path)
-    mid = read_midi(path)
+    return _midi_drums(read_midi(path), str(path))
+
+
+def midi_bytes_drums(data: bytes, source: str) -> DrumPart:
+    """The channel-10 hits of a Standard MIDI file held in memory; ``source`` names it in errors and in the part."""
+    import mido
+
+    from .midi import midi_problem
+
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - mido raises many types on malformed data
+        raise UserError(f"{source} is not a readable MIDI file ({type(exc).__name__}: {str(exc)[:80]})") from None
+    problem = midi_problem(mid)
+    if problem:
+        raise UserError(f"{source}: {problem}")
+    return _midi_drums(mid, source)
+
+
+def _midi_drums(mid: Any, source: str) -> DrumPart:
+    import mido
+
     per_beat = mid.ticks_per_beat
     tick = 0
     seconds = 0.0
@@ -155,8 +189,51 @@ def read_midi_drums(path: str | os.PathLike[str]) -> DrumPart:
     bpm = beats / seconds * 60 if seconds > 0 else 60e6 / tempo
     beats_per_bar = 4.0 if not meters else meters.pop() if len(meters) == 1 else None
     hits.sort(key=lambda h: (h.beat, h.note))
-    return DrumPart(source=str(path), bpm=float(bpm), beats_per_bar=beats_per_bar, hits=tuple(hits),
+    return DrumPart(source=source, bpm=float(bpm), beats_per_bar=beats_per_bar, hits=tuple(hits),
                     pitch_classes=tuple(pitch_classes))
+
+
+def wad_music(path: str | os.PathLike[str]) -> list[tuple[str, bytes]]:
+    """The music lumps (names starting ``D_``) of a Doom WAD as (lump name, bytes), in directory order.
+
+    Layout: a 12-byte header (``IWAD`` or ``PWAD``, lump count, directory offset; little-endian int32), then a
+    directory of 16-byte entries (offset, size, name of 8 bytes padded with NULs)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) < 12 or data[:4] not in (b"IWAD", b"PWAD"):
+        raise UserError(f"{path}: not a WAD file (no IWAD or PWAD header)")
+    count, table = struct.unpack_from("<ii", data, 4)
+    if count < 0 or table < 12 or table + 16 * count > len(data):
+        raise UserError(f"{path}: the WAD's lump directory ({count} entries at byte {table}) lies outside the "
+                        f"file ({len(data)} bytes); truncated?")
+    lumps = []
+    for i in range(count):
+        offset, size, raw = struct.unpack_from("<ii8s", data, table + 16 * i)
+        name = raw.split(b"\0", 1)[0].decode("ascii", "replace")
+        if not name.upper().startswith("D_"):
+            continue
+        if offset < 0 or size < 0 or offset + size > len(data):
+            raise UserError(f"{path}: lump {name} (bytes {offset}-{offset + size}) lies outside the file")
+        lumps.append((name, data[offset:offset + size]))
+    return lumps
+
+
+def read_wad_drums(path: str | os.PathLike[str]) -> tuple[list[DrumPart], list[str]]:
+    """The drum parts of a WAD's MIDI music lumps, with a one-line problem for each lump that is not read."""
+    parts, problems = [], []
+    for name, lump in wad_music(path):
+        source = f"{path}:{name}"
+        if lump[:4] == b"MUS\x1a":
+            problems.append(f"{source}: a MUS lump (only MIDI music lumps are read)")
+            continue
+        try:
+            parts.append(midi_bytes_drums(lump, source))
+        except UserError as exc:
+            problems.append(str(exc))
+    return parts, problems
 
 
 def gm_note_for(name: str) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mido
 import pytest
 
-from mlrun_music.drum_parts import DrumPart, drum_files, gm_note_for, read_drum_part
+from mlrun_music.drum_parts import DrumPart, drum_files, gm_note_for, read_drum_part, read_drum_parts
 from mlrun_music.errors import UserError
 
 
@@ -147,3 +147,45 @@ def test_drum_files_lists_both_kinds_recursively(tmp_path):
     (tmp_path / "b" / "y.h2song").write_text(H2SONG, encoding="utf-8")
     (tmp_path / "b" / "readme.txt").write_text("no", encoding="utf-8")
     assert drum_files([tmp_path, tmp_path / "missing"]) == [tmp_path / "a" / "x.MID", tmp_path / "b" / "y.h2song"]
+
+
+def write_wad(path, lumps, *, ident=b"PWAD"):
+    """A WAD: header, the lumps' bytes, then the directory (offset, size, 8-byte name)."""
+    import struct
+
+    body, entries, offset = b"", b"", 12
+    for name, data in lumps:
+        entries += struct.pack("<ii8s", offset, len(data), name.encode())
+        body += data
+        offset += len(data)
+    path.write_bytes(ident + struct.pack("<ii", len(lumps), offset) + body + entries)
+    return path
+
+
+def test_wad_music_lumps_are_read_as_midi_and_bad_lumps_reported(tmp_path):
+    midi = write_gm(tmp_path / "song.mid").read_bytes()
+    wad = write_wad(tmp_path / "music.wad", [("THINGS", b"\x00" * 10), ("D_ONE", midi),
+                                             ("D_TWO", b"MUS\x1a" + b"\x00" * 12), ("D_BAD", b"MThd\x00\x00")])
+    parts, problems = read_drum_parts(wad)
+    assert [p.source for p in parts] == [f"{wad}:D_ONE"]
+    assert rows(parts[0]) == rows(read_drum_part(tmp_path / "song.mid"))
+    assert len(problems) == 2
+    assert problems[0] == f"{wad}:D_TWO: a MUS lump (only MIDI music lumps are read)"
+    assert problems[1].startswith(f"{wad}:D_BAD is not a readable MIDI file")
+    assert read_drum_parts(tmp_path / "song.mid")[0][0] == read_drum_part(tmp_path / "song.mid")
+    assert drum_files([tmp_path]) == [wad, tmp_path / "song.mid"]
+
+
+def test_broken_wads_are_refused_by_name(tmp_path):
+    good = write_wad(tmp_path / "good.wad", [("D_ONE", write_gm(tmp_path / "s.mid").read_bytes())]).read_bytes()
+    far = bytearray(good)
+    far[-16:-12] = (10**6).to_bytes(4, "little")  # the one directory entry's offset, past the end
+    cases = {"short.wad": good[:8], "nohead.wad": b"JUNK" + good[4:], "cut.wad": good[:-4], "lump.wad": bytes(far)}
+    expected = {"short.wad": "not a WAD file", "nohead.wad": "not a WAD file", "cut.wad": "lies outside the file",
+                "lump.wad": "lump D_ONE (bytes 1000000-"}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(UserError) as err:
+            read_drum_parts(path)
+        assert str(path) in str(err.value) and expected[name] in str(err.value), (name, str(err.value))
