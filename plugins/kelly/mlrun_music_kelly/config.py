@@ -72,9 +72,9 @@ class KellyConfig(TrainConfig):
     groove_path: str = option("", "Groove MIDI folder (default <datasets-dir>/groove_midi).",
                               models=("GroovePredictor",), unless=_REAL)
     drum_parts_dirs: str = option("", "Folders of human-written drum parts (.mid with drums on channel 10, Hydrogen "
-                                      ".h2song), separated by ':' (default: the songs of the Debian packages "
-                                      "openttd-openmsx and hydrogen-data); GroovePredictor's dataset when Groove MIDI "
-                                      "is absent.", models=("GroovePredictor",), unless=_REAL)
+                                      ".h2song, Doom .wad music), separated by ':' (default: the songs of the Debian "
+                                      "packages openttd-openmsx, hydrogen-data and freedoom); GroovePredictor's "
+                                      "dataset when Groove MIDI is absent.", models=("GroovePredictor",), unless=_REAL)
     chords_path: str = option("", "Chord-progression JSON (default <datasets-dir>/chords/chord_progressions.json).",
                               models=("HarmonyPredictor",), unless=_REAL_UNLESS_CORPUS)
     audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0,

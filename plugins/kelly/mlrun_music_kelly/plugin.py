@@ -38,8 +38,9 @@ KELLY = Task(
         DatasetSpec("maestro", f"{_PKG}.data.select:maestro_splits", "MAESTRO MIDI (DynamicsEngine)."),
         DatasetSpec("groove", f"{_PKG}.data.select:groove_splits", "Groove MIDI (GroovePredictor)."),
         DatasetSpec("drum-parts", f"{_PKG}.data.select:drum_parts_splits",
-                    "Human-written drum parts (GM MIDI channel 10, Hydrogen songs; by default those of the Debian "
-                    "packages openttd-openmsx and hydrogen-data) with proxy emotion inputs (GroovePredictor)."),
+                    "Human-written drum parts (GM MIDI channel 10, Hydrogen songs, Doom WAD music; by default those of "
+                    "the Debian packages openttd-openmsx, hydrogen-data and freedoom) with proxy emotion inputs "
+                    "(GroovePredictor)."),
     ],
     loss=f"{_PKG}.models.loss:loss",
     evaluate=f"{_PKG}.evaluate:evaluate",

@@ -1,12 +1,16 @@
 """The drum-parts dataset: human-written drum parts -> GroovePredictor, with a PROXY emotion input.
 
-Source: General MIDI songs (channel 10) and Hydrogen songs, read by :mod:`mlrun_music.drum_parts`, from
-``--drum-parts-dirs`` (default: the folders of the Debian packages openttd-openmsx and hydrogen-data, when
-installed). The parts were written by people (composers of game music, Hydrogen's demo songs); no listener rated
-their emotion.
+Source: General MIDI songs (channel 10), Hydrogen songs and the MIDI music of Doom WAD files, read by
+:mod:`mlrun_music.drum_parts`, from ``--drum-parts-dirs`` (default: the folders of the Debian packages
+openttd-openmsx, hydrogen-data and freedoom, when installed). The parts were written by people (composers of game
+music, Hydrogen's demo songs); no listener rated their emotion.
 
-Samples: each song in 4/4 (other meters are skipped and counted, since a slot would not name the same place in
-the bar) is cut into windows of ``WINDOW_BARS`` bars from its first bar line. A window with at least
+Skipped and counted: files or lumps that cannot be read, songs without drum hits, songs not in 4/4 (a slot would
+not name the same place in the bar), songs whose hits mostly miss the file's 16th-note grid (fewer than
+``MIN_ON_GRID`` of them within a tenth of a 16th: the file's beat is not the music's, as in MIDI converted from
+MUS at 89 ticks per beat), and a song whose hits repeat an earlier song's exactly (the same tune in two WADs).
+
+Samples: each song is cut into windows of ``WINDOW_BARS`` bars from its first bar line. A window with at least
 ``MIN_HITS`` hits gives one sample:
 - target (32, in [-1, 1]): per 16th-note slot of the bar, the mean timing offset of the hits from the grid (x2,
   so half a 16th early or late is -1 or +1) and the mean velocity (0-1 mapped to -1..1; -1 for a slot without
@@ -18,8 +22,9 @@ the bar) is cut into windows of ``WINDOW_BARS`` bars from its first bar line. A 
   the songs' pitched parts, tried as a valence, made held-out validation songs worse (it tells songs apart rather
   than moods; docs/experiments/kelly.md).
 
-Songs are split train / validation / test by a hash of the file name, so no song is in two splits. Parsed parts
-are cached in ``cache_dir("kelly")/drum-parts-v1/parts.json``, keyed by path, size and modification time.
+Songs are split train / validation / test by a hash of the song's name (the file name, ``<wad>:<lump>`` for a
+WAD's), so no song is in two splits. Parsed parts are cached in ``cache_dir("kelly")/drum-parts-v2/parts.json``,
+keyed by path, size and modification time.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from mlrun_music.fileio import write_json
 from .common import Pairs, SkipReport, emotion_embedding
 from .midi import groove_slots
 
-VERSION = "drum-parts-v1"
-#: Where Debian's openttd-openmsx and hydrogen-data packages put their songs.
-DEFAULT_FOLDERS = ("/usr/share/games/openttd/baseset/openmsx", "/usr/share/hydrogen/data/demo_songs")
+VERSION = "drum-parts-v2"
+#: Where Debian's openttd-openmsx, hydrogen-data and freedoom packages put their songs.
+DEFAULT_FOLDERS = ("/usr/share/games/openttd/baseset/openmsx", "/usr/share/hydrogen/data/demo_songs",
+                   "/usr/share/games/doom")
 WINDOW_BARS = 2
 MIN_HITS = 4
 BEATS_PER_BAR = 4.0
+#: Share of a song's hits that must lie within a tenth of a 16th of the file's grid.
+MIN_ON_GRID = 0.5
 #: Share of the tempo term in the arousal proxy (chosen on validation songs: docs/experiments/kelly.md).
 TEMPO_WEIGHT = 0.25
 
@@ -75,11 +83,11 @@ def proxy_arousal(bpm: float, onsets_per_beat: float) -> float:
 
 
 def read_parts(config: Any, log: logging.Logger | None = None) -> tuple[list[Any], SkipReport]:
-    """Every drum part in the folders (cached); unreadable files and files without hits are skipped and counted."""
+    """Every usable drum part in the folders (cached); what is skipped is counted (see the module docstring)."""
     import json
 
     from mlrun_music.cache import cache_dir
-    from mlrun_music.drum_parts import DrumPart, drum_files, read_drum_part
+    from mlrun_music.drum_parts import DrumPart, drum_files, read_drum_parts
 
     report = SkipReport()
     files = drum_files(folders(config))
@@ -97,35 +105,47 @@ def read_parts(config: Any, log: logging.Logger | None = None) -> tuple[list[Any
         entry = cached.get(key)
         if not entry or entry.get("size") != stat.st_size or entry.get("mtime_ns") != stat.st_mtime_ns:
             try:
-                entry = {"part": read_drum_part(path).to_dict()}
+                parts, problems = read_drum_parts(path)
+                entry = {"parts": [p.to_dict() for p in parts], "errors": problems}
             except UserError as exc:
-                entry = {"error": str(exc)}
+                entry = {"parts": [], "errors": [str(exc)]}
             entry |= {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         entries[key] = entry
     if entries != {k: cached.get(k) for k in entries}:
         write_json(cache_path, {**cached, **entries})
-    parts = []
-    for key, entry in entries.items():
-        name = Path(key).name
-        if "error" in entry:
-            report.skip("unreadable files", entry["error"][:160])
-            continue
-        part = DrumPart.from_dict(entry["part"])
-        if not part.hits:
-            report.skip("files without drum hits", name)
-            continue
-        if part.beats_per_bar != BEATS_PER_BAR:
-            meter = "changing" if part.beats_per_bar is None else f"{part.beats_per_bar:g} beats"
-            report.skip("songs not in 4/4", f"{name} ({meter})")
-            continue
-        parts.append(part)
+    parts, seen = [], set()
+    for entry in entries.values():
+        for error in entry["errors"]:
+            report.skip("unreadable files or lumps", error[:160])
+        for data in entry["parts"]:
+            part = DrumPart.from_dict(data)
+            name = song_name(part)
+            if not part.hits:
+                report.skip("songs without drum hits", name)
+            elif part.beats_per_bar != BEATS_PER_BAR:
+                meter = "changing" if part.beats_per_bar is None else f"{part.beats_per_bar:g} beats"
+                report.skip("songs not in 4/4", f"{name} ({meter})")
+            elif on_grid_share(part) < MIN_ON_GRID:
+                report.skip("songs off the file's 16th grid", f"{name} ({on_grid_share(part):.0%} on it)")
+            elif (signature := (round(part.bpm, 3), part.hits)) in seen:
+                report.skip("songs repeating an earlier song", name)
+            else:
+                seen.add(signature)
+                parts.append(part)
     if log is not None:
         log.info("GroovePredictor: %d drum parts in 4/4 from %d files (%s)", len(parts), len(files),
                  report.summary())
     return parts, report
 
 
+def on_grid_share(part: Any) -> float:
+    """The share of the part's hits within a tenth of a 16th note of the 16th-note grid."""
+    positions = np.array([h.beat for h in part.hits]) * 4
+    return float(np.mean(np.abs(positions - np.round(positions)) <= 0.1))
+
+
 def song_name(part: Any) -> str:
+    """The file name of a part's source (``<wad>:<lump>`` for a WAD's)."""
     return Path(part.source).name
 
 
@@ -156,8 +176,8 @@ def splits(config: Any, log: logging.Logger | None = None) -> tuple[Pairs, Pairs
     parts, report = read_parts(config, log)
     where = os.pathsep.join(str(f) for f in folders(config))
     if not parts:
-        raise UserError(f"no usable drum parts in {where} ({report.summary()}); install openttd-openmsx or "
-                        f"hydrogen-data, or name folders of .mid/.h2song files with --drum-parts-dirs")
+        raise UserError(f"no usable drum parts in {where} ({report.summary()}); install openttd-openmsx, "
+                        f"hydrogen-data or freedoom, or name folders of .mid/.h2song files with --drum-parts-dirs")
     by_split: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"train": [], "val": [], "test": []}
     songs: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for part in parts:

@@ -96,7 +96,7 @@ def splits_for(name: str, config: Any, log: logging.Logger | None = None, force_
                      name, why)
             return _drum_parts(name, config, base_info, log)
         hint = (" (`mlrun kelly prepare-corpus` prepares real data for it)" if name in corpus.MODELS_SERVED
-                else " (install openttd-openmsx or hydrogen-data, or name drum parts with --drum-parts-dirs)"
+                else " (install openttd-openmsx, hydrogen-data or freedoom, or name drum parts with --drum-parts-dirs)"
                 if name == DRUM_PARTS_MODEL else "")
         log.info("%s: %s; falling back to synthetic data%s", name, why, hint)
         return _synthetic(name, config, test, base_info, why)
