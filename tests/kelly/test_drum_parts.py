@@ -161,6 +161,11 @@ def test_training_on_drum_parts_through_the_cli_splits_by_song(fx, tmp_path, dru
     # Busy and sparse songs differ in arousal: the trained model tells them apart, the mean predictor cannot.
     assert metrics["loss"] < 0.5 * metrics["mean_baseline_loss"] and metrics["loss"] < metrics["untrained_loss"]
     assert metrics["velocity_mse"] < metrics["mean_velocity_mse"]
+    # --data names a folder of real datasets: without Groove MIDI there, the drum parts are not used in its place.
+    (tmp_path / "datasets" / "lakh_midi").mkdir(parents=True)
+    code, text = fx.run_cli("evaluate", "kelly", run / "checkpoints" / "groovepredictor_best.pt",
+                            "--data", tmp_path / "datasets", "--output", tmp_path / "eval2")
+    assert code != 0 and f"--data {tmp_path / 'datasets'}: no groove dataset for GroovePredictor there" in text
 
 
 def test_drum_parts_requested_without_songs_is_a_one_line_error(fx, tmp_path, monkeypatch):

@@ -38,7 +38,8 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
                               **{f: "" for f in ("deam_path", "lakh_path", "maestro_path", "groove_path",
                                                  "chords_path")})
         splits = splits_for(name, config, ctx.log)
-        if splits.info.get("source") == "synthetic":
+        # Without the dataset in DIR, splits_for falls back (corpus, drum parts, synthetic): none of them is DIR's.
+        if splits.info.get("source") != spec.dataset:
             raise UserError(f"--data {ctx.data}: no {spec.dataset} dataset for {name} there")
         data, source = splits.train, f"{spec.dataset} at {splits.info.get('location')}"
         train_targets = data.y
