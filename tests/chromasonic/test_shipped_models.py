@@ -73,10 +73,27 @@ def test_each_shipped_model_loads_with_its_card(shipped, name):
     assert card["recipe"]["command"] == f"mlrun reproduce chromasonic {name}"
     assert locate(f"mlrun_music_chromasonic:recipes/{card['recipe']['file']}").is_file()
     ppl, acc = card["figures"][0], card["figures"][1]
-    assert ppl["metric"] == "perplexity" and acc["metric"] == "accuracy"
+    assert ppl["metric"] == "evaluate.perplexity" and acc["metric"] == "evaluate.accuracy"
     assert ppl["baseline_value"] is not None and ppl["value"] < ppl["baseline_value"]
     assert acc["baseline_value"] is not None and acc["value"] > acc["baseline_value"]
     assert loaded.info["normalize_key"] and len(loaded.info["vocab"]) > 100
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_cards_give_the_metre_beside_the_real_tunes(name):
+    """Each card's metre figures, with and without the sampling rule, against the real continuations; the neural
+    models under the rule keep every bar and come within 10 points of the real tunes' onset grid."""
+    figures = {f["metric"]: f for f in _card(name)["figures"]}
+    for stage in ("evaluate", "evaluate_free"):
+        for key in ("on_eighth_grid", "bar_completeness"):
+            fig = figures[f"{stage}.{key}"]
+            assert 0 < fig["value"] <= 1 and 0.8 < fig["baseline_value"] <= 1
+            assert "real continuations" in fig["baseline"]
+    assert figures["evaluate.bar_completeness"]["value"] == 1.0
+    assert figures["evaluate_free.bar_completeness"]["value"] < figures["evaluate_free.bar_completeness"]["baseline_value"]
+    if name != "markov":
+        grid = figures["evaluate.on_eighth_grid"]
+        assert abs(grid["value"] - grid["baseline_value"]) <= 0.10
 
 
 def test_the_default_is_the_lowest_held_out_perplexity(mlrun):
