@@ -139,24 +139,25 @@ def test_compare_writes_table_and_charts(mlrun, trained_run, tmp_path):
     md = (out / "model_comparison.md").read_text()
     assert "| lstm |" in md and "| markov |" in md and "| real held-out tunes |" in md
     for name in ("lstm", "transformer"):
-        assert re.search(rf"- {name}: perplexity \d+\.\d\d vs \d+\.\d\d \(markov\), (\d+\.\d % (lower|higher)|the "
-                         rf"same); accuracy \d\.\d{{3}} vs \d\.\d{{3}} \(markov\), (\d\.\d{{3}} (higher|lower)|the same)",
+        assert re.search(rf"- {name} against markov: perplexity \d+\.\d\d vs \d+\.\d\d, (\d+\.\d % (lower|higher)|the "
+                         rf"same); accuracy \d\.\d{{3}} vs \d\.\d{{3}}, (\d\.\d{{3}} (higher|lower) \(absolute\)|the same)",
                          md), md
+    assert re.search(r"- transformer against lstm: perplexity \d+\.\d\d vs \d+\.\d\d, ", md), md
     assert "+" not in md.split("| real held-out tunes |")[1]
     for png in ("model_comparison.png", "model_radar.png"):
         assert (out / png).read_bytes()[:8] == PNG
 
 
 def test_compare_wording_states_the_direction():
-    from mlrun_music_chromasonic.evaluate.compare import versus_markov
+    from mlrun_music_chromasonic.evaluate.compare import versus
 
     base = {"model": "markov", "perplexity": 10.84, "accuracy": 0.332}
-    better = versus_markov({"perplexity": 8.02, "accuracy": 0.387}, base)
-    assert better == "perplexity 8.02 vs 10.84 (markov), 26.0 % lower; accuracy 0.387 vs 0.332 (markov), 0.055 higher"
-    worse = versus_markov({"perplexity": 14.61, "accuracy": 0.300}, base)
-    assert worse == "perplexity 14.61 vs 10.84 (markov), 34.8 % higher; accuracy 0.300 vs 0.332 (markov), 0.032 lower"
-    same = versus_markov(dict(base), base)
-    assert same.endswith("(markov), the same; accuracy 0.332 vs 0.332 (markov), the same")
+    better = versus({"perplexity": 8.02, "accuracy": 0.387}, base)
+    assert better == "perplexity 8.02 vs 10.84, 26.0 % lower; accuracy 0.387 vs 0.332, 0.055 higher (absolute)"
+    worse = versus({"perplexity": 14.61, "accuracy": 0.300}, base)
+    assert worse == "perplexity 14.61 vs 10.84, 34.8 % higher; accuracy 0.300 vs 0.332, 0.032 lower (absolute)"
+    same = versus(dict(base), base)
+    assert same == "perplexity 10.84 vs 10.84, the same; accuracy 0.332 vs 0.332, the same"
 
 
 def test_generate_writes_playable_midi_and_abc(mlrun, trained_run, tmp_path):

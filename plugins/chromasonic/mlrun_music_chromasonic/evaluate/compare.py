@@ -94,9 +94,12 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
     notes = []
     if base is not None:
         for r in rows:
-            if r is base:
-                continue
-            notes.append(f"{r['model']}: {versus_markov(r, base)}")
+            if r is not base:
+                notes.append(f"{r['model']} against {base['model']}: {versus(r, base)}")
+    lstms = [r for r in rows if r["model"].startswith("lstm")]
+    transformers = [r for r in rows if r["model"].startswith("transformer")]
+    if len(lstms) == 1 and len(transformers) == 1:
+        notes.append(f"{transformers[0]['model']} against {lstms[0]['model']}: {versus(transformers[0], lstms[0])}")
     for r in rows:
         notes.append(f"{r['model']}: {metre_versus_real(r, r['reference'])}")
     if not comparable:
@@ -115,18 +118,19 @@ def table_markdown(rows: list[dict[str, Any]], comparable: bool) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes)
 
 
-def versus_markov(row: dict[str, Any], base: dict[str, Any]) -> str:
-    """``perplexity 8.02 vs 10.84 (markov), 26.0 % lower; accuracy 0.387 vs 0.332 (markov), 0.055 higher``: both
-    values, then the difference as a magnitude with its direction in words."""
+def versus(row: dict[str, Any], base: dict[str, Any]) -> str:
+    """``perplexity 8.02 vs 10.84, 26.0 % lower; accuracy 0.387 vs 0.332, 0.055 higher (absolute)``: the row's
+    value first, the base's second, then the difference as a magnitude with its direction in words (relative for
+    perplexity, absolute for accuracy)."""
     ppl, base_ppl = row["perplexity"], base["perplexity"]
     change = abs(1 - ppl / base_ppl) * 100
     ppl_dir = "lower" if ppl < base_ppl else "higher" if ppl > base_ppl else "equal"
     acc, base_acc = row["accuracy"], base["accuracy"]
     acc_dir = "higher" if acc > base_acc else "lower" if acc < base_acc else "equal"
-    return (f"perplexity {ppl:.2f} vs {base_ppl:.2f} ({base['model']}), "
+    return (f"perplexity {ppl:.2f} vs {base_ppl:.2f}, "
             f"{'the same' if ppl_dir == 'equal' else f'{change:.1f} % {ppl_dir}'}; "
-            f"accuracy {acc:.3f} vs {base_acc:.3f} ({base['model']}), "
-            f"{'the same' if acc_dir == 'equal' else f'{abs(acc - base_acc):.3f} {acc_dir}'}")
+            f"accuracy {acc:.3f} vs {base_acc:.3f}, "
+            f"{'the same' if acc_dir == 'equal' else f'{abs(acc - base_acc):.3f} {acc_dir} (absolute)'}")
 
 
 def metre_versus_real(row: dict[str, Any], ref: dict[str, Any]) -> str:
