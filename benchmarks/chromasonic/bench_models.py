@@ -4,6 +4,8 @@ default sizes, on synthetic token ids (speed does not depend on what the tokens 
     python benchmarks/chromasonic/bench_models.py [--threads 1] [--vocab 336] [--steps 20]
 
 Prints one JSON line per measurement. The Markov model's "training" is counting: events/s of MarkovModel.fit.
+Generation is timed free and under the metre rule of ``generate --rhythm metre`` (6/8, a vocabulary of the same
+size whose tokens carry folk durations), in the same pass.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import time
 import torch
 
 from mlrun_music_chromasonic.config import ChromasonicConfig
-from mlrun_music_chromasonic.generate import sample
+from mlrun_music_chromasonic.data.melody import Vocabulary
+from mlrun_music_chromasonic.data.notation import Meter
+from mlrun_music_chromasonic.generate import MetreRule, sample
 from mlrun_music_chromasonic.models.markov import MarkovModel
 from mlrun_music_chromasonic.models.neural import build_lstm, build_transformer, loss
 
@@ -58,15 +62,21 @@ def main() -> None:
     print(json.dumps({"what": "fit_by_counting", "model": "markov", "events": 300000,
                       "seconds": round(sec, 2), "events_per_s": round(300000 / sec)}), flush=True)
     models["markov"] = markov
+    durations = ["1/4", "1/2", "3/4", "1", "3/2", "2", "3", "1/3"]
+    timed_vocab = Vocabulary(("<pad>", "<unk>") + tuple(f"{40 + k // len(durations)}_{durations[k % len(durations)]}"
+                                                        for k in range(args.vocab - 2)))
     for name, model in models.items():
         model.eval()
         for n in (1, 64):
             openings = [[rng.randrange(2, args.vocab) for _ in range(8)] for _ in range(n)]
-            start = time.perf_counter()
-            sample(model, openings, 64, cfg.sequence_length, 1.0, 0)
-            sec = time.perf_counter() - start
-            print(json.dumps({"what": "generate", "model": name, "melodies": n, "events_each": 64,
-                              "seconds": round(sec, 3), "events_per_s": round(n * 64 / sec)}), flush=True)
+            for rhythm in ("free", "metre"):
+                rule = MetreRule(timed_vocab, [Meter(6, 8)] * n, [0] * n) if rhythm == "metre" else None
+                start = time.perf_counter()
+                sample(model, openings, 64, cfg.sequence_length, 1.0, 0, rule=rule)
+                sec = time.perf_counter() - start
+                print(json.dumps({"what": "generate", "model": name, "rhythm": rhythm, "melodies": n,
+                                  "events_each": 64, "seconds": round(sec, 3), "events_per_s": round(n * 64 / sec)}),
+                      flush=True)
 
 
 if __name__ == "__main__":
