@@ -6,7 +6,8 @@ No checkpoint: the shipped model. Three measurements:
 
 1. Sensitivity: the next-token loss of every validation window under its own quadrant and under each other
    quadrant, and the KL divergence between the two next-token distributions, by position in the window. A model
-   that uses the emotion input has a lower loss under the right quadrant and a KL clearly above zero.
+   that uses the emotion input has a lower loss under the right quadrant and a KL clearly above zero. Also the
+   loss under "no emotion" (meaningful for models trained with --emotion-dropout).
 2. Reach: the same KL at late positions (the emotion input is concatenated to every position's input, so it is
    visible everywhere; a KL that vanishes late means the context has taken over).
 3. Separability of the PROXY labels in the training windows: each window (the unit the model learns from) decoded
@@ -38,7 +39,7 @@ BUCKETS = ((0, 16), (16, 64), (64, 128), (128, 256), (256, 100000))
 @torch.no_grad()
 def sensitivity(model, items, batch: int = 32) -> dict:
     pad = tokens.vocab().pad
-    loss_true = loss_other = 0.0
+    loss_true = loss_other = loss_none = 0.0
     count = 0
     kl_sum = np.zeros(len(BUCKETS) + 1)
     kl_n = np.zeros(len(BUCKETS) + 1)
@@ -53,6 +54,8 @@ def sensitivity(model, items, batch: int = 32) -> dict:
         for q in range(4):
             logp[q] = torch.log_softmax(model(x, torch.full_like(emo, q), dur).float(), -1)
         nll = torch.stack([-logp[q].gather(-1, y[..., None])[..., 0] for q in range(4)])  # [4, B, T]
+        none = torch.log_softmax(model(x, torch.full_like(emo, 4), dur).float(), -1)  # the "no emotion" class
+        loss_none += float((-none.gather(-1, y[..., None])[..., 0] * real).sum())
         per_window = (nll * real).sum(-1)  # [4, B]
         own = nll[emo, torch.arange(len(emo))]
         loss_true += float((own * real).sum())
@@ -75,6 +78,7 @@ def sensitivity(model, items, batch: int = 32) -> dict:
             kl_n[-1] += int(m.sum())
     return {"windows": n_windows, "tokens": count,
             "loss_own_quadrant": loss_true / count, "loss_other_quadrants": loss_other / count,
+            "loss_no_emotion": loss_none / count,
             "windows_best_explained_by_own_quadrant": best_is_true / n_windows,
             "kl_own_vs_other_by_position": {f"{lo}-{hi - 1 if hi < 100000 else 'end'}":
                                             (kl_sum[b] / kl_n[b] if kl_n[b] else None)

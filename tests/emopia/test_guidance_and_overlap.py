@@ -71,7 +71,7 @@ def test_the_default_guidance_and_its_limits(mlrun, register_model, tmp_path):
     r = mlrun("emopia", "generate", register_model, "--emotion", "happy", "--duration", "4", "--no-steer", "--out",
               tmp_path / "d")
     assert r.code == 0, r.err
-    assert json.loads(next((tmp_path / "d").glob("*.json")).read_text())["guidance"] == 3.0
+    assert json.loads(next((tmp_path / "d").glob("*.json")).read_text())["guidance"] == 6.0
     r = mlrun("emopia", "generate", register_model, "--emotion", "happy", "--guidance", "-1", "--out", tmp_path / "x")
     assert r.code == 2 and "--guidance must be between 0 and 20" in r.err
 
@@ -100,7 +100,7 @@ def test_evaluate_reports_feature_overlap_for_the_model_and_the_trigram_baseline
               "--split", "val", "--output", out)
     assert r.code == 0, r.err
     m = json.loads((out / "metrics.json").read_text())["metrics"]
-    assert m["guidance"] == 3.0
+    assert m["guidance"] == 6.0
     # The training clips repeat one arpeggio: the trigram model predicts them well, better than token frequencies.
     assert m["baseline_trigram_perplexity"] < m["baseline_unigram_perplexity"]
     fo = m["feature_overlap"]

@@ -29,7 +29,7 @@ def group() -> None:
                    "drawn from --seed unless --key) and its onset density. --no-steer samples the model as trained.")
 @click.option("--guidance", type=float, default=None,
               help="Classifier-free guidance for models trained with --emotion-dropout: 1 samples the model as "
-                   "trained, larger values strengthen its learnt emotion response (default: 3 for such models, "
+                   "trained, larger values strengthen its learnt emotion response (default: 6 for such models, "
                    "1 otherwise).")
 @click.option("--num-samples", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--temperature", type=float, default=0.8, show_default=True)

@@ -80,7 +80,7 @@ class EmopiaEvalConfig:
     seed: int = option(0, "Seed for generation.")
     batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
     guidance: float | None = option(None, "Classifier-free guidance for models trained with --emotion-dropout (1 = "
-                                          "the conditional model as trained; default: emopia generate's, 3, for "
+                                          "the conditional model as trained; default: emopia generate's, 6, for "
                                           "such models and 1 otherwise).", min=0.0, max=20.0)
     steer: bool = option(False, "Also generate with emotion steering (the quadrant's mode and onset density, as "
                                 "`emopia generate` does by default) and report it under 'steered'.")

@@ -53,7 +53,7 @@ MIN_BARS, MAX_BARS = 1, 256
 TONIC_BIAS, DENSITY_BIAS = 1.0, 1.0
 #: Classifier-free guidance of `generate` and `evaluate` for models trained with emotion dropout, chosen on the
 #: validation split (docs/experiments/emopia.md).
-GUIDANCE = 3.0
+GUIDANCE = 6.0
 MAX_GUIDANCE = 20.0
 
 
