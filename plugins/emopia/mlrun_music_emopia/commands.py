@@ -26,7 +26,8 @@ def group() -> None:
               help="Tempo in bpm (30 to 300), written into the MIDI file (default: the model's tempo tokens).")
 @click.option("--steer/--no-steer", default=True, show_default=True,
               help="Steer sampling toward the emotion's proxy cues: its mode (major Q1/Q4, minor Q2/Q3, on a tonic "
-                   "drawn from --seed unless --key) and its onset density. --no-steer samples the model alone (with --guidance).")
+                   "drawn from --seed unless --key) and its onset density. --no-steer samples the model alone "
+                   "(with --guidance).")
 @click.option("--guidance", type=float, default=None,
               help="Classifier-free guidance for models trained with --emotion-dropout: 1 samples the model as "
                    "trained, larger values strengthen its learnt emotion response (default: 6 for such models, "
