@@ -3,7 +3,8 @@
 Input at each position: [token embedding * sqrt(d) ; emotion embedding ; Linear(duration)] projected to d, plus
 sinusoidal positions. The emotion class ``n_emotions`` means "no emotion" (a zero embedding, no parameters of its
 own, so checkpoints trained without it load unchanged): training with ``--emotion-dropout`` replaces a share of the
-labels with it, which gives the unconditional model that classifier-free guidance contrasts at sampling. Pre-norm causal self-attention blocks. At the default sizes (d_model 512, 6 layers, 8 heads,
+labels with it, which gives the unconditional model that classifier-free guidance contrasts at sampling.
+Pre-norm causal self-attention blocks. At the default sizes (d_model 512, 6 layers, 8 heads,
 ff 2048) it has about 19.5M parameters; PyTorch's TransformerDecoder of the same sizes has 25.8M, the difference
 being a cross-attention that, with no encoder, would attend to the same sequence and add nothing.
 """
