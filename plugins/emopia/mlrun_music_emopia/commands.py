@@ -44,7 +44,8 @@ def group() -> None:
 @click.option("--render", is_flag=True, help=RENDER_HELP)
 def generate_cmd(checkpoint: str | None, emotion: str, duration: float | None, bars: int | None, key: str | None,
                  tempo: float | None, steer: bool, guidance: float | None, num_samples: int, temperature: float,
-                 top_k: int, seed: int, out_dir: str | None, device: str, no_cache: bool, shipped: str | None, render: bool) -> None:
+                 top_k: int, seed: int, out_dir: str | None, device: str, no_cache: bool, shipped: str | None,
+                 render: bool) -> None:
     """Generate MIDI pieces of an emotion lasting --duration seconds (or --bars bars) from a trained CHECKPOINT
     (default: the shipped model), optionally in a --key and at a --tempo."""
     from .emotions import parse_emotion
