@@ -48,10 +48,6 @@ def register_pretrained(register):
         recipe="mlrun_music_phase:recipes/tcn-mel.toml",
         description="The default bar-phase model (synthetic songs, three training timbre families); `phase apply`, "
                     "`phase inspect`, `evaluate phase` and `export phase` use it when no checkpoint is given."))
-    register("phase", PretrainedSpec(
-        "tcn-mel-mixed", "mlrun_music_phase:pretrained/tcn-mel-mixed.pt",
-        recipe="mlrun_music_phase:recipes/tcn-mel-mixed.toml",
-        description="tcn-mel fine-tuned on synthetic songs plus real scores rendered without drums."))
 
 
 @hookimpl
