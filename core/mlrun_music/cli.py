@@ -361,6 +361,8 @@ def _make_evaluate_command(registered: Any) -> click.Command:
         from . import api
 
         options = {k: v for k, v in flags.items() if v is not None}
+        if task.evaluate_config is not None:  # checked here so that a bad value names the flag typed
+            build_config(task.evaluate_config, options, as_options=options)
         result = api.evaluate(task.name, checkpoint, shipped=shipped, split=split, data=data, output=output,
                               device=device, evaluator=evaluator, options=options)
         _print_metrics(result["metrics"])

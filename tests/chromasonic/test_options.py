@@ -110,3 +110,9 @@ def test_a_neural_size_with_only_the_markov_model_is_refused(mlrun, tmp_path):
     assert r.code == 2 and r.err.strip() == \
         "error: --hidden-size is unused by the model markov; this run trains no other"
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("command", [["evaluate", "chromasonic"], ["chromasonic", "compare", "run"]])
+def test_a_bad_evaluation_option_names_the_flag(mlrun, command):
+    r = mlrun(*command, "--rhythm", "bogus")
+    assert r.code == 2 and r.err.strip() == "error: '--rhythm' must be one of metre, free, got 'bogus'", r.err

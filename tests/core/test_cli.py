@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
+
+from mlrun_music import plugins
+from mlrun_music.config import option
+from mlrun_music.hookspecs import hookimpl
 
 from tests.conftest import run_mlrun_subprocess
 
@@ -140,3 +145,36 @@ def test_dataset_given_as_a_path(mlrun, tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     r = mlrun("train", "toy", "--dataset", tmp_path / "bad.npz", "--tag", "bad")
     assert r.code == 2 and r.err.startswith(f"error: --dataset {tmp_path / 'bad.npz'}: not an .npz file")
+
+
+@attrs.define(kw_only=True)
+class _EvalOptions:
+    mode: str = option("fast", "How to evaluate.", choices=("fast", "full"))
+    repeats: int = option(1, "Repeats.", min=1, max=10)
+
+
+class _EvalTask:
+    """A plugin adding the toy task again under another name, with evaluation options."""
+
+    @hookimpl
+    def register_tasks(self, register):
+        from mlrun_music_toy.plugin import TOY
+
+        register(attrs.evolve(TOY, name="toy-eval", evaluate_config=_EvalOptions))
+
+
+@pytest.fixture
+def eval_task(monkeypatch):
+    monkeypatch.setattr(plugins, "_CACHE", plugins.load_registry(extra_plugins=[("eval-task", _EvalTask())]))
+    yield
+    plugins.get_registry(refresh=True)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mode", "slow"], "error: '--mode' must be one of fast, full, got 'slow'"),
+    (["--repeats", "11"], "error: '--repeats' must be int in [1, 10], got 11"),
+])
+def test_bad_evaluation_options_name_the_flag(mlrun, eval_task, args, message):
+    # Checked before the model is loaded: no "using the shipped model" line, one error line naming the flag.
+    r = mlrun("evaluate", "toy-eval", "missing.pt", *args)
+    assert r.code != 0 and r.err.strip() == message, r.err

@@ -97,7 +97,8 @@ def compare_cmd(runs: tuple[str, ...], output: str | None, split: str, device: s
 
     from .evaluate.compare import compare
 
-    options = build_config(EvaluateConfig, {k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    options = build_config(EvaluateConfig, given, as_options=given)  # a bad value names the flag typed
     result = compare(list(runs), options, output=output, split=split, device=device)
     click.echo(result["markdown"])
     click.echo(f"comparison written to {result['out_dir']}")
