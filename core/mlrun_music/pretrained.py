@@ -169,8 +169,9 @@ def shipped_models(registered: Any) -> list[Shipped]:
     return sorted(items, key=lambda s: s.distribution != own)
 
 
-def find_shipped(registered: Any, name: str | None = None) -> Shipped:
-    """The shipped model called ``name`` (default: the task's default), or a one-line UserError."""
+def find_shipped(registered: Any, name: str | None = None, option: str = "--shipped") -> Shipped:
+    """The shipped model called ``name`` (default: the task's default), or a one-line UserError starting with
+    ``option``, the caller's name for the choice."""
     models = shipped_models(registered)
     if not models:
         raise UserError(f"task '{registered.name}' ships no model; name a checkpoint (train one with "
@@ -180,7 +181,7 @@ def find_shipped(registered: Any, name: str | None = None) -> Shipped:
     for m in models:
         if m.spec.name == name:
             return m
-    raise UserError(f"--shipped: task '{registered.name}' ships no model '{name}'; shipped: "
+    raise UserError(f"{option}: task '{registered.name}' ships no model '{name}'; shipped: "
                     f"{', '.join(m.spec.name for m in models)}")
 
 
@@ -224,18 +225,19 @@ def announce(shipped: Shipped) -> None:
 
 
 def resolve_checkpoint(registered: Any, checkpoint: str | Path | None, shipped: str | None = None,
-                       quiet: bool = False) -> Path:
+                       quiet: bool = False, option: str = "--shipped") -> Path:
     """The checkpoint a command runs: the one named, else the task's shipped model (announced on one line).
-    ``registered`` is a task name or the task as the registry holds it (``mlrun_music.api.task(name)``)."""
+    ``registered`` is a task name or the task as the registry holds it (``mlrun_music.api.task(name)``); ``option``
+    is how the caller's command names the shipped-model choice, for its messages (e.g. ``--model``)."""
     if isinstance(registered, str):
         from .plugins import get_registry
 
         registered = get_registry().get(registered)
     if checkpoint is not None and shipped is not None:
-        raise UserError("give a checkpoint or --shipped NAME, not both")
+        raise UserError(f"give a checkpoint or {option} {shipped}, not both")
     if checkpoint is not None:
         return Path(checkpoint)
-    model = find_shipped(registered, shipped)
+    model = find_shipped(registered, shipped, option)
     path = model.require_files()
     if not quiet:
         announce(model)

@@ -141,7 +141,7 @@ def test_generate_with_a_shipped_model_writes_a_plausible_melody(mlrun, tmp_path
 def test_a_checkpoint_and_a_shipped_model_together_are_refused(mlrun):
     path = locate("mlrun_music_chromasonic:pretrained/markov.pt")
     r = mlrun("chromasonic", "generate", path, "--model", "lstm", "--seed-notes", SEED)
-    assert r.code == 2 and r.err.strip() == "error: give a CHECKPOINT or --model lstm, not both"
+    assert r.code == 2 and r.err.strip() == "error: give a checkpoint or --model lstm, not both"
 
 
 def _tunes(tmp_path, info) -> list[list[int]]:

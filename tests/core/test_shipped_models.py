@@ -11,7 +11,8 @@ import torch
 
 from mlrun_music import plugins
 from mlrun_music.hookspecs import hookimpl
-from mlrun_music.pretrained import PretrainedSpec, locate
+from mlrun_music.errors import UserError
+from mlrun_music.pretrained import PretrainedSpec, locate, resolve_checkpoint
 
 TOY_MODEL = locate("mlrun_music_toy:pretrained/mlp.pt")
 TOY_CARD = TOY_MODEL.with_suffix(".card.json")
@@ -63,6 +64,17 @@ def test_a_named_checkpoint_overrides_and_unknown_shipped_names_are_errors(mlrun
     assert r.code != 0 and r.err.strip() == "error: --shipped: task 'toy' ships no model 'nope'; shipped: mlp"
     r = mlrun("evaluate", "toy", "missing.pt")
     assert r.code != 0 and r.err.strip() == "error: checkpoint missing.pt does not exist"
+
+
+def test_a_checkpoint_and_a_shipped_model_together_are_refused_by_the_callers_option_name(mlrun):
+    r = mlrun("evaluate", "toy", str(TOY_MODEL), "--shipped", "mlp")
+    assert r.code != 0 and r.err.strip() == "error: give a checkpoint or --shipped mlp, not both"
+    # A plugin command whose option is called otherwise gets its own name in both messages.
+    with pytest.raises(UserError, match=r"^give a checkpoint or --model mlp, not both$"):
+        resolve_checkpoint("toy", TOY_MODEL, "mlp", option="--model")
+    with pytest.raises(UserError, match=r"^--model: task 'toy' ships no model 'nope'; shipped: mlp$"):
+        resolve_checkpoint("toy", None, "nope", option="--model")
+    assert resolve_checkpoint("toy", None, "mlp", quiet=True, option="--model") == TOY_MODEL
 
 
 def test_init_from_names_a_shipped_model(mlrun, tmp_path):

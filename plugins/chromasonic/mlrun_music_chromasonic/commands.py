@@ -8,7 +8,6 @@ import click
 
 from mlrun_music.audio.render import RENDER_HELP
 from mlrun_music.cli import config_options
-from mlrun_music.errors import UserError
 
 from .config import SHIPPED, EvaluateConfig
 
@@ -54,17 +53,14 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
     a shipped model (--model; default: the one with the lowest held-out perplexity)."""
     from mlrun_music.pretrained import resolve_checkpoint
 
-    from .generate import run_generate
-
-    if checkpoint is not None and shipped is not None:
-        raise UserError(f"give a CHECKPOINT or --model {shipped}, not both")
     from .data.notation import parse_key, parse_meter
+    from .generate import run_generate
 
     if kwargs.get("key"):
         parse_key(kwargs["key"])
     if kwargs.get("meter"):
         parse_meter(kwargs["meter"])
-    path = resolve_checkpoint("chromasonic", checkpoint, shipped)
+    path = resolve_checkpoint("chromasonic", checkpoint, shipped, option="--model")
     result = run_generate(str(path), **kwargs)
     click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
                f"{result['generated']} generated) in {result['key']}, {result['meter']}, {result['seconds']:.1f} s "
