@@ -35,6 +35,10 @@ A recipe names its task, a version, its stages and the card it writes::
     figures = [{ name = "test MSE", data = "64 held-out samples", metric = "mse",
                  baseline = "zero predictor", baseline_metric = "baseline_zero_mse" }]
 
+A figure's baseline value is ``baseline_value`` (a number), ``baseline_metric`` (a key this run measured), or
+``baseline_card = "NAME"``: the figure of the same metric (or ``baseline_card_metric``) on the card of the task's
+shipped model NAME, read when the card is built, so a rerun of that model's recipe flows into this card.
+
 A ``command`` stage runs ``mlrun ARGS...`` (e.g. a plugin's data preparation). In option values and arguments
 ``{work}`` is the recipe's work folder and ``{checkpoint:STAGE}`` a train stage's checkpoint.
 
@@ -103,7 +107,32 @@ def read_recipe(path: Path, task: str) -> dict[str, Any]:
     exports = [s for s in recipe["stages"] if s["run"] == "export" and s.get("format", "checkpoint") == "checkpoint"]
     if len(exports) != 1:
         raise UserError(f"{where}: needs exactly one export stage writing the model-only checkpoint to ship")
+    for fig in recipe["card"].get("figures", []):
+        if isinstance(fig, dict) and "baseline_card" in fig:
+            card_baseline(task, fig, where)  # fails before any stage runs, not after the last
     return recipe
+
+
+def card_baseline(task: str, fig: dict[str, Any], where: str) -> float:
+    """The value a ``baseline_card`` figure compares with: the figure of metric ``baseline_card_metric`` (default:
+    the figure's own ``metric``) on the card of ``task``'s shipped model ``baseline_card``, read now."""
+    from .pretrained import find_shipped
+    from .plugins import get_registry
+
+    at = f"{where}: figure '{fig.get('name')}'"
+    name, metric = fig.get("baseline_card"), fig.get("baseline_card_metric", fig.get("metric"))
+    if not isinstance(name, str) or not isinstance(metric, str):
+        raise UserError(f"{at}: baseline_card and the metric to read (baseline_card_metric or metric) must be text")
+    if "baseline_metric" in fig or "baseline_value" in fig:
+        raise UserError(f"{at}: give one of baseline_card, baseline_metric and baseline_value")
+    try:
+        card = find_shipped(get_registry().get(task), name, option="baseline_card").card()
+    except UserError as exc:
+        raise UserError(f"{at}: {exc}") from None
+    for other in card["figures"]:
+        if other.get("metric") == metric:
+            return float(other["value"])
+    raise UserError(f"{at}: the card of the shipped model '{name}' has no figure of metric '{metric}'")
 
 
 def _fingerprints(recipe: dict[str, Any]) -> dict[str, str]:
@@ -274,10 +303,16 @@ def build_card(run: RecipeRun, loaded: Any, command: str) -> dict[str, Any]:
         if fig.get("metric") not in metrics:
             raise UserError(f"recipe {run.path}: figure '{fig.get('name')}' reads metric '{fig.get('metric')}', which "
                             f"no evaluate stage reported")
-        base = metrics.get(fig["baseline_metric"]) if fig.get("baseline_metric") else fig.get("baseline_value")
+        if "baseline_card" in fig:
+            base = card_baseline(run.task, fig, f"recipe {run.path}")
+        else:
+            base = metrics.get(fig["baseline_metric"]) if fig.get("baseline_metric") else fig.get("baseline_value")
         figures.append({"name": fig["name"], "data": fig["data"], "value": round(float(metrics[fig["metric"]]), 4),
                         "metric": fig["metric"], "baseline": fig["baseline"],
-                        "baseline_value": None if base is None else round(float(base), 4)})
+                        "baseline_value": None if base is None else round(float(base), 4),
+                        **({"baseline_card": fig["baseline_card"],
+                            "baseline_card_metric": fig.get("baseline_card_metric", fig["metric"])}
+                           if "baseline_card" in fig else {})})
     size, digest = file_digest(run.model_path())
     card = {
         "task": run.task, "name": run.recipe["recipe"], "model": loaded.checkpoint.get("model_name", ""),

@@ -79,6 +79,21 @@ def test_each_shipped_model_loads_with_its_card(shipped, name):
     assert loaded.info["normalize_key"] and len(loaded.info["vocab"]) > 100
 
 
+@pytest.mark.parametrize("name", ["lstm", "transformer"])
+def test_the_neural_cards_compare_with_the_shipped_markov_card(name):
+    """Their recipes read the baseline from the Markov card (``baseline_card``); the shipped cards agree with it."""
+    from mlrun_music.recipes import card_baseline, read_recipe
+
+    path = locate(f"mlrun_music_chromasonic:recipes/{name}.toml")
+    recipe = read_recipe(path, "chromasonic")
+    by_card = [f for f in recipe["card"]["figures"] if f.get("baseline_card") == "markov"]
+    assert [f["metric"] for f in by_card] == ["evaluate.perplexity", "evaluate.accuracy"]
+    markov = {f["metric"]: f["value"] for f in _card("markov")["figures"]}
+    shipped = {f["metric"]: f["baseline_value"] for f in _card(name)["figures"]}
+    for fig in by_card:
+        assert card_baseline("chromasonic", fig, str(path)) == markov[fig["metric"]] == shipped[fig["metric"]]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_the_cards_give_the_metre_beside_the_real_tunes(name):
     """Each card's metre figures, with and without the sampling rule, against the real continuations; the neural

@@ -162,7 +162,9 @@ def _recipe(tmp_path: Path, kill_at_step: int | None = None) -> Path:
         text = text.replace("learning_rate = 0.003 }", f"learning_rate = 0.003, kill_at_step = {kill_at_step} }}")
     text = text.replace('baseline_metric = "baseline_zero_mse" }]', 'baseline_metric = "baseline_zero_mse" }, '
                         '{ name = "test MSE of the evaluate stage", data = "the same", metric = "evaluate.mse", '
-                        'baseline = "always-zero predictor", baseline_metric = "evaluate.baseline_zero_mse" }]')
+                        'baseline = "always-zero predictor", baseline_metric = "evaluate.baseline_zero_mse" }, '
+                        '{ name = "test MSE against the shipped mlp", data = "the same", metric = "evaluate.mse", '
+                        'baseline = "the shipped mlp (its card)", baseline_card = "mlp", baseline_card_metric = "mse" }]')
     path = tmp_path / "recipe.toml"
     path.write_text(text)
     return path
@@ -181,6 +183,11 @@ def test_recipe_runs_stages_in_order_and_writes_a_card(mlrun_subprocess, tmp_pat
     assert card["figures"][0]["value"] == round(metrics["mse"], 4)
     assert card["figures"][1]["value"] == round(metrics["mse"], 4)  # named as "evaluate.mse": that stage's
     assert card["figures"][0]["baseline_value"] == round(metrics["baseline_zero_mse"], 4)
+    # The third figure's baseline is read from the shipped mlp card when this card is built.
+    shipped_mse = json.loads(TOY_CARD.read_text())["figures"][0]["value"]
+    assert card["figures"][2]["baseline_value"] == shipped_mse and card["figures"][2]["baseline_card"] == "mlp"
+    assert f"test MSE against the shipped mlp on the same: {card['figures'][2]['value']:.4g}   baseline the shipped " \
+           f"mlp (its card): {shipped_mse:.4g}" in r.out
     assert card["parameters"] == 178 and card["recipe"]["command"] == "mlrun reproduce toy mlp"
     assert card["file_bytes"] == (work / "model.pt").stat().st_size and card["cost"]["wall_seconds"] > 0
     assert "against the shipped card:" in r.out and "test MSE on 64 held-out samples:" in r.out
@@ -216,6 +223,12 @@ def test_an_interrupted_recipe_resumes_and_matches_an_uninterrupted_run(mlrun_su
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+#: A valid recipe whose one card figure ends with the fields given.
+_CARD_FIGURE = ('recipe = "mlp"\nversion = 1\ntask = "toy"\n[[stages]]\nname = "a"\nrun = "train"\n[[stages]]\n'
+                'name = "e"\nrun = "export"\ncheckpoint = "a"\n[card]\nfigures = [{{ name = "f", data = "d", '
+                'metric = "mse", baseline = "b", {} }}]\n')
+
+
 @pytest.mark.parametrize("text,message", [
     ('recipe = "mlp"\nversion = 1\ntask = "phase"\nstages = []\n[card]\n', "is a recipe for task 'phase', not 'toy'"),
     ('recipe = "mlp"\nversion = 1\ntask = "toy"\n[card]\n', "'stages' is missing or not a list"),
@@ -224,6 +237,12 @@ def test_an_interrupted_recipe_resumes_and_matches_an_uninterrupted_run(mlrun_su
     ('recipe = "mlp"\nversion = 1\ntask = "toy"\n[[stages]]\nname = "a"\nrun = "train"\n[card]\n',
      "needs exactly one export stage"),
     ("recipe = [\n", "is not readable TOML"),
+    (_CARD_FIGURE.format('baseline_card = "nope"'),
+     "figure 'f': baseline_card: task 'toy' ships no model 'nope'; shipped: mlp"),
+    (_CARD_FIGURE.format('baseline_card = "mlp", baseline_card_metric = "rmse"'),
+     "figure 'f': the card of the shipped model 'mlp' has no figure of metric 'rmse'"),
+    (_CARD_FIGURE.format('baseline_card = "mlp", baseline_value = 1.0'),
+     "figure 'f': give one of baseline_card, baseline_metric and baseline_value"),
 ])
 def test_bad_recipes_are_one_line_errors(mlrun, tmp_path, text, message):
     (tmp_path / "bad.toml").write_text(text)
