@@ -8,6 +8,7 @@ Usage:
   bash benchmarks/phase/peers_env.sh                                   # once: /tmp/phase-peers-venv
   python benchmarks/phase/peers.py --set synthetic --json /tmp/peers_synthetic.json
   python benchmarks/phase/peers.py --set scores --json /tmp/peers_scores.json
+  python benchmarks/phase/peers.py --set songs --json /tmp/peers_songs.json  # General MIDI songs, test split
   python benchmarks/phase/peers.py --data DIR [--checkpoint X.pt]      # any folder of rendered songs (bars.csv)
   python benchmarks/phase/peers.py --set synthetic --systems ours,tempo_only --max-items 2   # no peers needed
 
@@ -207,7 +208,8 @@ def run_peers(python: str, files: list[tuple[str, str, float]], systems: list[st
 
 
 def data_folder(args: argparse.Namespace, config: Any) -> Path:
-    """The folder of rendered songs: --data, the embedded default's held-out songs, or the real-score set."""
+    """The folder of rendered songs: --data, the embedded default's held-out songs, the real-score set or the
+    General MIDI songs set (the ``mlrun evaluate phase`` defaults of each)."""
     from mlrun_music.config import build_config
     from mlrun_music.errors import UserError
     from mlrun_music_phase.config import PhaseEvalConfig
@@ -221,6 +223,12 @@ def data_folder(args: argparse.Namespace, config: Any) -> Path:
         return build_scores(per_source=o.scores_per_source, sources=o.scores_sources, first=o.scores_first,
                             max_bars=o.scores_max_bars, max_seconds=o.scores_max_seconds,
                             soundfont=o.scores_soundfont, timeout=o.scores_timeout)
+    if args.set == "songs":
+        from mlrun_music_phase.data.songset import build_songs
+
+        o = build_config(PhaseEvalConfig, {"songs_split": args.songs_split})
+        return build_songs(dirs=o.songs_dirs, split=o.songs_split, max_seconds=o.songs_max_seconds,
+                           soundfont=o.songs_soundfont)
     if config.chunks_path:
         raise UserError(f"this checkpoint was trained on --chunks-path {config.chunks_path}; pass --data DIR")
     from mlrun_music_phase.data.default import prepare_default
@@ -243,10 +251,12 @@ def group_table(systems: list[str], results: dict[str, Any], key: str, title: st
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--set", choices=("synthetic", "scores"), default="synthetic",
-                    help="synthetic = the embedded default's held-out songs; scores = the real-score set")
+    ap.add_argument("--set", choices=("synthetic", "scores", "songs"), default="synthetic",
+                    help="synthetic = the embedded default's held-out songs; scores = the real-score set; songs = "
+                         "the General MIDI songs set (--songs-split)")
     ap.add_argument("--data", default="", help="a folder of rendered songs (bars.csv) instead of --set")
     ap.add_argument("--scores-per-source", type=int, default=6, help="--set scores: pieces per source")
+    ap.add_argument("--songs-split", default="test", choices=("test", "val", "train"), help="--set songs: split")
     ap.add_argument("--checkpoint", default=None, help="our model (default: the task's shipped model)")
     ap.add_argument("--systems", default=",".join(ALL_SYSTEMS), help=f"comma-separated, of {', '.join(ALL_SYSTEMS)}")
     ap.add_argument("--peers-python", default="/tmp/phase-peers-venv/bin/python")

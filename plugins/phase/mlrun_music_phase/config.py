@@ -28,6 +28,8 @@ SCORES_SOURCES = "chorales,oneill,ryan,essen,classical"
 SCORES_PER_SOURCE = (1, 200)
 SCORES_MAX_BARS = 5000
 SCORES_SECONDS = (10.0, 1200.0)
+#: The ``songs`` set (General MIDI songs from system packages): seconds kept per song.
+SONGS_SECONDS = (10.0, 1200.0)
 #: Training datasets that read the scores set.
 SCORES_DATASETS = ("scores", "mixed")
 SCORES_SOUNDFONT_HELP = ("Soundfont of the scores set; empty = FluidR3Mono_GM.sf3 through fluidsynth (the shipped "
@@ -129,8 +131,9 @@ class PhaseEvalConfig:
     warmup_seconds: float = option(-1.0, "Ignore this many leading seconds (-1 = the checkpoint's warmup).",
                                    min=-1.0, max=600.0)
     baselines: bool = option(True, "Also evaluate an untrained model and a tempo-only guess.")
-    dataset: str = option("", "scores = real pieces from music21's corpus (built once, cached); empty = --data, "
-                              "else the checkpoint's held-out data.", choices=("", "scores"))
+    dataset: str = option("", "scores = real pieces from music21's corpus; songs = General MIDI songs with drums "
+                              "from system packages (both built once, cached); empty = --data, else the "
+                              "checkpoint's held-out data.", choices=("", "scores", "songs"))
     scores_per_source: int = option(6, "--dataset scores: pieces per source.", min=SCORES_PER_SOURCE[0],
                                     max=SCORES_PER_SOURCE[1])
     scores_sources: str = option(SCORES_SOURCES, "--dataset scores: comma-separated sources.")
@@ -142,3 +145,11 @@ class PhaseEvalConfig:
     scores_soundfont: str = option("", "--dataset scores: " + SCORES_SOUNDFONT_HELP)
     scores_timeout: float = option(60.0, "--dataset scores: seconds one score may take to parse (else skipped "
                                          "and counted).", min=1.0, max=3600.0)
+    songs_dirs: str = option("", "--dataset songs: folders of .mid files and Doom WADs, separated by ':'; empty = "
+                                 "Debian's openttd-openmsx music and freedoom's WADs.")
+    songs_split: str = option("test", "--dataset songs: the fixed split by song to evaluate on (test, val or "
+                                      "train; from a hash of each song's id).", choices=("test", "val", "train"))
+    songs_max_seconds: float = option(120.0, "--dataset songs: keep the bars of each song that end by this time.",
+                                      min=SONGS_SECONDS[0], max=SONGS_SECONDS[1])
+    songs_soundfont: str = option("", "--dataset songs: soundfont; empty = FluidR3Mono_GM.sf3 through fluidsynth "
+                                      "(the shipped model trained on TimGM6mb, sf_GMbank and freepats).")

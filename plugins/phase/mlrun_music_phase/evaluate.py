@@ -125,9 +125,9 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     if not anticipations or any(not 0 <= a <= 1 for a in anticipations):
         raise UserError("--anticipations must hold values in [0, 1]")
     scores_report = None
-    if opts.dataset == "scores":
-        folder = _scores_folder(ctx)
-        scores_report = json.loads((folder / "scores_report.json").read_text(encoding="utf-8"))
+    if opts.dataset in ("scores", "songs"):
+        folder = _scores_folder(ctx) if opts.dataset == "scores" else _songs_folder(ctx)
+        scores_report = json.loads((folder / f"{opts.dataset}_report.json").read_text(encoding="utf-8"))
     else:
         folder = _data_folder(ctx)
     items = load_items(folder, opts.max_items)
@@ -164,7 +164,7 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     embedded = not ctx.config.chunks_path and ctx.data is None and scores_report is None
     summary = {"data": str(folder), "items": len(items), "warmup_seconds": warmup, "tolerance_seconds": opts.tolerance,
                "by_anticipation": results, "model_by_meter": meters,
-               **({"model_by_source": sources, "scores_report": scores_report} if scores_report else {}),
+               **({"model_by_source": sources, f"{opts.dataset}_report": scores_report} if scores_report else {}),
                "held_out_meter": holdout if embedded else None,
                "tempo_only_baseline": "true median bar length, phase 0 at the audio start (knows tempo and meter, "
                                       "not where bars start)"}
@@ -184,6 +184,18 @@ def _scores_folder(ctx: Any) -> Path:
     return build_scores(per_source=opts.scores_per_source, sources=opts.scores_sources, first=opts.scores_first,
                         max_bars=opts.scores_max_bars, max_seconds=opts.scores_max_seconds,
                         soundfont=opts.scores_soundfont, timeout=opts.scores_timeout, log=ctx.log)
+
+
+def _songs_folder(ctx: Any) -> Path:
+    from .data.songset import build_songs
+
+    opts = ctx.options
+    if ctx.data:
+        raise UserError("--data and --dataset songs name two data sets; give one")
+    if ctx.split != "test":
+        raise UserError("--dataset songs chooses its split with --songs-split; --split does not apply")
+    return build_songs(dirs=opts.songs_dirs, split=opts.songs_split, max_seconds=opts.songs_max_seconds,
+                       soundfont=opts.songs_soundfont, log=ctx.log)
 
 
 def _data_folder(ctx: Any) -> Path:

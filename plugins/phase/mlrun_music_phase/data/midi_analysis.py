@@ -75,6 +75,8 @@ class SongMidi:
     time_signatures: list[tuple[int, int, int]]  # (tick, numerator, denominator)
     drums: list[DrumEvent]
     last_tick: int
+    #: False when the file has no time signature at tick 0 and 4/4 (the MIDI default) was assumed there.
+    meter_stated: bool = True
 
     @property
     def meters(self) -> list[str]:
@@ -116,8 +118,12 @@ def _absolute(track: Any) -> list[tuple[int, Any]]:
     return out
 
 
-def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes: int = MIN_DRUM_NOTES) -> SongMidi:
-    """Parse ``path``; raises :class:`SkipSong` with the reason it cannot be used."""
+def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes: int = MIN_DRUM_NOTES,
+              default_meter: bool = False) -> SongMidi:
+    """Parse ``path``; raises :class:`SkipSong` with the reason it cannot be used.
+
+    A file whose first time signature is not at tick 0 is skipped, unless ``default_meter``: then 4/4 holds until
+    its first time signature (the MIDI default), and ``SongMidi.meter_stated`` is False."""
     import mido
 
     try:
@@ -157,8 +163,11 @@ def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes
             drums.append(DrumEvent(tick, msg.note, volume))
     if not any(m.type in ("note_on", "note_off") for _, _, _, m in events):
         raise SkipSong("unreadable MIDI", "the file holds no notes")
-    if not sigs or sigs[0][0] != 0:
-        raise SkipSong("no time signature at tick 0")
+    stated = bool(sigs) and sigs[0][0] == 0
+    if not stated:
+        if not default_meter:
+            raise SkipSong("no time signature at tick 0")
+        sigs.insert(0, (0, 4, 4))
     # Keep the last signature given at any one tick.
     by_tick: dict[int, tuple[int, int, int]] = {}
     for s in sigs:
@@ -173,7 +182,7 @@ def read_song(path: str | Path, max_seconds: float = MAX_SECONDS, min_drum_notes
     seconds = tempo_map.to_seconds(last_tick)
     if seconds > max_seconds:
         raise SkipSong("too long", f"{seconds:.0f} s > {max_seconds:.0f} s")
-    return SongMidi(midi, tempo_map, sigs, drums, last_tick)
+    return SongMidi(midi, tempo_map, sigs, drums, last_tick, stated)
 
 
 def jitter_drums(song: SongMidi, max_seconds: float, rng: Any) -> None:
