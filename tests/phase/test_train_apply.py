@@ -82,13 +82,16 @@ def test_apply_torch_onnx_streaming_agree(mlrun, tmp_path, corpus):
     assert set(check["inputs"]) == {"frames", "anticipation"} and list(check["outputs"]) == ["phase_sincos"]
     outs = {}
     for name, extra in (("torch", [ck]), ("onnx", ["--onnx-model", "model.onnx", "--warmup-seconds", "1"]),
-                        ("stream", [ck, "--streaming", "--block-ms", "13"])):
+                        ("stream", [ck, "--streaming", "--block-ms", "13"]),
+                        ("stream_numpy", [ck, "--streaming", "--block-ms", "20", "--stream-backend", "numpy"])):
         r = mlrun("phase", "apply", *extra, "song.wav", "--anticipation", "0.5", "--output", f"{name}.txt")
         assert r.code == 0, r.err
         outs[name] = np.loadtxt(tmp_path / f"{name}.txt")
     assert len(outs["torch"]) == len(audio) // 320
     assert _circ(outs["torch"], outs["onnx"]) < 1e-4
-    assert _circ(outs["torch"], outs["stream"]) < 1e-5
+    assert _circ(outs["torch"], outs["stream"]) < 1e-5 and _circ(outs["torch"], outs["stream_numpy"]) < 1e-5
+    r = mlrun("phase", "apply", ck, "song.wav", "--stream-backend", "numpy")
+    assert r.code != 0 and "--stream-backend applies to --streaming" in r.err
     # The anticipation input changes the output.
     r = mlrun("phase", "apply", ck, "song.wav", "--anticipation", "0", "--output", "a0.txt")
     assert _circ(np.loadtxt(tmp_path / "a0.txt"), outs["torch"]) > 1e-3
@@ -101,11 +104,12 @@ def test_streaming_matches_offline_in_python(corpus):
 
     torch.manual_seed(0)
     original = PhaseTCNMel(n_mels=16, channels=8, blocks=3, rate_head=False).eval()  # anticipation as input only
-    for model in (load_model("phase", corpus.checkpoint).model, original):
+    for model, backend in ((load_model("phase", corpus.checkpoint).model, "onnxruntime"), (original, "onnxruntime"),
+                           (original, "numpy")):
         rng = np.random.default_rng(0)
         audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
         offline = predict_phase(model, audio, 0.3)
-        stream = PhaseStream(model, 0.3)
+        stream = PhaseStream(model, 0.3, backend)
         got = []
         pos = 0
         while pos < len(audio):  # irregular block sizes, some shorter than a frame

@@ -87,9 +87,60 @@ class OnnxPhase:
 class PhaseStream:
     """Streaming inference: push audio blocks of any size, get the phase of every newly completed frame.
 
+    ``backend="onnxruntime"`` (default): the model's one-frame step (:class:`~.models.tcn.StreamStep`: front end,
+    every causal convolution with its ring buffer of past inputs as one state tensor, head) exported to ONNX once
+    when the stream starts and run by onnxruntime on one thread, one call per frame. ``backend="numpy"``:
+    :class:`NumpyPhaseStream`. Both equal the offline pass frame for frame (within float32 rounding).
+    """
+
+    BACKENDS = ("onnxruntime", "numpy")
+
+    def __init__(self, model: PhaseTCNMel, anticipation: float, backend: str = "onnxruntime") -> None:
+        if backend not in self.BACKENDS:
+            raise UserError(f"--stream-backend must be one of {', '.join(self.BACKENDS)}, got '{backend}'")
+        self.backend = backend
+        self.pending = np.zeros(0, dtype=np.float32)
+        if backend == "numpy":
+            self.inner = NumpyPhaseStream(model, anticipation)
+            return
+        import onnxruntime as ort
+
+        from .models.tcn import stream_step_onnx
+
+        onnx_bytes, rows = stream_step_onnx(model)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.session = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
+        self.feeds = {"anticipation": np.array([anticipation], dtype=np.float32),
+                      "state": np.zeros((rows, model.inp.out_features), dtype=np.float32)}
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Feed mono 16 kHz samples; returns the phases of the frames they completed (maybe none)."""
+        if self.backend == "numpy":
+            return self.inner.push(samples)
+        self.pending = np.concatenate([self.pending, np.asarray(samples, dtype=np.float32)])
+        n = len(self.pending) // HOP
+        if n == 0:
+            return np.zeros(0, dtype=np.float64)
+        frames = self.pending[: n * HOP].reshape(n, 1, HOP)
+        self.pending = self.pending[n * HOP:]
+        out = np.empty((n, 2), dtype=np.float32)
+        run, feeds = self.session.run, self.feeds
+        for t in range(n):
+            feeds["frame"] = frames[t]
+            sincos, feeds["state"] = run(None, feeds)
+            out[t] = sincos[0]
+        return sincos_to_numpy_phase(out)
+
+
+class NumpyPhaseStream:
+    """Streaming inference with the per-frame recurrence in NumPy (float32) and the front end in torch: the
+    ``numpy`` backend of :class:`PhaseStream`, slower than the ``onnxruntime`` one (benchmarks/phase/stream.py).
+
     Each causal convolution keeps a ring buffer of its last ``2 * dilation`` inputs (zeros at the start, as the
-    offline pass pads), so outputs equal the offline pass frame for frame. The per-frame recurrence runs in NumPy
-    (float32): for 64-wide vectors that is many times cheaper than torch's per-op overhead.
+    offline pass pads), so outputs equal the offline pass frame for frame.
     """
 
     def __init__(self, model: PhaseTCNMel, anticipation: float) -> None:
@@ -145,9 +196,10 @@ class PhaseStream:
         return sincos_to_numpy_phase(out)
 
 
-def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, block: int) -> np.ndarray:
+def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, block: int,
+                 backend: str = "onnxruntime") -> np.ndarray:
     """Run ``audio`` through :class:`PhaseStream` in blocks of ``block`` samples."""
-    stream = PhaseStream(model, anticipation)
+    stream = PhaseStream(model, anticipation, backend)
     parts = [stream.push(audio[i:i + block]) for i in range(0, len(audio), block)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -182,11 +234,13 @@ def add_clicks(audio: np.ndarray, times: np.ndarray, sample_rate: int = SAMPLE_R
 def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, device: str = "cpu",
                onnx_model: str | None = None, streaming: bool = False, block_ms: float = 20.0,
                output: str | None = None, warmup_seconds: float = -1.0, shipped: str | None = None,
-               downbeats: str | None = None, click: str | None = None) -> dict[str, Any]:
+               downbeats: str | None = None, click: str | None = None,
+               stream_backend: str | None = None) -> dict[str, Any]:
     """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame; an
     ``output`` ending in ``.csv`` gets a header and time columns, :func:`phase_text`).
 
     No ``checkpoint`` and no ``onnx_model``: the shipped model (``shipped`` names one other than the default).
+    ``stream_backend``: with ``streaming``, the :class:`PhaseStream` backend (default onnxruntime).
     ``downbeats``: also a CSV of the predicted downbeats (wraps of the phase after the warmup, hysteresis detector of
     the evaluation, shifted by the anticipation). ``click``: also the audio (16 kHz mono) with a click on each.
     """
@@ -198,6 +252,8 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
         raise UserError("--streaming runs the PyTorch checkpoint; it cannot be combined with --onnx-model")
     if block_ms <= 0:
         raise UserError("--block-ms must be > 0")
+    if stream_backend and not streaming:
+        raise UserError("--stream-backend applies to --streaming only")
     refuse_overwrite_of_inputs(output, audio, checkpoint, onnx_model)
     for extra in (downbeats, click):
         if extra:
@@ -222,7 +278,8 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
     if onnx_model:
         phase = sincos_to_numpy_phase(runner.sincos(signal, anticipation))
     elif streaming:
-        phase = stream_phase(loaded.model, signal, anticipation, max(1, int(round(block_ms * SAMPLE_RATE / 1000))))
+        phase = stream_phase(loaded.model, signal, anticipation, max(1, int(round(block_ms * SAMPLE_RATE / 1000))),
+                             stream_backend or "onnxruntime")
     else:
         phase = predict_phase(loaded.model, signal, anticipation, dev)
     out = Path(output) if output else Path(str(audio) + ".phase_prediction")

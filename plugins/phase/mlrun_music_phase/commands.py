@@ -105,6 +105,9 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
 @click.option("--streaming", is_flag=True, help="Feed the audio block by block through the streaming model.")
 @click.option("--block-ms", default=20.0, show_default=True, type=click.FloatRange(0.0, 60000.0, min_open=True),
               help="Block size of --streaming.")
+@click.option("--stream-backend", default=None, type=click.Choice(["onnxruntime", "numpy"]),
+              help="--streaming: run each frame's step with onnxruntime (the default; the step exported to ONNX "
+                   "when the stream starts) or the NumPy recurrence (slower; same values).")
 @click.option("--warmup-seconds", default=-1.0, show_default=True, type=float,
               help="Refuse audio shorter than this, and list no downbeat before it (-1 = the checkpoint's warmup; "
                    "8 s with --onnx-model).")
@@ -117,7 +120,7 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
               help="Also write AUDIO with a click on every predicted downbeat, as a WAV file.")
 def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shipped: str | None,
               onnx_model: str | None, streaming: bool, block_ms: float, warmup_seconds: float, output: str | None,
-              downbeats: str | None, click_out: str | None) -> None:
+              downbeats: str | None, click_out: str | None, stream_backend: str | None) -> None:
     """Predict the bar phase `anticipation` seconds ahead for every 20 ms frame of AUDIO.
 
     Without CHECKPOINT (and without --onnx-model) the shipped model is used, named on one line.
@@ -138,7 +141,8 @@ def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shi
         raise UserError("give AUDIO (the shipped model), CHECKPOINT AUDIO, or --onnx-model MODEL AUDIO")
     out = apply_file(checkpoint=checkpoint, audio=audio, anticipation=anticipation, device=device_type,
                      onnx_model=onnx_model, streaming=streaming, block_ms=block_ms, output=output,
-                     warmup_seconds=warmup_seconds, shipped=shipped, downbeats=downbeats, click=click_out)
+                     warmup_seconds=warmup_seconds, shipped=shipped, downbeats=downbeats, click=click_out,
+                     stream_backend=stream_backend)
     click.echo(f"wrote {out['frames']} phases to {out['path']}")
     if "downbeats_path" in out:
         click.echo(f"wrote {out['downbeats']} downbeats to {out['downbeats_path']}")
