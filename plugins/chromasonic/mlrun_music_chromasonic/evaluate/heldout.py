@@ -72,11 +72,16 @@ def score_tunes(model: torch.nn.Module, tunes: list[list[int]], context: int, ba
 
 
 def openings_and_references(ds: TuneWindows, n: int, opening: int) -> tuple[list[list[int]], list[int]]:
-    """``n`` openings from held-out tunes (cycling when there are fewer tunes) and the tune index of each."""
+    """``n`` openings from held-out tunes and the tune index of each: tunes spread evenly over the held-out set
+    (which keeps its sources' order, so the first ``n`` would all come from one collection), every tune in turn
+    when there are fewer than ``n``."""
     usable = [i for i, t in enumerate(ds.tunes) if len(t) > opening]
     if not usable:
         raise UserError(f"no held-out tune is longer than --opening-length {opening}")
-    picks = [usable[k % len(usable)] for k in range(n)]
+    if n <= len(usable):
+        picks = [usable[k * len(usable) // n] for k in range(n)]
+    else:
+        picks = [usable[k % len(usable)] for k in range(n)]
     return [ds.tunes[i][:opening] for i in picks], picks
 
 
@@ -101,6 +106,8 @@ def evaluate_model(model: torch.nn.Module, info: dict[str, Any], ds: TuneWindows
     gen_metre, ref_metre = metrical(ds, info, picks, placed, generated, options)
     gen.update(gen_metre)
     ref.update(ref_metre)
+    gen["feature_overlap"], ref["feature_overlap_other_tunes"] = overlaps(ds, vocab, picks, placed, generated,
+                                                                          references, options)
     ppl_score = M.perplexity_score(scores["perplexity"], len(vocab) - 1)  # <pad> is never a candidate
     result = {
         "model": label, "held_out_tunes": len(ds.tunes), **scores, "perplexity_score": ppl_score,
@@ -148,6 +155,24 @@ def metrical(ds: TuneWindows, info: dict[str, Any], picks: list[int],
             ref_pieces.append((real[options.opening_length:options.opening_length + options.generate_length],
                                start, meter, phase))
     return M.metrical_metrics(gen_pieces), M.metrical_metrics(ref_pieces)
+
+
+def overlaps(ds: TuneWindows, vocab: Vocabulary, picks: list[int], placed: list[tuple[Meter, Fraction, Fraction]],
+             generated: list[list[tuple]], references: list[list[tuple]], options: Any
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Feature overlap (``metrics.feature_overlap``) of the generated continuations with the real continuations of
+    the same openings, and, as the figure real tunes reach, of the real continuations of the held-out tunes that
+    gave no opening with those of the tunes that did (each piece in its tune's metre)."""
+    meter_of = {i: placed[k][0] for k, i in enumerate(picks)}
+    real = [M.melody_features(notes, meter_of[i]) for notes, i in zip(references, sorted(set(picks)))]
+    made = [M.melody_features(notes, meter) for notes, (meter, _, _) in zip(generated, placed)]
+    opening, length = options.opening_length, options.generate_length
+    others = [M.melody_features(vocab.decode(ds.tunes[i][opening:opening + length]),
+                                seed_meter(ds.melodies[i].meter) or Meter(4, 4))
+              for i, tune in enumerate(ds.tunes) if len(tune) > opening and i not in meter_of]
+    real = [f for f in real if f is not None]
+    return (M.feature_overlap(real, [f for f in made if f is not None]),
+            M.feature_overlap(real, [f for f in others if f is not None]))
 
 
 def held_out_set(config: Any, info: dict[str, Any], split: str, data_dir: str | None, log: Any,

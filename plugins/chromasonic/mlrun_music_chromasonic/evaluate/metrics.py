@@ -141,3 +141,46 @@ def metrical_metrics(pieces: Sequence[tuple[Sequence[Event], Fraction, Meter, Fr
             "on_sixteenth_grid": c["on_sixteenth"] / c["onsets"] if c["onsets"] else 0.0,
             "bar_completeness": c["bar_lines_on_onsets"] / c["bar_lines"] if c["bar_lines"] else 0.0,
             "syncopation": c["syncopated"] / c["notes"] if c["notes"] else 0.0}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-piece features (mlrun_music.symbolic_features, Yang & Lerch 2020) and the overlap of their distributions.
+# The features that describe a monophonic tune: polyphony is 1 for every melody and tempo is not generated (every
+# piece is written at the same tempo), so both would compare constants and are left out.
+
+MELODY_FEATURES = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "empty_beat_rate",
+                   "pitch_range", "note_density")
+TICKS_PER_QUARTER = 480  # divisible by 12, so every duration of the vocabulary (twelfths of a quarter) is whole
+
+
+def melody_features(notes: Sequence[Event], meter: Meter) -> dict[str, float] | None:
+    """The features of one melody (``MELODY_FEATURES``; None without a pitched note): its events laid end to end
+    from time 0 at 120 bpm (note density is then notes per half second of the written melody), bars of ``meter``
+    counted from its first event (groove consistency compares consecutive bar-long spans; real and generated
+    continuations start at the same positions, so they are counted alike)."""
+    import numpy as np
+
+    from mlrun_music.symbolic_features import STEPS_PER_QUARTER, features
+
+    rows, t = [], Fraction(0)
+    for pitch, d in notes:
+        d = Fraction(d).limit_denominator(48)
+        if pitch is not None:
+            rows.append((round(t * TICKS_PER_QUARTER), round((t + d) * TICKS_PER_QUARTER), int(pitch)))
+        t += d
+    bar_steps = max(1, round(meter.bar * STEPS_PER_QUARTER))
+    found = features(np.array(rows, dtype=np.int64).reshape(-1, 3), [(0, 500000)], [(0, bar_steps)],
+                     TICKS_PER_QUARTER)
+    return None if found is None else {k: found[k] for k in MELODY_FEATURES}
+
+
+def feature_overlap(real: Sequence[dict[str, float]], generated: Sequence[dict[str, float]]) -> dict:
+    """Per feature the overlapping area of the real and generated pieces' KDEs, their mean, and each side's mean
+    value; ``{"skipped": why}`` with fewer than 2 pieces with notes on either side."""
+    from mlrun_music.symbolic_features import overlap_table
+
+    if len(real) < 2 or len(generated) < 2:
+        return {"features": list(MELODY_FEATURES),
+                "skipped": f"needs 2 or more pieces with notes on each side, got {len(real)} real and "
+                           f"{len(generated)} generated"}
+    return {"features": list(MELODY_FEATURES), **overlap_table(real, generated, MELODY_FEATURES)}
