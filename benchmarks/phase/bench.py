@@ -106,13 +106,14 @@ def main() -> None:
     got = runner.sincos(audio, 0.25)
     res["apply_onnxruntime_ms_per_audio_s"] = 1000 * (time.perf_counter() - t) / seconds
     res["onnx_vs_torch_max_abs_diff"] = float(np.abs(got - ref).max())
-    PhaseStream(model, 0.25).push(audio[:320])  # warm up (imports)
-    stream = PhaseStream(model, 0.25)
-    block = 320
-    t = time.perf_counter()
-    for i in range(0, 10 * 16000, block):
-        stream.push(audio[i:i + block])
-    res["streaming_torch_ms_per_audio_s"] = 1000 * (time.perf_counter() - t) / 10
+    for backend in PhaseStream.BACKENDS:  # both streaming paths, 20 ms blocks (one frame each)
+        PhaseStream(model, 0.25, backend).push(audio[:320])  # warm up (imports)
+        stream = PhaseStream(model, 0.25, backend)
+        block = 320
+        t = time.perf_counter()
+        for i in range(0, 10 * 16000, block):
+            stream.push(audio[i:i + block])
+        res[f"streaming_{backend}_ms_per_audio_s"] = 1000 * (time.perf_counter() - t) / 10
     res["torch_threads"] = torch.get_num_threads()
     print(json.dumps(res, indent=2))
 

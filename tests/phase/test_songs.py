@@ -166,3 +166,23 @@ def test_evaluate_on_songs_reports_by_meter_and_by_source(songs, mlrun, monkeypa
     report = metrics["songs_report"]
     assert report["songs"] == 4 and report["split"] == "test"
     assert sum(report["skipped_count"].values()) == 2
+
+
+def test_mixed_songs_training_adds_the_train_split_only(songs, mlrun, monkeypatch, corpus, tmp_path):
+    from tests.phase.conftest import TINY
+
+    monkeypatch.setenv("MLRUN_MUSIC_CACHE", str(songs["root"] / "cache"))
+    r = mlrun("train", "phase", "--dataset", "mixed-songs", "--chunks-path", corpus.chunks, "--songs-dirs",
+              songs["dirs"], "--songs-max-seconds", "20", "--scores-per-source", "1", "--scores-sources", "ryan",
+              "--scores-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", "--scores-max-seconds", "30",
+              "--num-epochs", "1", "--tag", "ms", "--val-fraction", "0", *TINY)
+    assert r.code == 0, r.err
+    report = json.loads((tmp_path / "runs/phase/ms/data_report.json").read_text())
+    songs_part, pieces, band = report["parts"]
+    assert len(report["songs_chunks"]) == 1 and band["chunks"] > 0
+    assert report["chunks"] == songs_part["chunks"] + pieces["chunks"] + band["chunks"]
+    renders = [json.loads(p.read_text()) for p in Path(report["songs_chunks"][0]).parent.rglob("render.json")]
+    assert {x["id"] for x in renders} == {f"band/{songs['train']}"}  # never a song of the test or val split
+    assert {Path(x["soundfont"]).name for x in renders} == {"TimGM6mb.sf2"}
+    r = mlrun("train", "phase", "--songs-dirs", songs["dirs"], "--chunks-path", corpus.chunks, "--num-epochs", "1")
+    assert r.code != 0 and "--songs-dirs" in r.err

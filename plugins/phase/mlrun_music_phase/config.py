@@ -30,8 +30,9 @@ SCORES_MAX_BARS = 5000
 SCORES_SECONDS = (10.0, 1200.0)
 #: The ``songs`` set (General MIDI songs from system packages): seconds kept per song.
 SONGS_SECONDS = (10.0, 1200.0)
-#: Training datasets that read the scores set.
-SCORES_DATASETS = ("scores", "mixed")
+#: Training datasets that read the scores set, and the one that adds the songs set's train split.
+SCORES_DATASETS = ("scores", "mixed", "mixed-songs")
+SONGS_DATASETS = ("mixed-songs",)
 SCORES_SOUNDFONT_HELP = ("Soundfont of the scores set; empty = FluidR3Mono_GM.sf3 through fluidsynth (the shipped "
                          "model trained on TimGM6mb, sf_GMbank and freepats).")
 
@@ -113,6 +114,14 @@ class PhaseConfig(TrainConfig):
     scores_soundfont: str = option("", "--dataset scores/mixed: comma-separated soundfonts, each rendering every "
                                        "piece once; empty = TimGM6mb plus sf_GMbank when installed (never the "
                                        "evaluation set's FluidR3Mono_GM).", datasets=SCORES_DATASETS)
+
+    # The songs set (--dataset mixed-songs)
+    songs_dirs: str = option("", "--dataset mixed-songs: folders of .mid files and Doom WADs, separated by ':'; "
+                                 "empty = Debian's openttd-openmsx music and freedoom's WADs. Only the songs of "
+                                 "the train split are used.", datasets=SONGS_DATASETS)
+    songs_max_seconds: float = option(600.0, "--dataset mixed-songs: keep the bars of each song that end by this "
+                                             "time.", min=SONGS_SECONDS[0], max=SONGS_SECONDS[1],
+                                      datasets=SONGS_DATASETS)
 
     def validate(self) -> None:
         """Cross-field rules."""

@@ -27,7 +27,12 @@ PHASE = Task(
               DatasetSpec("mixed", "mlrun_music_phase.data.chunks:load_dataset",
                           "The default's synthetic training songs (or --chunks-path) plus the scores set: songs "
                           "with drums and real drumless pieces in one training set; tested on the default's "
-                          "held-out songs.")],
+                          "held-out songs."),
+              DatasetSpec("mixed-songs", "mlrun_music_phase.data.chunks:load_dataset",
+                          "The mixed set plus the train split of the songs set (General MIDI songs with drums "
+                          "from openttd-openmsx and freedoom's WADs, bars from their time signatures and tempo "
+                          "maps), rendered with the scores set's training soundfonts; `mlrun evaluate phase "
+                          "--dataset songs` evaluates on the test split (FluidR3Mono_GM).")],
     loss="mlrun_music_phase.models.tcn:loss",
     evaluate="mlrun_music_phase.evaluate:evaluate",
     onnx="mlrun_music_phase.models.tcn:onnx_spec",

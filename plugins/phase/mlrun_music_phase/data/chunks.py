@@ -259,10 +259,30 @@ def scores_chunks(config: Any, log: Any = None, chunk_seconds: float | None = No
     return folders
 
 
+def songs_chunks(config: Any, log: Any = None, chunk_seconds: float | None = None) -> list[Path]:
+    """The songs set's train split, rendered once per training soundfont (those of the scores set) and chopped
+    once into cached folders beside the songs, as :func:`scores_chunks`."""
+    seconds = chunk_seconds or config.default_chunk_seconds
+    from .chop import chop_corpus
+    from .songset import build_songs
+
+    folders = []
+    for font in scores_soundfonts(config):
+        songs = build_songs(dirs=config.songs_dirs, split="train", max_seconds=config.songs_max_seconds,
+                            soundfont=str(font), log=log)
+        out = songs / f"chunks-{seconds:g}s-{config.anticipation_max:g}-seed{config.seed}"
+        if not (out / "chunks.json").is_file():
+            chop_corpus(in_path=songs, out_path=out, max_processes=config.max_processes, seed=config.seed,
+                        chunk_seconds=seconds, label_extra=config.anticipation_max, progress=False)
+        folders.append(out)
+    return folders
+
+
 def load_dataset(config: Any, ctx: Any) -> DataSplits:
     """The dataset factory: ``--chunks-path`` when given; ``--dataset scores`` (real pieces); ``--dataset mixed``
-    (the embedded default's training songs plus the scores set, tested on the default's held-out songs); else the
-    embedded default (prepared once, cached)."""
+    (the embedded default's training songs plus the scores set, tested on the default's held-out songs);
+    ``--dataset mixed-songs`` (``mixed`` plus the songs set's train split); else the embedded default (prepared
+    once, cached)."""
     log = ctx.log if ctx is not None else None
     test = None
     source: dict[str, Any] = {}
@@ -270,12 +290,17 @@ def load_dataset(config: Any, ctx: Any) -> DataSplits:
     if config.chunks_path:
         sets.append(load_chunks(config.chunks_path, config.anticipation_max, config.feature_cache, log))
         source["chunks_path"] = str(config.chunks_path)
-    if config.dataset in ("scores", "mixed"):
+    if config.dataset in ("scores", "mixed", "mixed-songs"):
         # Beside --chunks-path the pieces are cut to its chunks' length (the sets are trained as one).
         seconds = sets[0].audio.shape[1] / SAMPLE_RATE if sets else None
         folders = scores_chunks(config, log, seconds)
         sets += [load_chunks(f, config.anticipation_max, config.feature_cache, log) for f in folders]
         source["scores_chunks"] = [str(f) for f in folders]
+    if config.dataset == "mixed-songs":
+        seconds = sets[0].audio.shape[1] / SAMPLE_RATE if sets else None
+        folders = songs_chunks(config, log, seconds)
+        sets += [load_chunks(f, config.anticipation_max, config.feature_cache, log) for f in folders]
+        source["songs_chunks"] = [str(f) for f in folders]
     if not config.chunks_path and config.dataset != "scores":
         from .default import prepare_default
 
