@@ -8,7 +8,7 @@ Usage:
   bash benchmarks/phase/peers_env.sh                                   # once: /tmp/phase-peers-venv
   python benchmarks/phase/peers.py --set synthetic --json /tmp/peers_synthetic.json
   python benchmarks/phase/peers.py --set scores --json /tmp/peers_scores.json
-  python benchmarks/phase/peers.py --set songs --json /tmp/peers_songs.json  # General MIDI songs, test split
+  python benchmarks/phase/peers.py --set songs --max-seconds 45 --json /tmp/peers_songs.json  # first 45 s each
   python benchmarks/phase/peers.py --data DIR [--checkpoint X.pt]      # any folder of rendered songs (bars.csv)
   python benchmarks/phase/peers.py --set synthetic --systems ours,tempo_only --max-items 2   # no peers needed
 
@@ -155,8 +155,9 @@ def item_audio_path(folder: Path, name: str) -> Path:
     raise FileNotFoundError(f"no audio for item {name} under {folder}")
 
 
-def write_wavs(folder: Path, names: list[str], out: Path) -> list[tuple[str, str, float]]:
-    """Each item as mono 16-bit WAV at 22.05 kHz under ``out``: (name, wav path, seconds)."""
+def write_wavs(folder: Path, names: list[str], out: Path, max_seconds: float = 0.0) -> list[tuple[str, str, float]]:
+    """Each item as mono 16-bit WAV at 22.05 kHz under ``out`` (its first ``max_seconds`` when > 0): (name, wav
+    path, seconds)."""
     import soundfile as sf
 
     from mlrun_music.audio import load_audio
@@ -165,6 +166,8 @@ def write_wavs(folder: Path, names: list[str], out: Path) -> list[tuple[str, str
     files = []
     for i, name in enumerate(names):
         audio = load_audio(item_audio_path(folder, name), PEER_RATE)
+        if max_seconds > 0:
+            audio = audio[: int(max_seconds * PEER_RATE)]
         peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
         if peak > 1.0:
             audio = audio / peak  # 16-bit PCM clips above full scale
@@ -264,6 +267,8 @@ def main() -> None:
     ap.add_argument("--beatnet-model", type=int, default=1, choices=(1, 2, 3),
                     help="BeatNet's weights (1: trained without GTZAN, its own example's choice)")
     ap.add_argument("--max-items", type=int, default=0)
+    ap.add_argument("--max-seconds", type=float, default=0.0,
+                    help="score every system on the first N seconds of each item only (0 = whole items)")
     ap.add_argument("--tolerance", type=float, default=0.07)
     ap.add_argument("--seed", type=int, default=0, help="BeatNet's particle filter seed")
     ap.add_argument("--json", default="", help="write every figure here")
@@ -290,6 +295,11 @@ def main() -> None:
         warmup = float(loaded.config.warmup_seconds)
         folder = data_folder(args, loaded.config)
         items = load_items(folder, args.max_items)
+        if args.max_seconds > 0:
+            if args.max_seconds <= warmup:
+                raise UserError(f"--max-seconds {args.max_seconds:g} leaves nothing after the {warmup:g} s warmup")
+            for it in items:  # every system hears and is scored on the same excerpt
+                it.audio = it.audio[: int(args.max_seconds * SAMPLE_RATE)]
     except UserError as exc:
         sys.exit(f"error: {exc}")
     model_info = {"path": str(loaded.path), "shipped": loaded.shipped,
@@ -300,7 +310,7 @@ def main() -> None:
     peer_out: dict[str, Any] = {"downbeats": {}, "seconds": {}, "versions": {}}
     if peers:
         with tempfile.TemporaryDirectory(prefix="phase-peers-") as tmp:
-            files = write_wavs(folder, [it.name for it in items], Path(tmp))
+            files = write_wavs(folder, [it.name for it in items], Path(tmp), args.max_seconds)
             t = time.perf_counter()
             peer_out = run_peers(args.peers_python, files, peers, Path(tmp), max(1, args.jobs), args.beatnet_model,
                                  args.seed)
@@ -345,6 +355,7 @@ def main() -> None:
         if s in half_bar:
             results[s]["overall_shifted_half_bar"] = _aggregate(half_bar[s])
     summary = {"data": str(folder), "items": len(items), "audio_seconds": audio_seconds, "warmup_seconds": warmup,
+               "max_seconds": args.max_seconds,
                "tolerance_seconds": args.tolerance, "model": model_info, "peer_rate": PEER_RATE,
                "beatnet_model": args.beatnet_model, "seed": args.seed, "peer_versions": peer_out["versions"],
                "systems": results}
