@@ -62,9 +62,11 @@ def shipped_exports(checkpoints: list[Path]) -> Path:
     return folder
 
 
-def _announce(what: str) -> None:
-    click.echo(f"using the shipped kelly models ({what}; checkpoints in {shipped_dir()}); `mlrun info kelly` shows "
-               f"their cards", err=True)
+def _announce(fmt: str = "") -> None:
+    """One line on stderr: the shipped models are in use (``fmt``: the format exported from their checkpoints)."""
+    source = f"{fmt} exported from the checkpoints" if fmt else "the checkpoints"
+    click.echo(f"using the shipped kelly models ({source} in {shipped_dir()}); `mlrun info kelly` shows their "
+               f"cards", err=True)
 
 
 @kelly_group.command("validate")
@@ -153,7 +155,7 @@ def export_cmd(checkpoints: tuple[str, ...], formats: tuple[str, ...], output_di
         paths = [Path(c) for c in checkpoints]
     else:
         shipped_files(".pt")
-        _announce("checkpoints")
+        _announce()
         # A shipped checkpoint named by its path still carries its card into every export.
         paths = [resolve_checkpoint("kelly", None, name, quiet=True) for name in SHIPPED_NAMES.values()]
     for checkpoint in paths:
