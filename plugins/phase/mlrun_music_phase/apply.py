@@ -88,9 +88,12 @@ class PhaseStream:
     """Streaming inference: push audio blocks of any size, get the phase of every newly completed frame.
 
     ``backend="onnxruntime"`` (default): the model's one-frame step (:class:`~.models.tcn.StreamStep`: front end,
-    every causal convolution with its ring buffer of past inputs as one state tensor, head) exported to ONNX once
-    when the stream starts and run by onnxruntime on one thread, one call per frame. ``backend="numpy"``:
-    :class:`NumpyPhaseStream`. Both equal the offline pass frame for frame (within float32 rounding).
+    causal convolutions, head) exported to ONNX once when the stream starts and run by onnxruntime on one thread,
+    one call per frame. Each convolution's last ``2 * dilation`` inputs stay here in one NumPy ring buffer (zeros
+    at the start, as the offline pass pads); per frame the step gets the two past rows each convolution reads and
+    returns the row each one wrote, so nothing larger than a few kB crosses into onnxruntime.
+    ``backend="numpy"``: :class:`NumpyPhaseStream`. Both equal the offline pass frame for frame (within float32
+    rounding).
     """
 
     BACKENDS = ("onnxruntime", "numpy")
@@ -107,14 +110,23 @@ class PhaseStream:
 
         from .models.tcn import stream_step_onnx
 
-        onnx_bytes, rows = stream_step_onnx(model)
+        onnx_bytes = stream_step_onnx(model)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         self.session = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
-        self.feeds = {"anticipation": np.array([anticipation], dtype=np.float32),
-                      "state": np.zeros((rows, model.inp.out_features), dtype=np.float32)}
+        self.feeds = {"anticipation": np.array([anticipation], dtype=np.float32)}
+        # Ring k occupies rows offset_k .. offset_k + 2 d_k - 1; at frame t its row (t mod 2d) holds the input
+        # of frame t - 2d (read, then overwritten with frame t's) and row ((t + d) mod 2d) that of frame t - d.
+        dil = np.array([b.dilation for b in model.blocks for _ in range(2)], dtype=np.int64)
+        self.ring_len = 2 * dil
+        self.ring_off = np.concatenate([[0], np.cumsum(self.ring_len)[:-1]])
+        self.read_shift = np.stack([np.zeros_like(dil), dil], 1).reshape(-1)  # per read row: 0 or d
+        self.read_len = np.repeat(self.ring_len, 2)
+        self.read_off = np.repeat(self.ring_off, 2)
+        self.ring = np.zeros((int(self.ring_len.sum()), model.inp.out_features), dtype=np.float32)
+        self.t = 0
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Feed mono 16 kHz samples; returns the phases of the frames they completed (maybe none)."""
@@ -127,11 +139,15 @@ class PhaseStream:
         frames = self.pending[: n * HOP].reshape(n, 1, HOP)
         self.pending = self.pending[n * HOP:]
         out = np.empty((n, 2), dtype=np.float32)
-        run, feeds = self.session.run, self.feeds
-        for t in range(n):
-            feeds["frame"] = frames[t]
-            sincos, feeds["state"] = run(None, feeds)
-            out[t] = sincos[0]
+        run, feeds, ring = self.session.run, self.feeds, self.ring
+        for i in range(n):
+            t = self.t
+            feeds["frame"] = frames[i]
+            feeds["past"] = ring[self.read_off + (t + self.read_shift) % self.read_len]
+            sincos, inputs = run(None, feeds)
+            ring[self.ring_off + t % self.ring_len] = inputs
+            self.t = t + 1
+            out[i] = sincos[0]
         return sincos_to_numpy_phase(out)
 
 

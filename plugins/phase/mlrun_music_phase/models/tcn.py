@@ -98,61 +98,60 @@ class PhaseTCNMel(nn.Module):
 
 class StreamStep(nn.Module):
     """One 20 ms frame of a :class:`PhaseTCNMel`, for streaming: ``frame [1, 320], anticipation [1],
-    state [rows, channels] -> phase_sincos [1, 2], state``.
+    past [2 * convolutions, channels] -> phase_sincos [1, 2], inputs [convolutions, channels]``.
 
-    ``state`` holds every causal convolution's last ``2 * dilation`` inputs, oldest first, the convolutions one
-    after another (zeros at the start, as the offline pass pads); each step returns it shifted by one frame. The
-    outputs equal the offline pass frame for frame. Exported to ONNX by :func:`stream_step_onnx`.
+    ``past`` holds, for each causal convolution in order, its inputs ``2 * dilation`` and ``dilation`` frames ago
+    (zeros before the start, as the offline pass pads); ``inputs`` is what each convolution got this frame, for
+    the caller's ring buffers (:class:`~mlrun_music_phase.apply.PhaseStream`). Outputs equal the offline pass
+    frame for frame. Exported to ONNX by :func:`stream_step_onnx`.
     """
 
     def __init__(self, model: PhaseTCNMel) -> None:
         super().__init__()
         self.model = model
         self.dilations = [b.dilation for b in model.blocks for _ in range(2)]
-        # Taps (t - 2d, t - d, t) side by side: one [3 * C, C] matrix product per convolution.
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.cat([c.weight[:, :, 0], c.weight[:, :, 1], c.weight[:, :, 2]], 1).t().detach()
-                         .contiguous(), requires_grad=False)
-            for b in model.blocks for c in (b.conv1, b.conv2))
+        convs = [c for b in model.blocks for c in (b.conv1, b.conv2)]
+        # Taps t - 2d and t - d of every convolution in one batched product [K, 1, 2C] @ [K, 2C, C] (they are all
+        # known before the frame arrives); tap t is one [C, C] product per convolution.
+        self.w_past = nn.Parameter(torch.stack([torch.cat([c.weight[:, :, 0], c.weight[:, :, 1]], 1).t()
+                                                for c in convs]).detach().contiguous(), requires_grad=False)
+        self.b_past = nn.Parameter(torch.stack([c.bias for c in convs]).detach(), requires_grad=False)
+        self.w_now = nn.ParameterList(nn.Parameter(c.weight[:, :, 2].t().detach().contiguous(), requires_grad=False)
+                                      for c in convs)
 
-    @property
-    def state_rows(self) -> int:
-        return sum(2 * d for d in self.dilations)
-
-    def forward(self, frame: torch.Tensor, anticipation: torch.Tensor, state: torch.Tensor
+    def forward(self, frame: torch.Tensor, anticipation: torch.Tensor, past: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
         x = m.features(frame[:, None, :], anticipation)[:, 0]  # [1, C]
-        pieces = []
-        k, row = 0, 0
+        k = len(self.dilations)
+        pre = (past.reshape(k, 1, -1) @ self.w_past)[:, 0] + self.b_past  # [K, C]
+        inputs = []
+        k = 0
         for block in m.blocks:
             h = x
-            for conv, norm in ((block.conv1, block.norm1), (block.conv2, block.norm2)):
-                d = self.dilations[k]
-                taps = torch.cat([state[row:row + 1], state[row + d:row + d + 1], h], 1)  # [1, 3C]
-                pieces += [state[row + 1:row + 2 * d], h]
-                h = F.gelu(norm(taps @ self.weights[k] + conv.bias))
-                k, row = k + 1, row + 2 * d
+            for norm in (block.norm1, block.norm2):
+                inputs.append(h)
+                h = F.gelu(norm(h @ self.w_now[k] + pre[k:k + 1]))
+                k += 1
             x = x + h
-        return m.output(x, anticipation), torch.cat(pieces, 0)
+        return m.output(x, anticipation), torch.cat(inputs, 0)
 
 
-def stream_step_onnx(model: PhaseTCNMel) -> tuple[bytes, int]:
-    """The :class:`StreamStep` of ``model`` as ONNX bytes (opset 17, TorchScript exporter as the core's export),
-    and its number of state rows."""
+def stream_step_onnx(model: PhaseTCNMel) -> bytes:
+    """The :class:`StreamStep` of ``model`` as ONNX bytes (opset 17, the TorchScript exporter as the core's
+    export)."""
     import contextlib
     import io
     import warnings
 
     step = StreamStep(model.eval().cpu()).eval()
-    channels = model.inp.out_features
-    args = (torch.zeros(1, HOP), torch.zeros(1), torch.zeros(step.state_rows, channels))
+    args = (torch.zeros(1, HOP), torch.zeros(1), torch.zeros(2 * len(step.dilations), model.inp.out_features))
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(step, args, buf, input_names=["frame", "anticipation", "state"],
-                          output_names=["phase_sincos", "state_out"], opset_version=17, dynamo=False)
-    return buf.getvalue(), step.state_rows
+        torch.onnx.export(step, args, buf, input_names=["frame", "anticipation", "past"],
+                          output_names=["phase_sincos", "inputs"], opset_version=20, dynamo=False)
+    return buf.getvalue()
 
 
 def build(config: Any, info: dict[str, Any]) -> nn.Module:
