@@ -10,11 +10,12 @@ demo=1
 [ "${1:-}" = "--no-demo" ] && demo=0
 
 # System tools the plugins use to render MIDI (timidity, fluidsynth, General MIDI soundfonts, two sampled acoustic
-# drum kits, the freepats patch set and Hydrogen's sample drumkits as further training kits).
-apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont csound-soundfont avldrums.lv2-soundfont freepats hydrogen-drumkits openttd-openmsx hydrogen-data freedoom"
+# drum kits, the freepats patch set and Hydrogen's sample drumkits as further training kits; the OPL3 FM soundfont,
+# a held-out kit of beatsight's evaluation).
+apt_pkgs="timidity timgm6mb-soundfont fluidsynth fluidr3mono-gm-soundfont csound-soundfont opl3-soundfont avldrums.lv2-soundfont freepats hydrogen-drumkits openttd-openmsx hydrogen-data freedoom"
 need_apt=0
 for f in /usr/share/sounds/sf2/TimGM6mb.sf2 /usr/share/sounds/sf2/sf_GMbank.sf2 /usr/share/sounds/sf3/FluidR3Mono_GM.sf3 \
-         /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /etc/timidity/freepats.cfg \
+         /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/OPL-3_FM_128M.sf2 /etc/timidity/freepats.cfg \
          /usr/share/hydrogen/data/drumkits/ForzeeStereo/drumkit.xml \
          /usr/share/games/openttd/baseset/openmsx/openmsx.obm /usr/share/hydrogen/data/demo_songs/GM_kit_demo1.h2song \
          /usr/share/games/doom/freedoom2.wad; do [ -f "$f" ] || need_apt=1; done

@@ -20,6 +20,23 @@ DEFAULT_EXTRA_KITS = ("/usr/share/sounds/sf2/sf_GMbank.sf2", "/usr/share/sounds/
                       "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2", "/etc/timidity/freepats.cfg",
                       *(f"/usr/share/hydrogen/data/drumkits/{k}" for k in HYDROGEN_KITS))
 
+#: The held-out kits of `mlrun evaluate beatsight-transcriber --part-songs`, one of each kind, fixed before any was
+#: scored: a sampled General MIDI soundfont (the test kit), a real acoustic sampled kit (Hydrogen's GMRockKit), an
+#: electronic kit (Hydrogen's TR-808 emulation) and a synthesised one (the OPL3 FM soundfont). No training kit may be
+#: one of them.
+HELD_OUT_KITS = ("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3", "/usr/share/hydrogen/data/drumkits/GMRockKit",
+                 "/usr/share/hydrogen/data/drumkits/TR808EmulationKit", "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2")
+
+
+def same_kit(a: str, b: str) -> bool:
+    """Whether two kit paths name one kit (a Hydrogen kit by its folder or its drumkit.xml)."""
+    def norm(p: str) -> Path:
+        q = Path(p)
+        q = q.parent if q.name == "drumkit.xml" else q
+        return q.resolve() if q.exists() else q
+
+    return norm(a) == norm(b)
+
 
 @attrs.define(kw_only=True)
 class KitOptions(TrainConfig):
@@ -39,13 +56,17 @@ class KitOptions(TrainConfig):
                                 "($MLRUN_MUSIC_CACHE, else the user cache folder, ~/.cache/mlrun-music on Linux).")
 
     def validate(self) -> None:
-        """No training kit may be (or share samples with) the held-out test kit."""
+        """No training kit may be (or share samples with) the held-out test kit, nor be one of :data:`HELD_OUT_KITS`."""
         from .kits.soundfonts import leaks_test_kit
 
         for sf in [self.soundfont, *self.extra_soundfonts.split(",")]:
             if sf.strip() and leaks_test_kit(sf.strip(), self.test_soundfont):
                 raise UserError(f"training soundfont {sf.strip()} is (or shares samples with) the held-out test kit "
                                 f"{self.test_soundfont}; training on it would make the test figures meaningless")
+            held = next((k for k in HELD_OUT_KITS if sf.strip() and same_kit(sf.strip(), k)), None)
+            if held:
+                raise UserError(f"training kit {sf.strip()} is a held-out kit of the evaluation ({held}); training on "
+                                "it would make the held-out figures meaningless")
 
 
 @attrs.define(kw_only=True)
@@ -150,6 +171,15 @@ class TranscriberConfig(KitOptions):
                                     min=0, max=100000)
     val_synthetic_songs: int = option(16, "Embedded default: validation songs on other synthetic kits.",
                                       min=0, max=100000)
+    part_windows: int = option(0, "Embedded default: excerpts of each human-written training song (the train split "
+                                  "of --part-dirs' drum parts; validation songs give at most 2), each on a random "
+                                  "training kit with the song's own accompaniment; 0 = none.", min=0, max=1000)
+    part_seconds: float = option(12.0, "Embedded default: length of those excerpts.", min=2.0, max=600.0)
+    part_dirs: str = option("", "Folders of human-written drum parts (General MIDI, Doom WAD, Hydrogen songs; "
+                                f"separated by '{os.pathsep}'); empty = the Debian packages' folders.")
+    kit_augmentation: bool = option(False, "Embedded default: make each human-written excerpt's kit another kit "
+                                           "(pitch shift, EQ, compression or saturation, generated room reverb, "
+                                           "noise; each with probability 1/2).")
     test_songs: int = option(6, "Evaluation: held-out songs rendered with --test-soundfont (the transcription "
                                 "benchmark's grooves, seeds 5000 on).", min=1, max=10000)
 
@@ -164,3 +194,16 @@ class TranscriberEvalConfig:
                                "with and 6 dB above the drums); 0 = as many as --songs.", min=0, max=10000)
     heuristic_baseline: bool = option(True, "Also transcribe the same songs with the onset pipeline "
                                             "(spectral-flux onsets + heuristic classifier) as a baseline.")
+    generated: bool = option(True, "Transcribe the generated songs of the test kit (--songs, --mix-songs) and "
+                                   "its one-shots; --no-generated with --part-songs gives the held-out table alone.")
+    part_songs: int = option(0, "Held-out table: human-written songs (the test split of --part-dirs' drum parts; "
+                                "the validation split with --split val) transcribed on each --held-out-kits kit at "
+                                "each mix level; 0 = no table.", min=0, max=10000)
+    part_seconds: float = option(30.0, "Held-out table: seconds of each song (from the bar of its first hit).",
+                                 min=2.0, max=600.0)
+    part_dirs: str = option("", "Held-out table: folders of drum parts (General MIDI, Doom WAD, Hydrogen songs; "
+                                f"separated by '{os.pathsep}'); empty = the Debian packages' folders.")
+    held_out_kits: str = option(",".join(HELD_OUT_KITS), "Held-out table: kits, comma-separated (soundfonts or "
+                                "Hydrogen kit folders; missing ones are left out with a warning).")
+    held_out_band: str = option(HELD_OUT_KITS[0], "Held-out table: the soundfont that plays the accompaniment "
+                                "of the drum-only kits (Hydrogen kits).")

@@ -3,6 +3,9 @@ into fixed-length chunks of frames with per-frame, per-class onset targets."""
 
 from __future__ import annotations
 
+import multiprocessing
+import zlib
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,6 +57,49 @@ def song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
                                                                   free_spacing=config.free_hit_spacing)),
                    log, f"{split} songs ({per_kit} per kit on {', '.join(k.name for k in kits)}, {synthetic} on "
                         f"synthetic kits, rendered accompaniment mixed in)")
+    return grooves.unpack(data)
+
+
+def part_song_set(config: Any, log: Any, split: str) -> list[grooves.Song]:
+    """The cached excerpts of the human-written songs of ``split`` (train or val; :mod:`.parts`):
+    ``--part-windows`` excerpts (validation: at most 2) of ``--part-seconds`` per song, each on a training kit
+    drawn at random (one in five on a procedural kit), made another kit by :mod:`.augment` with
+    ``--kit-augmentation``, with the song's own accompaniment on a training soundfont that plays General MIDI."""
+    from . import parts
+
+    windows = config.part_windows if split == "train" else min(2, config.part_windows)
+    if not windows:
+        return []
+    songs, skipped = parts.read_songs(parts.part_dirs(config.part_dirs), (split,),
+                                      cache_dir(config) / parts.PARTS_CACHE)
+    kits = kit_sources(config, log)
+    bands = band_sources(kits)
+    jobs = []
+    for i, song in enumerate(songs):
+        pieces = parts.excerpts(song, config.part_seconds)
+        rng = np.random.default_rng([zlib.crc32(song.name.encode()), 0 if split == "train" else 1])
+        for j in sorted(rng.choice(len(pieces), min(windows, len(pieces)), replace=False).tolist()):
+            kit = None if rng.random() < 0.2 else kits[int(rng.integers(len(kits)))]
+            band = bands[int(rng.integers(len(bands)))]
+            jobs.append((pieces[j], kit.path if kit else None, kit.renderer if kit else "", (band.path, band.renderer),
+                         (zlib.crc32(song.name.encode()), j, 0 if split == "train" else 1), config.kit_augmentation))
+    parts_key = {"v": CACHE_VERSION, "parts": 1, "split": split, "songs": [s.name for s in songs],
+                 "kits": [[soundfont_id(k.path), k.renderer] for k in kits], "windows": windows,
+                 "seconds": config.part_seconds, "augment": config.kit_augmentation}
+    path = cache_dir(config) / f"parts-{split}-{cache_key(parts_key)}.npz"
+
+    def render() -> dict[str, np.ndarray]:
+        if len(jobs) < 4:
+            return grooves.pack([parts.training_song(j) for j in jobs])
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return grooves.pack(list(pool.map(parts.training_song, jobs, chunksize=2)))
+
+    if skipped and log is not None:
+        log.info("beatsight-transcriber: human-written songs skipped: %s",
+                 ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())))
+    augmented = ", kits augmented" if config.kit_augmentation else ""
+    data = cached(path, render, log, f"{split} excerpts of {len(songs)} human-written songs ({len(jobs)} of "
+                                     f"{config.part_seconds:g} s{augmented})")
     return grooves.unpack(data)
 
 
@@ -113,8 +159,8 @@ def collate(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, torch.
 
 def load_default(config: Any, ctx: Any) -> DataSplits:
     """Dataset factory ``default``: songs rendered with the training kits and synthesised kits (announced)."""
-    train = song_set(config, ctx.log, "train")
-    val = song_set(config, ctx.log, "val")
+    train = song_set(config, ctx.log, "train") + part_song_set(config, ctx.log, "train")
+    val = song_set(config, ctx.log, "val") + part_song_set(config, ctx.log, "val")
     ctx.log.info("beatsight-transcriber: training on the EMBEDDED DEFAULT: %d songs (%.0f s) of random grooves on "
                  "%s and synthetic kits, with accompaniment (no --dataset given)", len(train),
                  sum(len(s.frames) for s in train) / FPS, ", ".join(k.name for k in kit_sources(config, None)))

@@ -16,6 +16,7 @@ from mlrun_music.fileio import write_text
 
 from ..kits.classes import COMPONENTS, FAMILY
 from .classifier import plot_confusion
+from .held_out import metrics as held_out_metrics
 from ..transcribe.frames import log_mel_frames
 from ..data.grooves import mix, test_parts
 from ..transcribe.pipeline import Classifier, transcribe_frames, transcribe_onsets
@@ -141,6 +142,14 @@ def one_shot_table(cm: np.ndarray) -> list[str]:
     return lines
 
 
+def held_out_only(ctx: Any, table: dict[str, Any]) -> dict[str, Any]:
+    """``--no-generated``: the held-out table alone (transcription.md and the metrics)."""
+    from .held_out import markdown, songs_note
+
+    write_text(ctx.out_dir / "transcription.md", "\n".join(markdown(table) + ["", songs_note(table)]) + "\n")
+    return {**held_out_metrics(table), "per_class": {"held_out": table}}
+
+
 def evaluate(ctx: Any) -> dict[str, Any]:
     """Transcribe ``--test-songs`` songs with the model (and the heuristic pipeline) and score every class; transcribe
     ``--mix-songs`` songs at each of :data:`MIX_LEVELS` and score them three ways (:func:`level_counts`)."""
@@ -155,11 +164,25 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     songs = ctx.options.songs if ctx.options is not None and ctx.options.songs else cfg.test_songs
     mix_songs = ctx.options.mix_songs if ctx.options is not None and ctx.options.mix_songs else songs
     soundfont, renderer = ((cfg.test_soundfont, "fluidsynth") if ctx.split == "test" else (cfg.soundfont, cfg.renderer))
+    model = ctx.model.cpu()
+    table = None
+    if ctx.options is not None and ctx.options.part_songs:
+        from ..data.cache import cache_dir
+        from ..data.parts import PARTS_CACHE
+        from .held_out import evaluate_held_out
+
+        o = ctx.options
+        table = evaluate_held_out(model, threshold, ctx.split, o.part_songs, o.part_seconds, o.part_dirs,
+                                  o.held_out_kits, o.held_out_band, baseline, ctx.log,
+                                  cache_dir(cfg) / PARTS_CACHE)
+    if ctx.options is not None and not ctx.options.generated:
+        if table is None:
+            raise UserError("--no-generated needs --part-songs N (the held-out table); nothing else to evaluate")
+        return held_out_only(ctx, table)
     k = len(COMPONENTS)
     counts = {name: [np.zeros(k, np.int64) for _ in range(3)] for name in ("model", "kit_relative", "heuristic")}
     by_level = {level: {kind: np.zeros(3, np.int64) for kind in ("class_aware", "family", "class_agnostic")}
                 for level in MIX_LEVELS}
-    model = ctx.model.cpu()
 
     def tally(name: str, found: Any, reference: dict) -> None:
         """Add one song's matches of ``found``'s hits against ``reference`` to ``counts[name]``."""
@@ -199,6 +222,8 @@ def evaluate(ctx: Any) -> dict[str, Any]:
               "mix_songs": mix_songs, "mix_levels": levels}
     if baseline:
         result["heuristic"] = _rows(*counts["heuristic"])
+    if table is not None:
+        result["held_out"] = table
     lines = [f"# beatsight-transcriber on {songs} {ctx.split} songs ({soundfont}, threshold {threshold})", "",
              "Model: each hit's own name (as `process` names a transcriber's hits); kit-relative: toms and crashes "
              "then named by their order within the song (`process --kit-relative`).", "",
@@ -224,6 +249,10 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     lines.append("")
     alone = np.array(shots["alone_kit_relative"]["confusion"])
     lines += one_shot_table(alone)
+    if table is not None:
+        from .held_out import markdown, songs_note
+
+        lines += [""] + markdown(table) + ["", songs_note(table)]
     write_text(ctx.out_dir / "transcription.md", "\n".join(lines) + "\n")
     plot_confusion(alone, ctx.out_dir / "one_shot_confusion.png",
                    f"beatsight-transcriber: one-shots alone, kit-relative ({Path(soundfont).name})")
@@ -239,4 +268,5 @@ def evaluate(ctx: Any) -> dict[str, Any]:
             "one_shot_accuracy_alone_kit_relative": shots["alone_kit_relative"]["accuracy"],
             "one_shot_kit_relative_ceiling": shots["kit_relative_ceiling"],
             **{f"onset_f_{kind}_{level}": f for level, kinds in levels.items() for kind, f in kinds.items()},
+            **(held_out_metrics(table) if table is not None else {}),
             "per_class": result}
