@@ -104,7 +104,7 @@ def test_evaluate_reports_the_rule_and_its_figures(mlrun, trained_run, tmp_path)
     assert figures["free"]["generation"]["rhythm"] == "free"
     assert figures["metre"]["perplexity"] == figures["free"]["perplexity"]  # scoring never samples
     r = mlrun("evaluate", "chromasonic", ckpt, "--rhythm", "loose", "--output", tmp_path / "bad")
-    assert r.code != 0 and "'rhythm' must be one of metre, free" in r.err
+    assert r.code != 0 and "'--rhythm' must be one of metre, free" in r.err
 
 
 def test_compare_states_each_model_against_the_real_tunes():
