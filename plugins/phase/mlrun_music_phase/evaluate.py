@@ -108,9 +108,13 @@ def tempo_only(item: EvalItem, n: int, anticipation: float) -> np.ndarray:
 def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     frames = sum(r.get("frames", 0) for r in rows)
     fs = [r["f"] for r in rows if r.get("frames") and np.isfinite(r.get("f", np.nan))]
+    refs = sum(r.get("ref", 0) for r in rows)
+    # Predicted downbeats per true one: about 1 for a tracker on the right bar length, k for one whose phase wraps
+    # k times per bar (jitter or a bar length 1/k too short).
     return {"circ_mae_bars": sum(r.get("circ_mae_sum", 0.0) for r in rows) / frames if frames else None,
             "within_0.05_bar": sum(r.get("within_sum", 0.0) for r in rows) / frames if frames else None,
-            "downbeat_f": float(np.mean(fs)) if fs else None, "items": len(fs), "frames": frames}
+            "downbeat_f": float(np.mean(fs)) if fs else None, "items": len(fs), "frames": frames,
+            "downbeats_per_true_downbeat": sum(r.get("est", 0) for r in rows) / refs if refs else None}
 
 
 def evaluate(ctx: Any) -> dict[str, Any]:

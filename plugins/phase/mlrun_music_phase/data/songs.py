@@ -39,13 +39,20 @@ def normalise(audio: np.ndarray, target_rms_db: float = -20.0) -> np.ndarray:
     return audio.astype(np.float32)
 
 
+#: Samples handed to libsndfile per write call: its Vorbis encoder crashes (stack overflow) when one call holds
+#: minutes of audio.
+WRITE_BLOCK = 1 << 16
+
+
 def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Atomically write mono audio; the format follows the suffix (.ogg = Vorbis, .flac, .wav)."""
     import soundfile as sf
 
     fmt = {".ogg": ("OGG", "VORBIS"), ".flac": ("FLAC", "PCM_16"), ".wav": ("WAV", "PCM_16")}[path.suffix.lower()]
     with atomic_path(path, suffix=path.suffix) as tmp:
-        sf.write(str(tmp), audio, sample_rate, format=fmt[0], subtype=fmt[1])
+        with sf.SoundFile(str(tmp), "w", sample_rate, 1, format=fmt[0], subtype=fmt[1]) as out:
+            for i in range(0, len(audio), WRITE_BLOCK):
+                out.write(audio[i:i + WRITE_BLOCK])
 
 
 def is_utf8(name: str) -> bool:
