@@ -75,13 +75,16 @@ class EmopiaEvalConfig:
                                       min=1, max=200)
     duration: float = option(0.0, "Seconds per generated sample (0 = the mean clip length of that emotion).",
                              min=0.0, max=600.0)
-    temperature: float = option(0.8, "Sampling temperature.", min=0.01, max=10.0)
-    top_k: int = option(10, "Sample among the k most likely allowed tokens (0 = all).", min=0, max=100000)
+    temperature: float = option(1.0, "Sampling temperature (emopia generate's default).", min=0.01, max=10.0)
+    top_k: int = option(0, "Sample among the k most likely allowed tokens (0 = all, emopia generate's default).",
+                        min=0, max=100000)
     seed: int = option(0, "Seed for generation.")
     batch_size: int = option(8, "Windows per batch for the test loss.", min=1, max=4096)
     guidance: float | None = option(None, "Classifier-free guidance for models trained with --emotion-dropout (1 = "
                                           "the conditional model as trained; default: emopia generate's, 6, for "
                                           "such models and 1 otherwise).", min=0.0, max=20.0)
+    fill_beats: bool = option(True, "Refuse a bar or position that would leave a whole beat silent (as emopia "
+                                    "generate does by default).")
     steer: bool = option(False, "Also generate with emotion steering (the quadrant's mode and onset density, as "
                                 "`emopia generate` does by default) and report it under 'steered'.")
     tonic_bias: float = option(1.0, "With --steer: logit bonus of the key's tonic and fifth.", min=0.0, max=20.0)

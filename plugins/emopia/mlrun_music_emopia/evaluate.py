@@ -201,7 +201,8 @@ def _generate(model: Any, info: dict[str, Any], opts: EmopiaEvalConfig, clf: Emo
         steering = (emotion_steering(q, opts.samples_per_emotion, opts.seed + q, tonic_bias=opts.tonic_bias,
                                      density_bias=opts.density_bias) if steer else None)
         samples = sample(model, info, q, seconds, n=opts.samples_per_emotion, temperature=opts.temperature,
-                         top_k=opts.top_k, seed=opts.seed + q, steering=steering, guidance=guidance)
+                         top_k=opts.top_k, seed=opts.seed + q, steering=steering, guidance=guidance,
+                         fill_beats=opts.fill_beats)
         rows = []
         for i, s in enumerate(samples):
             path = sample_dir / f"{QUADRANTS[q][0]}_Q{q}_{i:02d}.mid"

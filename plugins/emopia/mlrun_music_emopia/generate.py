@@ -187,9 +187,11 @@ def _top_k_sample(logits: torch.Tensor, top_k: int, temperature: float, gen: tor
 @torch.no_grad()
 def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: int = 1, temperature: float = 0.8,
            top_k: int = 10, seed: int = 0, use_cache: bool = True, max_tokens: int | None = None,
-           steering: Steering | None = None, bars: int | None = None, guidance: float = 1.0) -> list[Sample]:
+           steering: Steering | None = None, bars: int | None = None, guidance: float = 1.0,
+           fill_beats: bool = False) -> list[Sample]:
     """Generate ``n`` pieces of ``seconds`` (or of ``bars`` 4/4 bars) for a quadrant (1..4) in one batch, with
-    classifier-free ``guidance`` when it is not 1 (the model must have the "no emotion" class)."""
+    classifier-free ``guidance`` when it is not 1 (the model must have the "no emotion" class); ``fill_beats``
+    refuses a Bar or Position that would leave a whole beat silent."""
     steering = steering or Steering()
     tempo = steering.tempo
     if bars is not None:
@@ -252,6 +254,11 @@ def sample(model: Any, info: dict[str, Any], quadrant: int, seconds: float, n: i
                 if b is not None:
                     logits[i] += torch.from_numpy(b)
         masks = np.stack([tr.allowed(eos_ok=eos_ok(tr)) for tr in trackers])
+        if fill_beats:
+            for i, tr in enumerate(trackers):
+                fill = tr.no_silent_beat()
+                if fill is not None and (masks[i] & fill).any():
+                    masks[i] = masks[i] & fill
         logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
         chosen = _top_k_sample(logits, top_k, temperature, gen)
         step = torch.full((n,), v.pad, dtype=torch.long)
@@ -328,10 +335,12 @@ def timed_sample(*args: Any, **kwargs: Any) -> tuple[list[Sample], float]:
 def run(checkpoint: str | None, emotion: str, duration: float | None, num_samples: int, temperature: float, top_k: int,
         seed: int, out_dir: str | None, device: str, use_cache: bool, shipped: str | None = None,
         written: list[Path] | None = None, key: Key | None = None, tempo: float | None = None,
-        bars: int | None = None, steer: bool = True, guidance: float | None = None) -> Iterator[str]:
+        bars: int | None = None, steer: bool = True, guidance: float | None = None,
+        fill_beats: bool = True) -> Iterator[str]:
     """Generate and write (no checkpoint: the shipped model); yields the lines the command prints and appends each
     MIDI file to ``written``. ``guidance``: classifier-free guidance (None: the model's default); ``steer``: emotion
-    steering (mode and onset density of the quadrant); ``key`` and ``tempo`` apply with or without it."""
+    steering (mode and onset density of the quadrant); ``key`` and ``tempo`` apply with or without it;
+    ``fill_beats``: no whole beat left silent."""
     loaded = api.load_model("emopia", checkpoint, device, shipped=shipped)
     guidance = guidance_for(loaded.info, guidance, str(loaded.path))
     q = parse_emotion(emotion, loaded.info.get("trained_quadrants", (1, 2, 3, 4)))
@@ -343,7 +352,7 @@ def run(checkpoint: str | None, emotion: str, duration: float | None, num_sample
     seconds = float(duration if duration is not None else 30.0)
     samples, wall = timed_sample(loaded.model, loaded.info, q, seconds, n=num_samples, temperature=temperature,
                                  top_k=top_k, seed=seed, use_cache=use_cache, steering=steering, bars=bars,
-                                 guidance=guidance)
+                                 guidance=guidance, fill_beats=fill_beats)
     name = QUADRANTS[q][0]
     records = []
     for i, s in enumerate(samples):
@@ -365,6 +374,7 @@ def run(checkpoint: str | None, emotion: str, duration: float | None, num_sample
         "key": key.name if key else None,
         "steering": {"mode_and_density": steer, "tonic_bias": steering.tonic_bias if steering.keys else None,
                      "density": steering.density, "density_bias": steering.density_bias if steering.density else None},
-        "guidance": guidance, "temperature": temperature, "top_k": top_k, "seed": seed, "kv_cache": use_cache,
+        "guidance": guidance, "fill_beats": fill_beats, "temperature": temperature, "top_k": top_k, "seed": seed,
+        "kv_cache": use_cache,
         "tokens_per_second": n_tok / wall if wall > 0 else None, "samples": records})
     yield f"{len(samples)} piece(s) of Q{q} ({name}) in {wall:.1f} s ({n_tok / max(wall, 1e-9):.0f} tokens/s)"

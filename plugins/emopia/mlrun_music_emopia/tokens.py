@@ -177,6 +177,7 @@ class TimeTracker:
         self.last_kind = BOS
         self.notes_here = 0  # notes at the current position (guards against stuck generation)
         self.empty_bars = 0
+        self.sounding_until = 0.0  # tick where the last note sounding so far ends
 
     def ticks(self, bar: int | None = None, pos: int | None = None) -> float:
         bar = self.bar if bar is None else bar
@@ -223,7 +224,24 @@ class TimeTracker:
             self.tempo = float(v.value[token])
         elif kind == PITCH:
             self.notes_here += 1
+        elif kind == DUR:
+            self.sounding_until = max(self.sounding_until, self.ticks() + float(v.dur_ticks[token]))
         self.last_kind = kind
+
+    def no_silent_beat(self) -> np.ndarray | None:
+        """Mask over the vocabulary refusing the Bar and Position tokens that would leave a whole beat with no
+        note sounding (between the end of the notes so far and the next onset); None where no such token may
+        follow (not after a Bar or a Duration)."""
+        if self.last_kind not in (BAR, DUR):
+            return None
+        v = vocab()
+        first_silent = np.ceil(self.sounding_until / POSITIONS_PER_BEAT) * POSITIONS_PER_BEAT
+        base = max(self.bar, 0) * BAR_TICKS
+        mask = np.ones(v.size, dtype=bool)
+        ids = v.ids_of[POS]
+        mask[ids] = base + v.value[ids] < first_silent + POSITIONS_PER_BEAT
+        mask[v.bar] = (self.bar + 1) * BAR_TICKS < first_silent + POSITIONS_PER_BEAT
+        return mask
 
     def allowed(self, eos_ok: bool, max_notes_per_position: int = 12, max_empty_bars: int = 2) -> np.ndarray:
         """Boolean mask over the vocabulary of tokens the REMI grammar allows next (read-only, cached)."""
