@@ -95,6 +95,11 @@ def test_a_file_over_its_parse_time_is_skipped_and_counted(mlrun, tmp_path, monk
     r, _ = train_on(mlrun, folder, tmp_path)
     assert r.code == 2 and "Traceback" not in r.text
     assert r.err.strip().splitlines()[-1].endswith("could be parsed ({'over the parse time budget': 1})")
+    # The miss is not cached (the budget is wall time): with time enough the next run parses the file.
+    monkeypatch.setattr(abc, "MAX_FILE_SECONDS", 120.0)
+    r, parse = train_on(mlrun, folder, tmp_path)
+    assert r.code == 0, r.text
+    assert parse["cache_hits"] == 0 and parse["files_parsed"] == 1 and parse["tunes_parsed"] == 20
 
 
 @pytest.mark.parametrize("tune,why", [(HUGE_NOTE, "note too long: 500000 quarter lengths, the limit is 64"),

@@ -33,6 +33,8 @@ PARSER_VERSION = 4
 MAX_FILE_BYTES = 2_000_000
 #: Seconds music21 may spend on one file (a 50-tune folk file takes about 2 s); a file over it is skipped.
 MAX_FILE_SECONDS = 120.0
+#: The skip reason (its kind) of a file over MAX_FILE_SECONDS.
+OVER_BUDGET = "over the parse time budget"
 #: Bar lines of one tune (a long folk tune has about 130).
 MAX_TUNE_BARS = 1000
 #: Notes and rests of one tune, counted in its text (chord notes each count).
@@ -237,7 +239,7 @@ def parse_abc_file(path: str, source: str, max_melodies: int = 0) -> dict[str, A
                     if max_melodies and len(melodies) >= max_melodies:
                         break
     except OverBudget:
-        return _file_skipped(f"over the parse time budget: more than {MAX_FILE_SECONDS:g} s for the file")
+        return _file_skipped(f"{OVER_BUDGET}: more than {MAX_FILE_SECONDS:g} s for the file")
     return {"melodies": melodies, "skipped": skipped, "tunes": len(tunes), "file_error": None}
 
 

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from mlrun_music.cache import cache_dir
 from mlrun_music.fileio import write_json
 
-from .abc import MAX_FILE_BYTES, PARSER_VERSION, parse_abc_file, reason_kind
+from .abc import MAX_FILE_BYTES, OVER_BUDGET, PARSER_VERSION, parse_abc_file, reason_kind
 from .melody import Melody, melody_stats
 
 def cache_dir_of(config: Any) -> Path:
@@ -139,7 +139,10 @@ def _parse_one(file: tuple[Path, str], cache: Path | None, key: str) -> dict[str
 def _store(res: dict[str, Any], cache: Path | None, key: str) -> dict[str, Any]:
     res = {"parser": PARSER_VERSION, **res,
            "stats": melody_stats([Melody.from_json(m) for m in res["melodies"]])}
-    if cache is not None and key:
+    # A file over the parse time budget is not remembered: the budget is wall time, so a busy machine can miss it
+    # where an idle one does not, and a cached miss would change the dataset (and its split) for good.
+    over_budget = reason_kind(res.get("file_error") or "") == OVER_BUDGET
+    if cache is not None and key and not over_budget:
         try:
             write_json(_entry_path(cache, key), res)
         except Exception:  # noqa: BLE001 - a read-only cache folder only costs speed

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlrun_music.time_budget import OverBudget, time_budget
 
-from .abc import MAX_FILE_BYTES, MAX_FILE_SECONDS, MAX_NOTE_QUARTERS, MAX_TUNE_NOTES
+from .abc import MAX_FILE_BYTES, MAX_FILE_SECONDS, MAX_NOTE_QUARTERS, MAX_TUNE_NOTES, OVER_BUDGET
 from .melody import Melody
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -84,7 +84,7 @@ def parse_score_file(path: str, source: str, track: int = 0) -> dict[str, Any]:
         with time_budget(MAX_FILE_SECONDS):
             score = converter.parse(str(p), format="midi" if kind == "MIDI" else "musicxml", forceSource=True)
     except OverBudget:
-        return _skipped(f"over the parse time budget: more than {MAX_FILE_SECONDS:g} s for the file")
+        return _skipped(f"{OVER_BUDGET}: more than {MAX_FILE_SECONDS:g} s for the file")
     except Exception as exc:  # noqa: BLE001 - music21 raises many types on malformed input
         msg = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
         return _skipped(f"malformed {kind}: {msg}")
