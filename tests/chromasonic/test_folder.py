@@ -125,3 +125,21 @@ def test_fine_tuning_on_a_folder_keeps_the_checkpoints_vocabulary(mlrun, my_tune
     r = mlrun("train", "chromasonic", "--data-dir", my_tunes, "--model", "lstm", "--epochs", "1", "--init-from", init,
               "--max-duration", "4", "--output-dir", tmp_path / "runs2", "--cache-dir", tmp_path / "cache")
     assert r.code != 0 and "was trained with --max-duration 8.0, this run has 4.0" in r.err
+
+
+def test_fine_tuning_from_a_shipped_model_by_name(mlrun, my_tunes, tmp_path):
+    import torch
+
+    from mlrun_music.pretrained import locate
+
+    r = mlrun("train", "chromasonic", "--data-dir", my_tunes, "--model", "lstm", "--epochs", "1", "--init-from",
+              "shipped:lstm", "--batch-size", "4", "--num-threads", "1", "--min-melody-length", "8",
+              "--output-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+    assert r.code == 0, r.text
+    shipped = locate("mlrun_music_chromasonic:pretrained/lstm.pt")
+    assert f"model weights from {shipped}" in r.text
+    tuned = torch.load(tmp_path / "runs/chromasonic/default/checkpoints/lstm_final.pt", weights_only=False)
+    assert tuned["model_info"]["vocab"] == torch.load(shipped, weights_only=False)["model_info"]["vocab"]
+    r = mlrun("train", "chromasonic", "--data-dir", my_tunes, "--model", "lstm", "--init-from", "shipped:nope",
+              "--output-dir", tmp_path / "runs2", "--cache-dir", tmp_path / "cache")
+    assert r.code != 0 and "--init-from shipped:nope: task 'chromasonic' ships no model 'nope'" in r.err

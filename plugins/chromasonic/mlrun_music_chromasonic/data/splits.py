@@ -148,8 +148,10 @@ def splits_from_melodies(melodies: Iterable[Any], config: Any, source: str = "me
 def init_vocabulary(path: str, config: Any, log: Any = None) -> Vocabulary:
     """The vocabulary of the ``--init-from`` checkpoint: fine-tuning keeps its token ids (events it never saw
     become ``<unk>``); its event settings must be this run's."""
+    from mlrun_music.pretrained import shipped_reference
     from mlrun_music.training.checkpoint import load_checkpoint
 
+    path = str(shipped_reference("chromasonic", path) or path)  # shipped:NAME, as the trainer reads it
     info = load_checkpoint(path, task="chromasonic").get("model_info") or {}
     if "vocab" not in info:
         raise UserError(f"--init-from {path}: the checkpoint holds no chromasonic vocabulary")
