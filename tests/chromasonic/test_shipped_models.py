@@ -87,11 +87,16 @@ def test_the_neural_cards_compare_with_the_shipped_markov_card(name):
     path = locate(f"mlrun_music_chromasonic:recipes/{name}.toml")
     recipe = read_recipe(path, "chromasonic")
     by_card = [f for f in recipe["card"]["figures"] if f.get("baseline_card") == "markov"]
-    assert [f["metric"] for f in by_card] == ["evaluate.perplexity", "evaluate.accuracy"]
+    assert [f["metric"] for f in by_card] == ["evaluate.perplexity", "evaluate.accuracy",
+                                              "evaluate.feature_overlap.mean"]
     markov = {f["metric"]: f["value"] for f in _card("markov")["figures"]}
     shipped = {f["metric"]: f["baseline_value"] for f in _card(name)["figures"]}
     for fig in by_card:
         assert card_baseline("chromasonic", fig, str(path)) == markov[fig["metric"]] == shipped[fig["metric"]]
+    # Their pitch and rhythm features overlap the real tunes' more than Markov's do, and less than real tunes'.
+    overlap = next(f for f in _card(name)["figures"] if f["metric"] == "evaluate.feature_overlap.mean")
+    real = next(f for f in _card("markov")["figures"] if f["metric"] == "evaluate.feature_overlap.mean")
+    assert real["baseline_value"] > overlap["value"] > overlap["baseline_value"]
 
 
 @pytest.mark.parametrize("name", NAMES)
