@@ -42,14 +42,16 @@ def shipped_files(suffix: str) -> list[Path]:
 
 def shipped_exports(checkpoints: list[Path]) -> Path:
     """``<cache>/kelly/shipped-<hash>/``: the RTNeural JSON and ONNX of the shipped checkpoints, written the first
-    time they are needed (the hash follows the checkpoints, so a new release exports anew)."""
+    time they are needed (the hash follows the checkpoints and their cards, which the exports carry, so a release
+    that changes either exports anew)."""
     import hashlib
 
     from mlrun_music.cache import cache_dir
 
     from .models.specs import MODELS
 
-    digest = hashlib.sha256(b"".join(hashlib.sha256(c.read_bytes()).digest() for c in checkpoints)).hexdigest()
+    sources = [f for c in checkpoints for f in (c, c.with_suffix(".card.json")) if f.is_file()]
+    digest = hashlib.sha256(b"".join(hashlib.sha256(f.read_bytes()).digest() for f in sources)).hexdigest()
     folder = cache_dir("kelly") / f"shipped-{digest[:16]}"
     wanted = [folder / f"{spec.file_stem}{ext}" for spec in MODELS for ext in (".json", ".onnx")]
     if not all(f.is_file() for f in wanted):
