@@ -1,9 +1,12 @@
 """Latency of each kelly model and of the full five-model pipeline, one input per call, on one CPU core.
 
 Runners: PyTorch eager (torch.set_num_threads(1)), onnxruntime (1 intra-op thread) and the NumPy RTNeural-JSON
-runner. Prints a Markdown table of median and p99 in microseconds.
+runner. Prints a Markdown table of median and p99 in microseconds, then the full pipeline measured in
+``--repeats`` separate runs of ``--calls`` calls: p99 pooled over all runs, and the median and minimum of the
+per-run p99. On a shared machine a single run's p99 is often one preemption by another process; the minimum over
+runs shows what the code itself does when not preempted. The load average is printed before and after.
 
-    python benchmarks/kelly/latency.py [--calls 2000]
+    taskset -c 1 python benchmarks/kelly/latency.py [--calls 2000] [--repeats 20]
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def timeit(fn, x, calls: int) -> tuple[float, float]:
+def samples(fn, x, calls: int) -> np.ndarray:
+    """Seconds per call for ``calls`` calls, after a warm-up."""
     for _ in range(min(200, calls)):
         fn(x)
     times = np.empty(calls)
@@ -30,13 +34,29 @@ def timeit(fn, x, calls: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         fn(x)
         times[i] = time.perf_counter() - t0
+    return times
+
+
+def timeit(fn, x, calls: int) -> tuple[float, float]:
+    times = samples(fn, x, calls)
     return float(np.median(times) * 1e6), float(np.percentile(times, 99) * 1e6)
+
+
+def repeated(fn, x, calls: int, repeats: int) -> str:
+    """p50 / p99 pooled, then median and minimum of the per-run p99, in microseconds."""
+    runs = [samples(fn, x, calls) * 1e6 for _ in range(repeats)]
+    pooled = np.concatenate(runs)
+    per_run = np.array([np.percentile(r, 99) for r in runs])
+    return (f"{np.median(pooled):.0f} / {np.percentile(pooled, 99):.0f} | "
+            f"{np.median(per_run):.0f} | {per_run.min():.0f} | {per_run.max():.0f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=2000)
+    ap.add_argument("--repeats", type=int, default=20, help="runs of --calls calls for the pipeline's p99 spread")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     torch.set_num_threads(1)
     import onnxruntime as ort
 
@@ -85,15 +105,24 @@ def main() -> None:
             return (m["MelodyTransformer"](e), m["HarmonyPredictor"](torch.cat([e, a[:, :64]], dim=1)),
                     m["DynamicsEngine"](e[:, :32]), m["GroovePredictor"](e))
 
-    rows.append(("full pipeline (5 models)", timeit(torch_pipeline, features, args.calls),
-                 timeit(Pipeline(tmp, "onnx"), features, args.calls),
-                 timeit(Pipeline(tmp, "numpy"), features, args.calls)))
+    pipelines = {"PyTorch eager": torch_pipeline, "onnxruntime": Pipeline(tmp, "onnx"),
+                 "NumPy JSON runner": Pipeline(tmp, "numpy")}
+    rows.append(("full pipeline (5 models)", *(timeit(f, features, args.calls) for f in pipelines.values())))
+    spread = {name: repeated(f, features, args.calls, args.repeats) for name, f in pipelines.items()}
+    load_after = os.getloadavg()
     print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, numpy {np.__version__}; "
-          f"{args.calls} calls each, one input per call, one thread\n")
+          f"{args.calls} calls each, one input per call, one thread; CPU affinity {sorted(os.sched_getaffinity(0))}; "
+          f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, "
+          f"after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}\n")
     print("| model | PyTorch eager median / p99 (us) | onnxruntime median / p99 (us) | NumPy JSON runner median / p99 (us) |")
     print("| --- | --- | --- | --- |")
     for name, a, b, c in rows:
         print(f"| {name} | {a[0]:.0f} / {a[1]:.0f} | {b[0]:.0f} / {b[1]:.0f} | {c[0]:.0f} / {c[1]:.0f} |")
+    print(f"\nfull pipeline, {args.repeats} runs of {args.calls} calls:\n")
+    print("| runner | p50 / p99 pooled (us) | median of per-run p99 (us) | min per-run p99 (us) | max per-run p99 (us) |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, cells in spread.items():
+        print(f"| {name} | {cells} |")
 
 
 if __name__ == "__main__":
