@@ -145,3 +145,36 @@ def test_a_seed_tunes_pickup_opens_the_first_bar(mlrun, tmp_path):
     assert ratio == "6/8" and sharps == 1 and notes[0] == (62, Fraction(1, 2))
     assert measures[0].duration.quarterLength == Fraction(1, 2)
     assert all(ms.duration.quarterLength == 3 for ms in measures[1:])
+
+
+def test_key_names_the_tonic_and_the_seed_tune_keeps_its_mode(mlrun, tmp_path):
+    (tmp_path / "minor.abc").write_text("X:1\nT:Minor seed\nM:6/8\nL:1/8\nK:Em\n"
+                                        "E2F G2A | B2A G2F | E2F G2A | B3 E3 |]\n")
+    r = mlrun("chromasonic", "generate", "--model", "markov", "--seed-from", tmp_path / "minor.abc", "--key", "G",
+              "--length", "24", "--out", tmp_path / "m.mid", "--abc", tmp_path / "m.abc")
+    assert r.code == 0, r.out + r.err
+    assert "in Gm, 6/8" in r.out
+    assert "note: the opening tune is in Em: --key G keeps its tonic in that mode, Gm" in r.err
+    notes, _, sharps, ratio = read_back((tmp_path / "m.abc").read_text())
+    assert sharps == -2 and ratio == "6/8"
+    assert [p for p, _ in notes[:3]] == [67, 69, 70]  # E F# G of the seed, a minor third up: G A Bb
+    meta = {m.type: m for m in mido.MidiFile(tmp_path / "m.mid").tracks[0] if m.is_meta}
+    assert meta["key_signature"].key == "Gm"
+
+
+def test_without_a_seed_the_opening_tune_fits_the_asked_mode_and_metre():
+    from mlrun_music_chromasonic.data.melody import Melody
+    from mlrun_music_chromasonic.generate import held_out_opening
+
+    def tune(title, key, meter):
+        return Melody(title=title, key=key, meter=meter, notes=[(60, 1.0), (62, 1.0)], key_sharps=parse_key(key).sharps)
+
+    tunes = [tune("reel", "D", "4/4"), tune("minor jig", "Em", "6/8"), tune("jig", "G", "6/8"),
+             tune("air", "G", "3/4")]
+    pick = lambda key, meter, seed=0: held_out_opening(tunes, key and parse_key(key), meter and parse_meter(meter),
+                                                       seed).title  # noqa: E731
+    assert pick("A", "6/8") == "jig" and pick("Am", "6/8") == "minor jig"
+    assert pick("Bm", "3/4") == "air"  # no minor tune in 3/4: the metre wins
+    assert pick("Dm", "2/4") == "minor jig"  # neither in 2/4: the mode
+    assert [pick("C", None, s) for s in range(3)] == ["reel", "jig", "air"]
+    assert pick(None, None, 5) == "minor jig"

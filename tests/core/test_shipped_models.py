@@ -164,7 +164,8 @@ def _recipe(tmp_path: Path, kill_at_step: int | None = None) -> Path:
                         '{ name = "test MSE of the evaluate stage", data = "the same", metric = "evaluate.mse", '
                         'baseline = "always-zero predictor", baseline_metric = "evaluate.baseline_zero_mse" }, '
                         '{ name = "test MSE against the shipped mlp", data = "the same", metric = "evaluate.mse", '
-                        'baseline = "the shipped mlp (its card)", baseline_card = "mlp", baseline_card_metric = "mse" }]')
+                        'baseline = "the shipped mlp (its card)", baseline_card = "mlp", '
+                        'baseline_card_metric = "mse" }]')
     path = tmp_path / "recipe.toml"
     path.write_text(text)
     return path

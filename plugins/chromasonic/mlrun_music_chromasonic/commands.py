@@ -66,6 +66,8 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
                f"{result['generated']} generated) in {result['key']}, {result['meter']}, {result['seconds']:.1f} s "
                f"at {kwargs['bpm']:g} bpm"
                + (f"; ABC: {result['abc']}" if result.get("abc") else ""))
+    if result["key_note"]:
+        click.echo(f"note: {result['key_note']}", err=True)
     if result["unknown_opening"]:
         click.echo(f"note: {result['unknown_opening']} opening events are outside the model's vocabulary: they "
                    f"served as <unk> context and are not in the melody", err=True)

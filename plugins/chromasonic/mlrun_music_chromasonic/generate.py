@@ -200,6 +200,31 @@ def _tune_key_meter(melody: Melody) -> tuple[Key, Meter | None]:
     return seed_key(melody.key, sharps), seed_meter(melody.meter)
 
 
+def held_out_opening(melodies: Sequence[Melody], key: Key | None, meter: Meter | None, random_seed: int) -> Melody:
+    """The held-out tune that opens a melody when no seed is given: picked by ``random_seed`` among the tunes in
+    the mode of ``key`` (major, minor, ...) and in ``meter`` when there are any, else among those in the metre,
+    else those in the mode, else all, so that the opening already sounds as asked."""
+    keys_meters = [_tune_key_meter(m) for m in melodies]
+    for want_mode, want_meter in ((True, True), (False, True), (True, False), (False, False)):
+        fit = [m for m, (k, mt) in zip(melodies, keys_meters)
+               if (not want_mode or key is None or k.mode == key.mode)
+               and (not want_meter or meter is None or mt == meter)]
+        if fit:
+            return fit[random_seed % len(fit)]
+    raise UserError("the model's dataset has no held-out tune to open with; give --seed-notes or --seed-from")
+
+
+def key_in_seed_mode(asked: Key, seed: Key) -> Key:
+    """``--key`` names the tonic; a seed tune in another mode keeps its mode (a minor seed with ``--key G`` is
+    written in G minor: the model continues the seed's mode, and the written key says where its tonic is)."""
+    if asked.mode == seed.mode:
+        return asked
+    try:
+        return parse_key(asked.tonic + seed.mode)
+    except UserError:  # the tonic in that mode would need more than 7 sharps or flats
+        return asked
+
+
 def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | None, seed_length: int,
                  length: int, temperature: float, top_k: int, random_seed: int, bpm: float, out: str,
                  abc_out: str | None, device: str, key: str | None = None, meter: str | None = None,
@@ -214,6 +239,7 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     if seed_notes and seed_from:
         raise UserError("use either --seed-notes or --seed-from, not both")
     asked_key = parse_key(key) if key else None
+    key_asked, key_note = asked_key, ""
     asked_meter = parse_meter(meter) if meter else None
     seed_file = seed_from if seed_from and Path(seed_from).is_file() else None
     refuse_overwrite_of_inputs(out, checkpoint, seed_file, option="--out")
@@ -235,9 +261,14 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
             opening, tune = _opening_from_tune(seed_from, loaded, seed_length, log)
         else:
             data = _rebuild(loaded.config, log)
-            tune = data.test.melodies[random_seed % len(data.test.melodies)]
+            tune = held_out_opening(data.test.melodies, asked_key, asked_meter, random_seed)
             opening = vocab.encode(tokens_of(tune, info["normalize_key"], info["max_duration"]))[:seed_length]
         tune_key, tune_meter = _tune_key_meter(tune)
+        if asked_key is not None:
+            asked_key = key_in_seed_mode(asked_key, tune_key)
+            if asked_key.name != key_asked.name:
+                key_note = (f"the opening tune is in {tune_key.name}: --key {key} keeps its tonic in that mode, "
+                            f"{asked_key.name}")
         title = f"after {tune.title}" if tune.title else title
         # the opening's own durations, <unk> events included: they sound in the tune before the continuation
         opening_quarters = sum((d for _, d in events(tune, False, info["max_duration"])[:len(opening)]),
@@ -259,7 +290,8 @@ def run_generate(checkpoint: str, *, seed_notes: str | None, seed_from: str | No
     unknown = opening.count(UNK_ID)  # a --seed-from tune's events the model never saw: context only, not written
     result = {"out": str(written), "notes": notes, "opening": len(opening) - unknown, "generated": length,
               "unknown_opening": unknown, "seconds": sum(d for _, d in melody) * 60.0 / bpm,
-              "key": written_key.name, "meter": written_meter.text, "rhythm": rhythm, "melody": melody}
+              "key": written_key.name, "meter": written_meter.text, "rhythm": rhythm, "melody": melody,
+              "key_note": key_note}
     if abc_out:
         result["abc"] = str(write_abc(melody, abc_out, title, meter=written_meter, key=written_key, bpm=bpm,
                                       pickup=pickup))
