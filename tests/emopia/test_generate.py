@@ -151,7 +151,7 @@ def test_steering_writes_the_prompted_mode_and_no_steer_samples_the_model(mlrun,
     for emotion, minor in (("sad", True), ("happy", False)):
         out = tmp_path / emotion
         assert mlrun("emopia", "generate", ckpt, "--emotion", emotion, "--duration", "8", "--num-samples", "3",
-                     "--seed", "4", "--out", out).code == 0
+                     "--seed", "4", "--steer", "--out", out).code == 0
         manifest = json.loads(next(out.glob("*.json")).read_text())
         assert manifest["steering"]["mode_and_density"] is True
         for s in manifest["samples"]:
@@ -159,7 +159,7 @@ def test_steering_writes_the_prompted_mode_and_no_steer_samples_the_model(mlrun,
             _, metas, _ = _meta(out / s["file"])
             assert [m.key.endswith("m") for m in metas if m.type == "key_signature"] == [minor]
     raw = tmp_path / "raw"
-    assert mlrun("emopia", "generate", ckpt, "--emotion", "sad", "--duration", "8", "--no-steer", "--out",
+    assert mlrun("emopia", "generate", ckpt, "--emotion", "sad", "--duration", "8", "--out",
                  raw).code == 0
     manifest = json.loads(next(raw.glob("*.json")).read_text())
     assert manifest["steering"]["mode_and_density"] is False and manifest["samples"][0]["key"] is None

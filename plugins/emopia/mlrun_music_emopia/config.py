@@ -86,7 +86,7 @@ class EmopiaEvalConfig:
     fill_beats: bool = option(True, "Refuse a bar or position that would leave a whole beat silent (as emopia "
                                     "generate does by default).")
     steer: bool = option(False, "Also generate with emotion steering (the quadrant's mode and onset density, as "
-                                "`emopia generate` does by default) and report it under 'steered'.")
+                                "`emopia generate --steer` does) and report it under 'steered'.")
     tonic_bias: float = option(1.0, "With --steer: logit bonus of the key's tonic and fifth.", min=0.0, max=20.0)
     density_bias: float = option(1.0, "With --steer: strength of the onset-gap bias (0 = none).", min=0.0,
                                  max=20.0)
