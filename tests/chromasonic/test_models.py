@@ -180,6 +180,13 @@ def test_generate_writes_playable_midi_and_abc(mlrun, trained_run, tmp_path):
     assert r.code == 0, r.text
     # the opening counts the seed's events the model knows; the others are said on stderr
     assert "13 notes (3 opening + 10 generated)" in r.out and "1 opening events are outside" in r.err
+    assert "no seed given" not in r.err
+    # no seed: a held-out tune of the run's dataset opens, and the command says so first (a first use parses)
+    r = mlrun("chromasonic", "generate", trained_run / "checkpoints" / "markov_best.pt", "--seed-length", "4",
+              "--length", "10", "--out", tmp_path / "n.mid")
+    assert r.code == 0, r.text
+    assert "no seed given: opening with a held-out tune of the model's dataset" in r.err
+    assert "14 notes (4 opening + 10 generated)" in r.out
 
 
 def test_generate_bad_seeds(mlrun, trained_run, tmp_path):

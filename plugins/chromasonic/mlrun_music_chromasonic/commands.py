@@ -61,6 +61,10 @@ def generate_cmd(checkpoint: str | None, shipped: str | None, render: bool, **kw
     if kwargs.get("meter"):
         parse_meter(kwargs["meter"])
     path = resolve_checkpoint("chromasonic", checkpoint, shipped, option="--model")
+    if not kwargs.get("seed_notes") and not kwargs.get("seed_from"):
+        # The dataset is rebuilt to find a held-out opening: silent minutes on a first use otherwise.
+        click.echo("no seed given: opening with a held-out tune of the model's dataset (parsed into the cache on "
+                   "first use, a minute or more)", err=True)
     result = run_generate(str(path), **kwargs)
     click.echo(f"wrote {result['out']}: {result['notes']} notes ({result['opening']} opening + "
                f"{result['generated']} generated) in {result['key']}, {result['meter']}, {result['seconds']:.1f} s "
