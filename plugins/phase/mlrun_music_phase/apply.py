@@ -14,6 +14,7 @@ from mlrun_music.fileio import refuse_overwrite_of_inputs, write_text
 
 from .config import FPS, HOP, SAMPLE_RATE
 from .models.tcn import PhaseTCNMel
+from .tracker import DEFAULT_GAIN, DEFAULT_RATE_GAIN, check_tracker, make_tracker, track
 
 DEFAULT_WARMUP = 8.0
 
@@ -213,10 +214,16 @@ class NumpyPhaseStream:
 
 
 def stream_phase(model: PhaseTCNMel, audio: np.ndarray, anticipation: float, block: int,
-                 backend: str = "onnxruntime") -> np.ndarray:
-    """Run ``audio`` through :class:`PhaseStream` in blocks of ``block`` samples."""
+                 backend: str = "onnxruntime", tracker: str = "none", tracker_gain: float = DEFAULT_GAIN,
+                 tracker_rate_gain: float = DEFAULT_RATE_GAIN) -> np.ndarray:
+    """Run ``audio`` through :class:`PhaseStream` in blocks of ``block`` samples, each block's phases through the
+    ``tracker`` (:mod:`.tracker`) as they come."""
+    clock = make_tracker(tracker, tracker_gain, tracker_rate_gain)
     stream = PhaseStream(model, anticipation, backend)
-    parts = [stream.push(audio[i:i + block]) for i in range(0, len(audio), block)]
+    parts = []
+    for i in range(0, len(audio), block):
+        phases = stream.push(audio[i:i + block])
+        parts.append(phases if clock is None else clock.run(phases))
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -251,7 +258,8 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
                onnx_model: str | None = None, streaming: bool = False, block_ms: float = 20.0,
                output: str | None = None, warmup_seconds: float = -1.0, shipped: str | None = None,
                downbeats: str | None = None, click: str | None = None,
-               stream_backend: str | None = None) -> dict[str, Any]:
+               stream_backend: str | None = None, tracker: str = "none", tracker_gain: float = DEFAULT_GAIN,
+               tracker_rate_gain: float = DEFAULT_RATE_GAIN) -> dict[str, Any]:
     """Predict the phase for ``audio`` and write ``<audio>.phase_prediction`` (one value per 20 ms frame; an
     ``output`` ending in ``.csv`` gets a header and time columns, :func:`phase_text`).
 
@@ -259,6 +267,8 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
     ``stream_backend``: with ``streaming``, the :class:`PhaseStream` backend (default onnxruntime).
     ``downbeats``: also a CSV of the predicted downbeats (wraps of the phase after the warmup, hysteresis detector of
     the evaluation, shifted by the anticipation). ``click``: also the audio (16 kHz mono) with a click on each.
+    ``tracker``: the phase written and the downbeats are those of this causal tracker (:mod:`.tracker`) fed the
+    network's phase; ``none`` = the network's phase itself.
     """
     from mlrun_music.audio import load_audio
 
@@ -270,6 +280,7 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
         raise UserError("--block-ms must be > 0")
     if stream_backend and not streaming:
         raise UserError("--stream-backend applies to --streaming only")
+    check_tracker(tracker, tracker_gain, tracker_rate_gain)
     refuse_overwrite_of_inputs(output, audio, checkpoint, onnx_model)
     for extra in (downbeats, click):
         if extra:
@@ -292,12 +303,14 @@ def apply_file(*, checkpoint: str | None, audio: str, anticipation: float, devic
     # Audio shorter than the warmup would give only phases the model was never trained to produce.
     signal = load_audio(audio, SAMPLE_RATE, min_seconds=max(warmup, HOP / SAMPLE_RATE))
     if onnx_model:
-        phase = sincos_to_numpy_phase(runner.sincos(signal, anticipation))
-    elif streaming:
+        phase = track(sincos_to_numpy_phase(runner.sincos(signal, anticipation)), tracker, tracker_gain,
+                      tracker_rate_gain)
+    elif streaming:  # the tracker runs inside the stream, block by block
         phase = stream_phase(loaded.model, signal, anticipation, max(1, int(round(block_ms * SAMPLE_RATE / 1000))),
-                             stream_backend or "onnxruntime")
+                             stream_backend or "onnxruntime", tracker, tracker_gain, tracker_rate_gain)
     else:
-        phase = predict_phase(loaded.model, signal, anticipation, dev)
+        phase = track(predict_phase(loaded.model, signal, anticipation, dev), tracker, tracker_gain,
+                      tracker_rate_gain)
     out = Path(output) if output else Path(str(audio) + ".phase_prediction")
     write_text(out, phase_text(phase, anticipation, csv=out.suffix.lower() == ".csv"))
     result: dict[str, Any] = {"path": str(out), "frames": len(phase), "fps": FPS}

@@ -8,7 +8,9 @@ import click
 
 from mlrun_music.errors import UserError
 
-from .config import CHUNK_SECONDS, MAX_ANTICIPATION, MAX_JITTER_SECONDS, MAX_SONGS, SONG_SECONDS
+from .config import CHUNK_SECONDS, MAX_ANTICIPATION, MAX_JITTER_SECONDS, MAX_SONGS, SONG_SECONDS, TRACKERS
+from .config import TRACKER_GAIN as DEFAULT_GAIN
+from .config import TRACKER_RATE_GAIN as DEFAULT_RATE_GAIN
 
 
 @click.group("phase")
@@ -118,15 +120,28 @@ def chop_cmd(in_path: str, out_path: str, max_processes: int, seed: int, chunk_s
               help="Also write the predicted downbeats (the phase's wraps after the warmup, in seconds) as CSV.")
 @click.option("--click", "click_out", default=None, metavar="WAV",
               help="Also write AUDIO with a click on every predicted downbeat, as a WAV file.")
+@click.option("--tracker", default="none", show_default=True, type=click.Choice(TRACKERS),
+              help="Causal tracking after the network: pll = a phase-locked loop that turns the network's phase "
+                   "into a steady bar clock with one downbeat per bar (phases, downbeats and clicks are then the "
+                   "clock's); none = the network's phase.")
+@click.option("--tracker-gain", default=DEFAULT_GAIN, show_default=True, type=float,
+              help="--tracker pll: share of the phase error corrected per frame, in (0, 1].")
+@click.option("--tracker-rate-gain", default=DEFAULT_RATE_GAIN, show_default=True, type=float,
+              help="--tracker pll: share of the phase error added to the bar rate per frame, in [0, 0.1].")
 def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shipped: str | None,
               onnx_model: str | None, streaming: bool, block_ms: float, warmup_seconds: float, output: str | None,
-              downbeats: str | None, click_out: str | None, stream_backend: str | None) -> None:
+              downbeats: str | None, click_out: str | None, stream_backend: str | None, tracker: str,
+              tracker_gain: float, tracker_rate_gain: float) -> None:
     """Predict the bar phase `anticipation` seconds ahead for every 20 ms frame of AUDIO.
 
     Without CHECKPOINT (and without --onnx-model) the shipped model is used, named on one line.
     """
     from .apply import apply_file
 
+    given = click.get_current_context().get_parameter_source
+    if tracker == "none" and any(given(p) == click.core.ParameterSource.COMMANDLINE
+                                 for p in ("tracker_gain", "tracker_rate_gain")):
+        raise UserError("--tracker-gain and --tracker-rate-gain apply to --tracker pll only")
     if onnx_model:
         if len(paths) != 1:
             raise UserError("with --onnx-model give only AUDIO")
@@ -142,7 +157,8 @@ def apply_cmd(paths: tuple[str, ...], anticipation: float, device_type: str, shi
     out = apply_file(checkpoint=checkpoint, audio=audio, anticipation=anticipation, device=device_type,
                      onnx_model=onnx_model, streaming=streaming, block_ms=block_ms, output=output,
                      warmup_seconds=warmup_seconds, shipped=shipped, downbeats=downbeats, click=click_out,
-                     stream_backend=stream_backend)
+                     stream_backend=stream_backend, tracker=tracker, tracker_gain=tracker_gain,
+                     tracker_rate_gain=tracker_rate_gain)
     click.echo(f"wrote {out['frames']} phases to {out['path']}")
     if "downbeats_path" in out:
         click.echo(f"wrote {out['downbeats']} downbeats to {out['downbeats_path']}")

@@ -33,6 +33,11 @@ SONGS_SECONDS = (10.0, 1200.0)
 #: Training datasets that read the scores set, and the one that adds the songs set's train split.
 SCORES_DATASETS = ("scores", "mixed", "mixed-songs")
 SONGS_DATASETS = ("mixed-songs",)
+#: Trackers of ``--tracker`` (:mod:`~mlrun_music_phase.tracker`; ``none`` leaves the network's phase as it is) and
+#: the loop's settings, chosen on validation data (docs/experiments/phase.md, 2026-12-06).
+TRACKERS = ("none", "pll")
+TRACKER_GAIN = 0.3
+TRACKER_RATE_GAIN = 0.002
 SCORES_SOUNDFONT_HELP = ("Soundfont of the scores set; empty = FluidR3Mono_GM.sf3 through fluidsynth (the shipped "
                          "model trained on TimGM6mb, sf_GMbank and freepats).")
 
@@ -162,3 +167,12 @@ class PhaseEvalConfig:
                                       min=SONGS_SECONDS[0], max=SONGS_SECONDS[1])
     songs_soundfont: str = option("", "--dataset songs: soundfont; empty = FluidR3Mono_GM.sf3 through fluidsynth "
                                       "(the shipped model trained on TimGM6mb, sf_GMbank and freepats).")
+    tracker: str = option("none", "Causal tracking after the network (as `mlrun phase apply --tracker`): pll = a "
+                                  "phase-locked loop giving one downbeat per bar, scored as `model` beside the "
+                                  "network's own phase (`raw_model`); none = the network's phase.",
+                          choices=TRACKERS)
+    tracker_gain: float = option(TRACKER_GAIN, "--tracker pll: share of the phase error corrected per frame.",
+                                 min=1e-6, max=1.0, when=("tracker",))
+    tracker_rate_gain: float = option(TRACKER_RATE_GAIN, "--tracker pll: share of the phase error added to the "
+                                                         "bar rate per frame.", min=0.0, max=0.1,
+                                      when=("tracker",))

@@ -15,8 +15,9 @@ import torch
 from mlrun_music.errors import UserError
 
 from .apply import predict_phase
-from .config import FPS, SAMPLE_RATE
+from .config import FPS, SAMPLE_RATE, TRACKER_GAIN, TRACKER_RATE_GAIN
 from .data.labels import circular_distance, circular_interp, phase_at, read_bars, read_phase_file, wrap_times
+from .tracker import track
 
 
 @attrs.define
@@ -128,6 +129,8 @@ def evaluate(ctx: Any) -> dict[str, Any]:
         raise UserError(f"--anticipations must be comma-separated numbers, got '{opts.anticipations}'") from None
     if not anticipations or any(not 0 <= a <= 1 for a in anticipations):
         raise UserError("--anticipations must hold values in [0, 1]")
+    if opts.tracker == "none" and (opts.tracker_gain != TRACKER_GAIN or opts.tracker_rate_gain != TRACKER_RATE_GAIN):
+        raise UserError("--tracker-gain and --tracker-rate-gain apply to --tracker pll only")
     scores_report = None
     if opts.dataset in ("scores", "songs"):
         folder = _scores_folder(ctx) if opts.dataset == "scores" else _songs_folder(ctx)
@@ -137,7 +140,10 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     items = load_items(folder, opts.max_items)
     warmup = ctx.config.warmup_seconds if opts.warmup_seconds < 0 else opts.warmup_seconds
     predictors: dict[str, Callable[[EvalItem, float], np.ndarray]] = {
-        "model": lambda it, a: predict_phase(ctx.model, it.audio, a, ctx.device)}
+        "model": lambda it, a: track(predict_phase(ctx.model, it.audio, a, ctx.device), opts.tracker,
+                                     opts.tracker_gain, opts.tracker_rate_gain)}
+    if opts.tracker != "none":  # the network's own phase beside the tracked one
+        predictors["raw_model"] = lambda it, a: predict_phase(ctx.model, it.audio, a, ctx.device)
     if opts.baselines:
         torch.manual_seed(ctx.config.seed)
         untrained = build(ctx.config, ctx.info).to(ctx.device).eval()
@@ -167,6 +173,8 @@ def evaluate(ctx: Any) -> dict[str, Any]:
     holdout = getattr(ctx.config, "default_holdout_meter", "")
     embedded = not ctx.config.chunks_path and ctx.data is None and scores_report is None
     summary = {"data": str(folder), "items": len(items), "warmup_seconds": warmup, "tolerance_seconds": opts.tolerance,
+               "tracker": opts.tracker if opts.tracker == "none" else {
+                   "name": opts.tracker, "gain": opts.tracker_gain, "rate_gain": opts.tracker_rate_gain},
                "by_anticipation": results, "model_by_meter": meters,
                **({"model_by_source": sources, f"{opts.dataset}_report": scores_report} if scores_report else {}),
                "held_out_meter": holdout if embedded else None,
