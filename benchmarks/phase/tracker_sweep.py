@@ -37,6 +37,9 @@ def main() -> None:
     ap.add_argument("--gains", default="0.3,0.5,0.8")
     ap.add_argument("--rate-gains", default="0.0005,0.002")
     ap.add_argument("--corrections", default="0.25,0.5,0.75", help="max_correction values (tracker.MAX_CORRECTION)")
+    ap.add_argument("--snaps", default="0.1,0.15,0.2",
+                    help="snap windows (tracker.SNAP), each with correction 0.75, rate gain 0.002 and gains 0.3, 0.5; "
+                         "the grid above runs without snapping")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -44,8 +47,10 @@ def main() -> None:
     sets = {"songs_val": build_songs(split="val"), "scores_6_11": build_scores(per_source=6, first=6),
             "synthetic_train_28": prepare_default(loaded.config).root / "rendered" / "train"}
     warmup = loaded.config.warmup_seconds
-    settings = [("none", 0.0, 0.0, 0.0)] + [("pll", float(g), float(r), float(c)) for c, g, r in itertools.product(
-        args.corrections.split(","), args.gains.split(","), args.rate_gains.split(","))]
+    settings = [("none", 0.0, 0.0, 0.0, 0.0)] + [
+        ("pll", float(g), float(r), float(c), 0.0) for c, g, r in itertools.product(
+            args.corrections.split(","), args.gains.split(","), args.rate_gains.split(","))] + [
+        ("pll", g, 0.002, 0.75, float(w)) for w in args.snaps.split(",") for g in (0.3, 0.5)]
     results: dict[str, dict[str, dict]] = {}
     cpu = {"network": 0.0, "tracker": 0.0, "audio_seconds": 0.0}
     for name, folder in sets.items():
@@ -58,14 +63,15 @@ def main() -> None:
             BarClock().run(p)
         cpu["tracker"] += time.process_time() - start
         cpu["audio_seconds"] += sum(len(p) for p in raw) / FPS
-        for tracker, gain, rate_gain, correction in settings:
+        for tracker, gain, rate_gain, correction, snap in settings:
             key = "raw" if tracker == "none" else \
-                f"pll correction {correction:g} gain {gain:g} rate-gain {rate_gain:g}"
-            rows = [score(p if tracker == "none" else BarClock(gain, rate_gain, max_correction=correction).run(p),
+                f"pll snap {snap:g} correction {correction:g} gain {gain:g} rate-gain {rate_gain:g}"
+            rows = [score(p if tracker == "none" else BarClock(gain, rate_gain, max_correction=correction,
+                                                               snap=snap).run(p),
                           it, 0.0, warmup, 0.07) for p, it in zip(raw, items)]
             results.setdefault(key, {})[name] = _aggregate(rows)
     for key, by_set in results.items():
-        print(f"{key:44s} " + "  ".join(f"{s} F {v['downbeat_f']:.3f} ({v['downbeats_per_true_downbeat']:.2f}/bar)"
+        print(f"{key:52s} " + "  ".join(f"{s} F {v['downbeat_f']:.3f} ({v['downbeats_per_true_downbeat']:.2f}/bar)"
                                         for s, v in by_set.items()))
     per_s = {k: 1000 * cpu[k] / cpu["audio_seconds"] for k in ("network", "tracker")}
     print(f"CPU ms per second of audio ({cpu['audio_seconds']:.0f} s): network offline {per_s['network']:.2f}, "
