@@ -1,15 +1,18 @@
-"""The shipped EmotionRecognizer on the held-out chorales rendered two ways: at 22.05 kHz as the corpus was, and at
-44.1 kHz then resampled to 22.05 kHz, as ``mlrun kelly pipeline`` reads a 44.1 kHz file (a recording, or a render
-at ``mlrun render``'s default rate).
+"""The shipped EmotionRecognizer on the held-out chorales rendered at each of several sample rates, every variant
+at every rate: at 22.05 kHz, the features' rate, and at 44.1 and 48 kHz then resampled to 22.05 kHz by the core's
+resampler, as ``mlrun kelly pipeline`` reads a file at that rate (a recording, or a render at ``mlrun render``'s
+default 44.1 kHz).
 
-Needs the prepared corpus (``mlrun kelly prepare-corpus``): its test-split variants, their MIDI files and stored
-22.05 kHz features. Prints, per rendering, how often the valence sign agrees with the mode and how often arousal
-orders two tempi of a piece rightly (the card's two figures).
+Needs the prepared corpus (``mlrun kelly prepare-corpus``): its test-split variants and their MIDI files. Prints,
+per rate, how often the valence sign agrees with the mode and how often arousal orders two tempi of a piece rightly
+(the card's two figures).
 
-    python benchmarks/kelly/emotion_render_rate.py
+    python benchmarks/kelly/emotion_render_rate.py [--rates 22050,44100,48000]
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -22,19 +25,23 @@ from mlrun_music_kelly.rtneural.runner import JsonModel
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rates", default="22050,44100,48000", help="render rates in Hz, separated by commas")
+    rates = [int(r) for r in ap.parse_args().rates.split(",")]
     if not is_prepared():
         raise SystemExit("the corpus is not prepared: run `mlrun kelly prepare-corpus` first")
     folder = corpus_dir()
     test = [r for r in read_records(folder) if r["split"] == "test"]
     model = JsonModel.load(next(f for f in shipped_files(".json") if f.name == "emotionrecognizer.json"))
     extractor = FeatureExtractor()
-    results: dict[str, dict[tuple[str, int], tuple[float, float]]] = {"22.05 kHz": {}, "44.1 kHz resampled": {}}
+    names = {rate: f"{rate / 1000:g} kHz" + ("" if rate == SAMPLE_RATE else ", resampled") for rate in rates}
+    results: dict[str, dict[tuple[str, int], tuple[float, float]]] = {name: {} for name in names.values()}
     for r in test:
-        audio = render_midi(folder / "midi" / f"{r['piece']}_v{r['variant']}.mid", SOUNDFONT, sample_rate=44100)
-        for name, features in (("22.05 kHz", np.asarray(r["features"], np.float32)),
-                               ("44.1 kHz resampled", extractor.from_audio(resample(audio, 44100, SAMPLE_RATE)))):
+        midi = folder / "midi" / f"{r['piece']}_v{r['variant']}.mid"
+        for rate, name in names.items():
+            audio = resample(render_midi(midi, SOUNDFONT, sample_rate=rate), rate, SAMPLE_RATE)
             model.reset()
-            out = model.forward(features)
+            out = model.forward(extractor.from_audio(audio))
             results[name][(r["piece"], r["variant"])] = (float(out[:32].mean()), float(out[32:].mean()))
     by_key = {(r["piece"], r["variant"]): r for r in test}
     print(f"{len(test)} held-out variants of {len({r['piece'] for r in test})} chorales\n")

@@ -1,8 +1,10 @@
-"""The music21 corpus dataset's pieces that need no rendering: proxies, splits, variants, samples, selection."""
+"""The music21 corpus dataset: proxies, splits, variants, samples, selection, and a small prepared corpus."""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,11 +30,17 @@ def test_pieces_never_change_split_and_the_split_is_roughly_70_10_20():
     assert 0.6 < share["train"] < 0.8 and 0.05 < share["val"] < 0.16 and 0.14 < share["test"] < 0.27
 
 
-def test_each_piece_gets_a_slow_a_moderate_and_a_fast_variant():
+def test_each_piece_gets_a_slow_a_moderate_and_a_fast_variant_each_at_another_render_rate():
     plan = corpus._variant_plan("bwv1.6")
     assert plan == corpus._variant_plan("bwv1.6")
-    for (bpm, shift), (lo, hi) in zip(plan, corpus.TEMPO_BANDS):
+    for (bpm, shift, rate), (lo, hi) in zip(plan, corpus.TEMPO_BANDS):
         assert lo <= bpm <= hi and shift in corpus.TRANSPOSE
+    assert sorted(rate for _, _, rate in plan) == sorted(corpus.RENDER_RATES)
+    # Over the pieces every tempo band is heard at every rate, about as often: the rate says nothing of the tempo.
+    plans = [corpus._variant_plan(f"bwv{i}.{j}") for i in range(1, 100) for j in range(1, 4)]
+    for band in range(len(corpus.TEMPO_BANDS)):
+        counts = [sum(p[band][2] == rate for p in plans) for rate in corpus.RENDER_RATES]
+        assert min(counts) > 0.2 * len(plans), counts
 
 
 def test_a_variant_changes_tempo_and_pitch_and_stops_at_the_clip(tmp_path):
@@ -109,3 +117,29 @@ def test_without_a_prepared_corpus_the_fallback_is_synthetic_and_names_the_comma
                             "--no-onnx", "--no-plots", "--no-rtneural")
     assert code == 0, text
     assert "falling back to synthetic data (`mlrun kelly prepare-corpus` prepares real data for it)" in text
+
+
+@pytest.mark.skipif(not Path(corpus.SOUNDFONT).is_file() or shutil.which("timidity") is None,
+                    reason="needs timidity and the TimGM6mb SoundFont")
+def test_prepare_corpus_renders_the_variants_at_the_rates_user_audio_comes_at(fx, tmp_path):
+    """Ten chorales through ``mlrun kelly prepare-corpus``: about a third of the variants at each render rate, and
+    the stored features of a 44.1 kHz variant are those the pipeline's reader makes of a 44.1 kHz file of it."""
+    import soundfile as sf
+
+    from mlrun_music.audio.render import render_midi
+    from mlrun_music_kelly.data.features import FeatureExtractor
+
+    folder = tmp_path / "corpus"
+    code, text = fx.run_cli("kelly", "prepare-corpus", "--pieces", "10", "--corpus-dir", folder)
+    assert code == 0, text
+    records = corpus.read_records(folder)
+    assert len(records) == 30 and json.loads((folder / "prepared.json").read_text())["render_rates"] == [
+        22050, 44100, 48000]
+    rates = [r["render_rate"] for r in records]
+    assert all(rates.count(rate) >= 5 for rate in corpus.RENDER_RATES), rates
+    record = next(r for r in records if r["render_rate"] == 44100)
+    audio = render_midi(folder / "midi" / f"{record['piece']}_v{record['variant']}.mid", corpus.SOUNDFONT,
+                        sample_rate=44100)
+    wav = tmp_path / "variant.wav"
+    sf.write(str(wav), audio, 44100, subtype="FLOAT")
+    assert np.abs(FeatureExtractor().from_file(wav) - np.asarray(record["features"])).max() < 1e-3

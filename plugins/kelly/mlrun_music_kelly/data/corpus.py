@@ -3,7 +3,10 @@
 Offline real data for EmotionRecognizer, MelodyTransformer and HarmonyPredictor when DEAM, Lakh MIDI and the chord
 JSON are absent. Each chorale of music21's bundled corpus is parsed once and rendered several times (each
 "variant" at its own tempo and transposition, piano, TimGM6mb SoundFont) by the core's renderer; only the score
-span that fits the first ``CLIP_SECONDS`` of audio is rendered, which is what the features read.
+span that fits the first ``CLIP_SECONDS`` of audio is rendered, which is what the features read. Each variant is
+rendered at one of ``RENDER_RATES`` (22.05, 44.1 or 48 kHz, rotating over the variants from piece to piece) and
+brought to the features' 22.05 kHz by the core's resampler, the one ``load_audio`` applies to a user's file: the
+models see the spectrum that audio recorded or rendered at those rates has after resampling.
 
 PROXY labels (no listener rated these pieces):
 - valence: the sign of the mode music21's key analysis (Krumhansl-Schmuckler) finds, major positive and minor
@@ -20,7 +23,7 @@ Per model:
   per beat, named in the 64-chord vocabulary) sounding in the clip.
 
 Pieces are split train / validation / test by a hash of the piece name, so no piece (in any variant) is in two
-splits. Everything lands under ``cache_dir("kelly")/corpus-v1``; preparing again reuses what is there.
+splits. Everything lands under ``cache_dir("kelly")/corpus-v2``; preparing again reuses what is there.
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from mlrun_music.fileio import atomic_path, write_json
 
 from .common import Pairs, emotion_embedding
 
-VERSION = "corpus-v1"
+VERSION = "corpus-v2"
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 CLIP_SECONDS = 30.0
 #: Tempo bands (bpm) of the variants of each piece: slow, moderate, fast (the exact bpm is drawn per piece).
 TEMPO_BANDS = ((48.0, 66.0), (88.0, 112.0), (140.0, 176.0))
 TRANSPOSE = range(-5, 7)
+#: Sample rates the variants are rendered at before resampling to the features' rate: the rates user audio comes at.
+RENDER_RATES = (22050, 44100, 48000)
 MELODY_WINDOW_SECONDS = 16.0
 DEFAULT_MAX_PIECES = 300
 MODELS_SERVED = ("EmotionRecognizer", "MelodyTransformer", "HarmonyPredictor")
@@ -54,7 +59,7 @@ _QUALITY = {"major": "", "minor": "m", "diminished": "dim", "augmented": "aug"}
 
 
 def corpus_dir(override: str = "") -> Path:
-    """``override`` when given, else ``<kelly cache>/corpus-v1``."""
+    """``override`` when given, else ``<kelly cache>/corpus-v2``."""
     from mlrun_music.cache import cache_dir
 
     return Path(override) if override else cache_dir("kelly") / VERSION
@@ -107,9 +112,13 @@ def chorale_paths() -> list[Path]:
     return sorted(by_stem.values(), key=lambda p: p.stem)
 
 
-def _variant_plan(piece: str) -> list[tuple[float, int]]:
+def _variant_plan(piece: str) -> list[tuple[float, int, int]]:
+    """``(bpm, transposition, render rate)`` per variant; the rates rotate by piece, so each tempo band is heard at
+    every rate across the corpus and no rate goes with a tempo."""
     rng = np.random.default_rng(zlib.crc32(piece.encode()))
-    return [(float(round(rng.uniform(lo, hi))), int(rng.choice(list(TRANSPOSE)))) for lo, hi in TEMPO_BANDS]
+    plan = [(float(round(rng.uniform(lo, hi))), int(rng.choice(list(TRANSPOSE)))) for lo, hi in TEMPO_BANDS]
+    turn = zlib.crc32(piece.encode()[::-1]) % len(RENDER_RATES)
+    return [(bpm, shift, RENDER_RATES[(k + turn) % len(RENDER_RATES)]) for k, (bpm, shift) in enumerate(plan)]
 
 
 def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]]:
@@ -117,6 +126,7 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
     events with mido); returns the variants' records (features included)."""
     from music21 import converter, instrument, tempo
 
+    from mlrun_music.audio.io import resample
     from mlrun_music.audio.render import render_midi
 
     from .features import SAMPLE_RATE
@@ -143,11 +153,11 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
     base.parent.mkdir(parents=True, exist_ok=True)
     score.write("midi", fp=str(base))
     records = []
-    for variant, (bpm, shift) in enumerate(_variant_plan(piece)):
+    for variant, (bpm, shift, rate) in enumerate(_variant_plan(piece)):
         limit = CLIP_SECONDS * bpm / 60.0  # quarter notes that fit the clip
         midi_path = out / "midi" / f"{piece}_v{variant}.mid"
         _write_variant(base, midi_path, bpm, shift, limit)
-        audio = render_midi(midi_path, SOUNDFONT, sample_rate=SAMPLE_RATE)
+        audio = resample(render_midi(midi_path, SOUNDFONT, sample_rate=rate), rate, SAMPLE_RATE)
         features = extractor.from_audio(audio)
         seconds = min(CLIP_SECONDS, len(audio) / SAMPLE_RATE)
         ops = sum(1 for o in onsets if o < limit) / max(seconds, 1e-3)
@@ -163,7 +173,8 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
             chords.append(moved if moved in INDEX else "?")
         melody = [(o * 60.0 / bpm, m + shift) for o, m in soprano if o < limit]
         records.append({
-            "piece": piece, "variant": variant, "bpm": bpm, "transpose": shift, "split": split_of(piece),
+            "piece": piece, "variant": variant, "bpm": bpm, "transpose": shift, "render_rate": rate,
+            "split": split_of(piece),
             "key": str(key), "mode": key.mode, "key_correlation": round(float(key.correlationCoefficient), 4),
             "onsets_per_second": round(ops, 4), "seconds": round(seconds, 3),
             "valence": round(proxy_valence(key.mode, key.correlationCoefficient), 4),
@@ -246,7 +257,8 @@ def prepare(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES, log: loggi
                 log.info("corpus: %d/%d pieces, %.0f s", i, len(todo), time.perf_counter() - t0)
     write_json(out / "prepared.json", {
         "version": VERSION, "max_pieces": max_pieces, "pieces": len({r["piece"] for r in read_records(out)}),
-        "failed": len(failed), "soundfont": SOUNDFONT, "clip_seconds": CLIP_SECONDS, "tempo_bands": TEMPO_BANDS})
+        "failed": len(failed), "soundfont": SOUNDFONT, "clip_seconds": CLIP_SECONDS, "tempo_bands": TEMPO_BANDS,
+        "render_rates": RENDER_RATES})
     return out
 
 
@@ -275,7 +287,7 @@ def is_prepared(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES) -> boo
 def fingerprint(records: list[dict[str, Any]]) -> str:
     h = hashlib.sha256()
     for r in records:
-        h.update(f"{r['piece']}/{r['variant']}/{r['bpm']}/{r['transpose']}".encode())
+        h.update(f"{r['piece']}/{r['variant']}/{r['bpm']}/{r['transpose']}/{r.get('render_rate', 22050)}".encode())
     return h.hexdigest()[:16]
 
 
