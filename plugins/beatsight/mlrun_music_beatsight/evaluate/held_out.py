@@ -71,7 +71,7 @@ def evaluate_held_out(model: Any, threshold: float, split: str, n_songs: int, se
     from ..kits.soundfonts import drum_kit, extra_renderer
     from ..models.transcriber import match_counts, times_by_class
     from ..transcribe.pipeline import Classifier, transcribe_frames, transcribe_onsets
-    from .transcriber import MIX_LEVELS, f_measure, level_counts
+    from .scoring import MIX_LEVELS, f_measure, level_counts
 
     check_soundfont(band_font)  # a one-line error naming a missing accompaniment soundfont
     songs, skipped = parts.read_songs(parts.part_dirs(dirs), (split,), cache)

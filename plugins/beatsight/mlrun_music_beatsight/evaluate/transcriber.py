@@ -14,9 +14,10 @@ import numpy as np
 from mlrun_music.errors import UserError
 from mlrun_music.fileio import write_text
 
-from ..kits.classes import COMPONENTS, FAMILY
+from ..kits.classes import COMPONENTS
 from .classifier import plot_confusion
 from .held_out import metrics as held_out_metrics
+from .scoring import MIX_LEVELS, f_measure, level_counts
 from ..transcribe.frames import log_mel_frames
 from ..data.grooves import mix, test_parts
 from ..transcribe.pipeline import Classifier, transcribe_frames, transcribe_onsets
@@ -25,9 +26,6 @@ from ..models.transcriber import activations, match_counts, times_by_class
 #: First seeds of the evaluation songs: test = the transcription benchmark's unseen-kit songs; val = songs of the
 #: training kit used to choose thresholds (never trained on: training songs use other seeds).
 FIRST_SEED = {"test": 5000, "val": 6000}
-#: Mix levels of the per-level figures: accompaniment relative to the drums' RMS in dB (None: drums only).
-MIX_LEVELS: dict[str, float | None] = {"drums_only": None, "accompaniment_-6dB": -6.0, "accompaniment_0dB": 0.0,
-                                       "accompaniment_+6dB": 6.0}
 #: The level of the test songs behind the main figures (:func:`..data.grooves.test_song`'s default).
 MAIN_LEVEL = "accompaniment_-6dB"
 
@@ -39,38 +37,6 @@ def _rows(tp: np.ndarray, ne: np.ndarray, nr: np.ndarray) -> dict[str, dict[str,
             out[name] = {"f_measure": float(2 * a / (b + c)), "precision": float(a / b) if b else 0.0,
                          "recall": float(a / c) if c else 0.0, "reference": int(c), "estimated": int(b)}
     return out
-
-
-def _merged(times: list[float], within: float) -> np.ndarray:
-    """Sorted ``times`` with each one within ``within`` s of the last kept one dropped (one audible onset)."""
-    out: list[float] = []
-    for t in sorted(times):
-        if not out or t - out[-1] > within:
-            out.append(t)
-    return np.array(out, float)
-
-
-def level_counts(found: list[tuple[float, str]], reference: list[tuple[float, str]]
-                 ) -> dict[str, np.ndarray]:
-    """(matched, estimated, reference) counts of one song at three strictnesses: ``class_aware`` (the hit's own
-    class, summed over classes), ``family`` (kick, snare, hi-hat, tom, cymbal, ride: :data:`..kits.classes.FAMILY`)
-    and ``class_agnostic`` (any class). Hits of one family or of any class within 30 ms are one onset."""
-    out = {"class_aware": np.array([x.sum() for x in match_counts(times_by_class(found), times_by_class(reference))])}
-    families = sorted(set(FAMILY.values()))
-
-    def by_family(events: list[tuple[float, str]]) -> list[np.ndarray]:
-        return [_merged([t for t, c in events if FAMILY[c] == f], 0.03) for f in families]
-
-    out["family"] = np.array([x.sum() for x in match_counts(by_family(found), by_family(reference))])
-    agnostic = match_counts([_merged([t for t, _ in found], 0.03)], [_merged([t for t, _ in reference], 0.03)])
-    out["class_agnostic"] = np.array([x.sum() for x in agnostic])
-    return out
-
-
-def f_measure(counts: np.ndarray) -> float:
-    """F of (matched, estimated, reference) counts; 0 when both are empty."""
-    tp, ne, nr = (int(x) for x in counts)
-    return 2 * tp / (ne + nr) if ne + nr else 0.0
 
 
 def alone_scores(model: Any, audio: np.ndarray, times: np.ndarray) -> np.ndarray:
