@@ -278,11 +278,29 @@ def _bars(score: Any, midi_path: Path) -> tuple[np.ndarray, dict[str, Any]]:
                      "meters": meters or ["4/4"]}
 
 
+def render_bars(midi_path: Path, bars: np.ndarray, soundfont: Path, renderer: str,
+                end_seconds: float | None = None) -> np.ndarray:
+    """The audio of ``midi_path`` (cut at ``end_seconds``) once its bar lines pass the check both real sets
+    apply (median bar within :data:`BAR_SECONDS`); raises :class:`Skip` naming the reason otherwise."""
+    from mlrun_music.audio.render import RenderError, render_midi
+
+    median = float(np.median(np.diff(bars)))
+    if not BAR_SECONDS[0] <= median <= BAR_SECONDS[1]:
+        raise Skip("bar length out of range", f"median bar {median:.2f} s")
+    try:
+        audio = render_midi(midi_path, soundfont, SAMPLE_RATE, renderer)
+    except RenderError as exc:
+        raise Skip("renderer failure", str(exc)[:150]) from None
+    if end_seconds is not None:
+        audio = audio[: int(end_seconds * SAMPLE_RATE)]
+    if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-5:
+        raise Skip("renderer failure", "silent audio")
+    return audio
+
+
 def build_piece(piece: dict[str, Any], out_dir: Path, *, source: str, soundfont: Path, renderer: str, max_bars: int,
                 max_seconds: float, timeout: float) -> dict[str, Any]:
     """One piece into ``out_dir`` (cached); returns its render.json or ``{"skipped": reason, ...}``."""
-    from mlrun_music.audio.render import RenderError, render_midi
-
     done, skipped = out_dir / DONE_MARKER, out_dir / "skipped.json"
     for marker in (done, skipped):
         if marker.is_file():
@@ -326,15 +344,7 @@ def build_piece(piece: dict[str, Any], out_dir: Path, *, source: str, soundfont:
             raise Skip("unparseable score", f"{type(exc).__name__}: {str(exc)[:120]}") from None
         if len(bars) < 3 or np.any(np.diff(bars) <= 0):
             raise Skip("too few bars", f"{len(bars) - 1} bars")
-        median = float(np.median(np.diff(bars)))
-        if not BAR_SECONDS[0] <= median <= BAR_SECONDS[1]:
-            raise Skip("bar length out of range", f"median bar {median:.2f} s")
-        try:
-            audio = render_midi(midi_path, soundfont, SAMPLE_RATE, renderer)
-        except RenderError as exc:
-            raise Skip("renderer failure", str(exc)[:150]) from None
-        if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-5:
-            raise Skip("renderer failure", "silent audio")
+        audio = render_bars(midi_path, bars, soundfont, renderer)
     except Skip as skip:
         out_dir.mkdir(parents=True, exist_ok=True)
         result = {"skipped": skip.reason, "detail": skip.detail, "piece": piece["corpus"], "id": piece["id"]}

@@ -16,7 +16,7 @@ packages, rendered with a soundfont, bar lines from each file's time signatures 
 4. **Checks**, each a counted skip: a file the core's :func:`mlrun_music.midi.read_midi` refuses, fewer than 20
    drum notes, drums off the file's beat grid (less than :data:`MIN_ON_GRID` of the drum notes within 1/40 beat
    of a 16th or a triplet eighth: the file's beats are not the music's, as in MIDI converted from Doom's MUS
-   format, which has no beats), fewer than 3 bars, a median bar outside :data:`BAR_SECONDS`, a renderer failure.
+   format, which has no beats), fewer than 3 bars, a median bar outside :data:`.scores.BAR_SECONDS`, a renderer failure.
 5. **Audio**: the whole file rendered with ``soundfont`` (default FluidR3Mono_GM through fluidsynth, which no
    training song of the shipped model used), 16 kHz mono, loudness-normalised, cut to the bars that end by
    ``max_seconds``; the rendered-song layout of ``phase render`` (``bars.csv``, ``<soundfont>.ogg``,
@@ -39,6 +39,7 @@ from mlrun_music.errors import UserError
 from mlrun_music.fileio import atomic_path, write_json, write_text
 
 from ..config import SAMPLE_RATE, SONGS_SECONDS
+from .scores import Skip, render_bars
 from .songs import DONE_MARKER, normalise, write_audio
 
 DEFAULT_DIRS = ("/usr/share/games/openttd/baseset/openmsx", "/usr/share/games/doom")
@@ -48,7 +49,6 @@ SPLITS = ("test", "val", "train")
 MIN_ON_GRID = 0.5
 #: Distance to the grid (in beats) that counts as on it.
 GRID_TOLERANCE_BEATS = 1 / 40
-BAR_SECONDS = (0.5, 5.0)
 DEFAULT_METER_LABEL = "4/4 (MIDI default)"
 VERSION = 1
 
@@ -109,12 +109,6 @@ def find_songs(dirs: list[Path]) -> tuple[list[dict[str, Any]], dict[str, list[s
     return out, not_read
 
 
-class Skip(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
-
-
 def on_grid_share(song: Any) -> float:
     """Share of the song's drum notes within :data:`GRID_TOLERANCE_BEATS` of its 16th or triplet-eighth grid."""
     beats = np.array([e.tick for e in song.drums], dtype=np.float64) / song.tempo_map.ticks_per_beat
@@ -126,7 +120,6 @@ def on_grid_share(song: Any) -> float:
 def build_song(song: dict[str, Any], out_dir: Path, *, soundfont: Path, renderer: str,
                max_seconds: float) -> dict[str, Any]:
     """One song into ``out_dir`` (cached); returns its render.json or ``{"skipped": reason, ...}``."""
-    from mlrun_music.audio.render import RenderError, render_midi
     from mlrun_music.midi import read_midi
 
     from .midi_analysis import SkipSong, read_song
@@ -155,16 +148,7 @@ def build_song(song: dict[str, Any], out_dir: Path, *, soundfont: Path, renderer
         bars = bars[bars <= max_seconds]
         if len(bars) < 3:
             raise Skip("too few bars", f"{max(len(bars) - 1, 0)} bars")
-        median = float(np.median(np.diff(bars)))
-        if not BAR_SECONDS[0] <= median <= BAR_SECONDS[1]:
-            raise Skip("bar length out of range", f"median bar {median:.2f} s")
-        try:
-            audio = render_midi(midi_path, soundfont, SAMPLE_RATE, renderer)
-        except RenderError as exc:
-            raise Skip("renderer failure", str(exc)[:150]) from None
-        audio = audio[: int((bars[-1] + 0.5) * SAMPLE_RATE)]
-        if audio.size == 0 or float(np.max(np.abs(audio))) < 1e-5:
-            raise Skip("renderer failure", "silent audio")
+        audio = render_bars(midi_path, bars, soundfont, renderer, end_seconds=bars[-1] + 0.5)
     except Skip as skip:
         result = {"skipped": skip.reason, "detail": skip.detail, "id": song["id"]}
         write_json(skipped, result)
