@@ -1,8 +1,8 @@
 """The shipped EmotionRecognizer on music outside its training corpus: does the valence sign follow the mode?
 
 Two sets, each rendered with the core's renderer (piano, TimGM6mb, as the training corpus) in two ways and run
-through the shipped RTNeural JSON as ``mlrun kelly pipeline`` runs it: rendered at 22.05 kHz, the features' rate,
-as the training corpus is; and rendered at 44.1 kHz (``mlrun render``'s default, and a recording's usual rate) then
+through the shipped RTNeural JSON as ``mlrun kelly pipeline`` runs it: rendered at 22.05 kHz, the features' rate
+(a third of the training corpus is rendered so); and rendered at 44.1 kHz (``mlrun render``'s default, and a recording's usual rate) then
 resampled to 22.05 kHz, as ``mlrun kelly pipeline`` reads a 44.1 kHz file.
 
 - generated: short piano pieces written here, a I-IV-V-I progression in C major and i-iv-V-i in A minor, as block
