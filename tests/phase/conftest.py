@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pytest
 import torch
 
@@ -16,6 +18,10 @@ SF2 = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
 #: Tiny model and data settings so the whole folder stays well under its time budget.
 TINY = ["--channels", "8", "--blocks", "3", "--n-mels", "16", "--warmup-seconds", "1", "--batch-size", "2",
         "--device-type", "cpu"]
+
+
+#: Seconds at a song's start that no figure scores (a causal model has heard too little there).
+WARMUP = 8.0
 
 
 def run_cli(*args) -> int:
@@ -52,3 +58,25 @@ def corpus(tmp_path_factory) -> Corpus:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="session")
+def song(tmp_path_factory) -> Path:
+    """A 40 s 3/4 + 4/4 song from a generator seed the training data never used, rendered with TimGM6mb, alone in
+    its folder (``song.parent`` is a data folder of one song)."""
+    root = tmp_path_factory.mktemp("unseen_song")
+    assert run_cli("phase", "generate", "--out-path", root / "midi", "--count", "1", "--meters", "3/4,4/4",
+                   "--song-seconds", "40", "--seed", "11") == 0
+    midi = next((root / "midi").rglob("*.mid"))
+    assert run_cli("phase", "render", "--single-file", midi, "--single-soundfont", SF2, "--out-path",
+                   root / "rendered" / "song") == 0
+    return root / "rendered" / "song"
+
+
+def downbeat_f(reference: np.ndarray, estimated: np.ndarray) -> float:
+    """mir_eval downbeat F (70 ms) of ``estimated`` against the reference bars after :data:`WARMUP`."""
+    import mir_eval
+
+    with warnings.catch_warnings():  # a network may predict no downbeat at all: F 0, not a warning
+        warnings.simplefilter("ignore", UserWarning)
+        return float(mir_eval.beat.f_measure(reference[reference >= WARMUP], estimated, f_measure_threshold=0.07))

@@ -4,16 +4,13 @@ find the bars of a song it never saw (no training here: seconds)."""
 from __future__ import annotations
 
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 import torch
 
 from mlrun_music.pretrained import locate
-from tests.phase.conftest import SF2, run_cli
+from tests.phase.conftest import WARMUP, downbeat_f, run_cli
 
 MODEL = locate("mlrun_music_phase:pretrained/tcn-mel.pt")
 CARD = MODEL.with_suffix(".card.json")
@@ -22,27 +19,6 @@ CARD = MODEL.with_suffix(".card.json")
 MIN_F = 0.6
 #: How far above the untrained network (same architecture, seed 0) the shipped model must be.
 MIN_GAIN = 0.4
-WARMUP = 8.0
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory) -> Path:
-    """A 40 s 4/4 + 3/4 song from a generator seed the training data never used, rendered with TimGM6mb."""
-    root = tmp_path_factory.mktemp("shipped_song")
-    assert run_cli("phase", "generate", "--out-path", root / "midi", "--count", "1", "--meters", "3/4,4/4",
-                   "--song-seconds", "40", "--seed", "11") == 0
-    midi = next((root / "midi").rglob("*.mid"))
-    assert run_cli("phase", "render", "--single-file", midi, "--single-soundfont", SF2, "--out-path",
-                   root / "song") == 0
-    return root / "song"
-
-
-def _f(reference: np.ndarray, estimated: np.ndarray) -> float:
-    import mir_eval
-
-    with warnings.catch_warnings():  # an untrained network may predict no downbeat at all: F 0, not a warning
-        warnings.simplefilter("ignore", UserWarning)
-        return float(mir_eval.beat.f_measure(reference[reference >= WARMUP], estimated, f_measure_threshold=0.07))
 
 
 def test_the_shipped_model_loads_with_its_card():
@@ -78,14 +54,14 @@ def test_apply_without_a_checkpoint_finds_the_bars(mlrun, tmp_path, song):
     est = np.array([float(x) for x in lines[1:]])
     assert len(est) and est.min() >= WARMUP
     bars = read_bars(song / "bars.csv")
-    shipped_f = _f(bars, est)
+    shipped_f = downbeat_f(bars, est)
 
     loaded = load_model("phase", quiet=True)
     torch.manual_seed(0)
     untrained = build(loaded.config, loaded.info).eval()
     signal = sf.read(audio, dtype="float32")[0]
     raw = predict_phase(untrained, signal, 0.0)
-    untrained_f = _f(bars, wrap_times(np.where(np.arange(len(raw)) / 50 >= WARMUP, raw, np.nan), 50))
+    untrained_f = downbeat_f(bars, wrap_times(np.where(np.arange(len(raw)) / 50 >= WARMUP, raw, np.nan), 50))
     assert shipped_f >= MIN_F and shipped_f >= untrained_f + MIN_GAIN, (shipped_f, untrained_f)
 
     clicked, rate = sf.read(tmp_path / "click.wav")

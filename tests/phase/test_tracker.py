@@ -3,42 +3,19 @@ offline and streaming, through `mlrun phase apply` and `mlrun evaluate phase`; b
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.phase.conftest import SF2, read_json, run_cli
-
-WARMUP = 8.0
-
-
-@pytest.fixture(scope="module")
-def song(tmp_path_factory) -> Path:
-    """A 40 s 3/4 + 4/4 song from a generator seed the training data never used, rendered with TimGM6mb."""
-    root = tmp_path_factory.mktemp("tracker_song")
-    assert run_cli("phase", "generate", "--out-path", root / "midi", "--count", "1", "--meters", "3/4,4/4",
-                   "--song-seconds", "40", "--seed", "11") == 0
-    midi = next((root / "midi").rglob("*.mid"))
-    assert run_cli("phase", "render", "--single-file", midi, "--single-soundfont", SF2, "--out-path",
-                   root / "rendered" / "song") == 0
-    return root / "rendered" / "song"
+from tests.phase.conftest import WARMUP, downbeat_f, read_json
 
 
 def _downbeats(path: Path) -> np.ndarray:
     lines = path.read_text().splitlines()
     assert lines[0] == "downbeat_seconds"
     return np.array([float(x) for x in lines[1:]])
-
-
-def _f(reference: np.ndarray, estimated: np.ndarray) -> float:
-    import mir_eval
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return float(mir_eval.beat.f_measure(reference[reference >= WARMUP], estimated, f_measure_threshold=0.07))
 
 
 def test_the_clock_wraps_once_per_bar_where_the_phase_jitters():
@@ -59,7 +36,7 @@ def test_the_clock_wraps_once_per_bar_where_the_phase_jitters():
     tracked = wrap_times(np.where(t >= WARMUP, tracked_phase, np.nan), fps)
     assert len(raw) > 1.25 * len(true_bars)  # the raw phase's wraps: extra downbeats
     assert abs(len(tracked) - len(true_bars)) <= 1 and np.all(np.diff(tracked) > 0.8 * bar)
-    assert _f(true_bars, tracked) >= max(0.7, _f(true_bars, raw))
+    assert downbeat_f(true_bars, tracked) >= max(0.7, downbeat_f(true_bars, raw))
     # Frame by frame or in blocks of any size: the same clock.
     clock = BarClock()
     blocks = np.concatenate([clock.run(jittery[i:i + 7]) for i in range(0, len(t), 7)])
@@ -89,7 +66,7 @@ def test_apply_with_the_tracker_offline_and_streaming(mlrun, tmp_path, song):
     # One downbeat per bar: as many as the song has bars after the warmup, never two in one bar.
     true_bars = bars[(bars >= WARMUP) & (bars < len(off) / 50)]
     assert abs(len(est) - len(true_bars)) <= 1 and np.diff(est).min() > 0.6 * np.diff(bars).min()
-    assert _f(bars, est) >= 0.6
+    assert downbeat_f(bars, est) >= 0.6
     assert np.all((off >= 0) & (off < 1))
     # Without --tracker the network's phase, which differs.
     r = mlrun("phase", "apply", audio, "--output", "raw.phase")
