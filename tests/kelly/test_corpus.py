@@ -30,17 +30,26 @@ def test_pieces_never_change_split_and_the_split_is_roughly_70_10_20():
     assert 0.6 < share["train"] < 0.8 and 0.05 < share["val"] < 0.16 and 0.14 < share["test"] < 0.27
 
 
-def test_each_piece_gets_a_slow_a_moderate_and_a_fast_variant_each_at_another_render_rate():
+def test_each_piece_gets_a_slow_a_moderate_and_a_fast_variant_in_two_textures_each_at_another_render_rate():
     plan = corpus._variant_plan("bwv1.6")
-    assert plan == corpus._variant_plan("bwv1.6")
-    for (bpm, shift, rate), (lo, hi) in zip(plan, corpus.TEMPO_BANDS):
-        assert lo <= bpm <= hi and shift in corpus.TRANSPOSE
-    assert sorted(rate for _, _, rate in plan) == sorted(corpus.RENDER_RATES)
-    # Over the pieces every tempo band is heard at every rate, about as often: the rate says nothing of the tempo.
-    plans = [corpus._variant_plan(f"bwv{i}.{j}") for i in range(1, 100) for j in range(1, 4)]
-    for band in range(len(corpus.TEMPO_BANDS)):
+    assert plan == corpus._variant_plan("bwv1.6") and len(plan) == 6
+    full, sparse = plan[:3], plan[3:]
+    for (bpm, shift, rate, texture), (lo, hi) in zip(full, corpus.TEMPO_BANDS):
+        assert lo <= bpm <= hi and shift in corpus.TRANSPOSE and texture == "full"
+    assert [(bpm, shift) for bpm, shift, _, _ in sparse] == [(bpm, shift) for bpm, shift, _, _ in full]
+    assert {texture for *_, texture in sparse} == {corpus.sparse_texture("bwv1.6")}
+    for half in (full, sparse):
+        assert sorted(rate for _, _, rate, _ in half) == sorted(corpus.RENDER_RATES)
+    assert all(f[2] != s[2] for f, s in zip(full, sparse))  # a tempo's two textures at two rates
+    # Over the pieces every tempo band is heard at every rate, about as often: the rate says nothing of the tempo;
+    # and each sparse texture is heard on about half the pieces.
+    names = [f"bwv{i}.{j}" for i in range(1, 100) for j in range(1, 4)]
+    plans = [corpus._variant_plan(name) for name in names]
+    for band in range(2 * len(corpus.TEMPO_BANDS)):
         counts = [sum(p[band][2] == rate for p in plans) for rate in corpus.RENDER_RATES]
         assert min(counts) > 0.2 * len(plans), counts
+    textures = [corpus.sparse_texture(name) for name in names]
+    assert 0.35 < textures.count("outer") / len(names) < 0.65 and set(textures) == {"outer", "arpeggio"}
 
 
 def test_a_variant_changes_tempo_and_pitch_and_stops_at_the_clip(tmp_path):
@@ -64,9 +73,11 @@ def test_a_variant_changes_tempo_and_pitch_and_stops_at_the_clip(tmp_path):
     assert song.notes[0].pitch == 57 and song.notes[1].onset == pytest.approx(1.0)
 
 
-def _record(piece: str, split: str, mode: str, bpm: float, chords: list[str]) -> dict:
+def _record(piece: str, split: str, mode: str, bpm: float, chords: list[str], texture: str = "full",
+            tonic: int = 0) -> dict:
     rng = np.random.default_rng(int(bpm))
     return {"piece": piece, "variant": 0, "bpm": bpm, "transpose": 0, "split": split, "mode": mode,
+            "texture": texture, "tonic_pitch_class": tonic,
             "valence": 0.8 if mode == "major" else -0.8, "arousal": corpus.proxy_arousal(bpm, bpm / 40),
             "chords": chords, "soprano": [60, 62, 64, 67], "soprano_seconds": [0.0, 1.0, 17.0, 18.0],
             "seconds": 30.0, "features": list(rng.normal(size=128) - 6)}
@@ -74,15 +85,18 @@ def _record(piece: str, split: str, mode: str, bpm: float, chords: list[str]) ->
 
 def test_samples_per_model():
     records = [_record("a", "train", "major", 160, ["C", "F", "G", "C", "?"]),
-               _record("b", "train", "minor", 60, ["Am", "E7", "Am"])]
+               _record("b", "train", "minor", 60, ["Am", "E7", "Am"], tonic=2),
+               _record("b", "train", "minor", 60, ["Am", "E7", "Am"], texture="outer")]
     x, y, _ = corpus.samples("EmotionRecognizer", records)
-    assert x.shape == (2, 128) and y.shape == (2, 64)
+    assert x.shape == (3, 128) and y.shape == (3, 64)
     assert y[0, :32].mean() > 0 > y[1, :32].mean() and y[0, 32:].mean() > y[1, 32:].mean()
     x, y, _ = corpus.samples("MelodyTransformer", records)
-    assert x.shape == (4, 64) and y.shape == (4, 128)  # two 16 s windows per record
+    assert x.shape == (4, 64) and y.shape == (4, 128)  # two 16 s windows per full-texture record
     assert y[0, 60] == y[0, 62] == 1.0 and y[1, 64] == y[1, 67] == 1.0 and y.max() == 1.0
+    # Key-relative: the second piece's tonic is D (pitch class 2), so its soprano is moved down two semitones.
+    assert y[2, 58] == y[2, 60] == 1.0 and y[3, 62] == y[3, 65] == 1.0 and y[2:, 62].sum() == 1.0
     x, y, notes = corpus.samples("HarmonyPredictor", records)
-    assert x.shape == (2, 128) and np.allclose(y.sum(axis=1), 1)
+    assert x.shape == (3, 128) and np.allclose(y.sum(axis=1), 1)
     assert y[0, INDEX["C"]] == pytest.approx(0.5) and notes["unnamed_chords"] == 1
     assert np.allclose(x[0, 64:], records[0]["features"][:64])
 
@@ -133,10 +147,29 @@ def test_prepare_corpus_renders_the_variants_at_the_rates_user_audio_comes_at(fx
     code, text = fx.run_cli("kelly", "prepare-corpus", "--pieces", "10", "--corpus-dir", folder)
     assert code == 0, text
     records = corpus.read_records(folder)
-    assert len(records) == 30 and json.loads((folder / "prepared.json").read_text())["render_rates"] == [
+    assert len(records) == 60 and json.loads((folder / "prepared.json").read_text())["render_rates"] == [
         22050, 44100, 48000]
     rates = [r["render_rate"] for r in records]
-    assert all(rates.count(rate) >= 5 for rate in corpus.RENDER_RATES), rates
+    assert all(rates.count(rate) >= 10 for rate in corpus.RENDER_RATES), rates
+    # The sparse textures: soprano and bass never play more onsets than the four parts, an arpeggio of the chords
+    # more; the arousal label follows the onsets of what was rendered, and the melody target is the full variant's.
+    by_key = {(r["piece"], r["variant"]): r for r in records}
+    textures = set()
+    for r in records:
+        if r["texture"] == "full":
+            continue
+        textures.add(r["texture"])
+        full = by_key[(r["piece"], r["variant"] - 3)]
+        assert (r["bpm"], r["transpose"], r["mode"]) == (full["bpm"], full["transpose"], full["mode"])
+        onsets = corpus.midi_onsets(folder / "midi" / f"{r['piece']}_v{r['variant']}.mid")
+        full_onsets = corpus.midi_onsets(folder / "midi" / f"{full['piece']}_v{full['variant']}.mid")
+        if r["texture"] == "outer":
+            assert set(onsets) <= set(full_onsets) and r["arousal"] <= full["arousal"] + 0.02
+        else:
+            assert r["onsets_per_second"] > 1.5 * full["onsets_per_second"] and r["arousal"] > full["arousal"]
+        assert r["onsets_per_second"] == pytest.approx(
+            sum(o < corpus.CLIP_SECONDS * r["bpm"] / 60 for o in onsets) / r["seconds"], abs=1e-3)
+    assert textures == {"outer", "arpeggio"}
     record = next(r for r in records if r["render_rate"] == 44100)
     audio = render_midi(folder / "midi" / f"{record['piece']}_v{record['variant']}.mid", corpus.SOUNDFONT,
                         sample_rate=44100)

@@ -171,7 +171,8 @@ def export_cmd(checkpoints: tuple[str, ...], formats: tuple[str, ...], output_di
 
 @kelly_group.command("prepare-corpus")
 @click.option("--pieces", type=click.IntRange(10, 410), default=300, show_default=True,
-              help="Bach chorales to prepare (each rendered at three tempi; about 2 s per piece).")
+              help="Bach chorales to prepare (each rendered six times: three tempi, two textures; about 4 s "
+                   "per piece).")
 @click.option("--corpus-dir", default="", help="Folder to prepare into (default: the kelly cache folder).")
 def prepare_corpus_cmd(pieces: int, corpus_dir: str) -> None:
     """Render and analyse Bach chorales of the music21 corpus for EmotionRecognizer, MelodyTransformer and

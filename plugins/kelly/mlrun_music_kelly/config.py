@@ -79,9 +79,9 @@ class KellyConfig(TrainConfig):
                               models=("HarmonyPredictor",), unless=_REAL_UNLESS_CORPUS)
     audio_seconds: float = option(30.0, "Seconds of each DEAM clip used for features.", min=0.5, max=3600.0,
                                   models=("EmotionRecognizer",), unless=_REAL_UNLESS_CORPUS)
-    corpus_pieces: int = option(300, "Bach chorales of the music21 corpus dataset (each rendered at three tempi; "
-                                     "about 2 s per piece to prepare).", min=10, max=410, models=CORPUS_MODELS,
-                                unless=_REAL)
+    corpus_pieces: int = option(300, "Bach chorales of the music21 corpus dataset (each rendered six times: three "
+                                     "tempi, two textures; about 4 s per piece to prepare).", min=10, max=410,
+                                models=CORPUS_MODELS, unless=_REAL)
     corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).",
                              models=CORPUS_MODELS, unless=_REAL)
     max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0,

@@ -5,7 +5,8 @@ Default data: the held-out pieces of the music21 corpus dataset for a model trai
 fixed held-out synthetic set (never trained on). ``--data DIR`` evaluates on the
 model's real dataset found under DIR (a --datasets-dir folder) instead. On the corpus,
 EmotionRecognizer also reports how often the sign of its valence agrees with the mode and how often its arousal
-ranks two tempi of one piece in the right order, for the model, an untrained model and the mean predictor.
+ranks two tempi of one piece (in one texture) in the right order, for the model, an untrained model and the mean
+predictor.
 """
 
 from __future__ import annotations
@@ -96,14 +97,15 @@ def evaluate(ctx: EvalContext) -> dict[str, Any]:
 
 
 def emotion_checks(records: list[dict[str, Any]], emotion: Any) -> dict[str, float]:
-    """Valence sign vs mode (share of variants) and arousal order vs tempo (share of same-piece pairs)."""
+    """Valence sign vs mode (share of variants) and arousal order vs tempo (share of pairs of two tempi of one piece
+    in one texture)."""
     import numpy as np
 
     valence, arousal = emotion[:, :32].mean(axis=1), emotion[:, 32:].mean(axis=1)
     agree = [(v > 0) == (r["mode"] == "major") for v, r in zip(valence, records)]
-    by_piece: dict[str, list[int]] = {}
+    by_piece: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(records):
-        by_piece.setdefault(r["piece"], []).append(i)
+        by_piece.setdefault((r["piece"], r.get("texture", "full")), []).append(i)
     right = []
     for idx in by_piece.values():
         for a in idx:

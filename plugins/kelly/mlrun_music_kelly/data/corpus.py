@@ -8,22 +8,31 @@ rendered at one of ``RENDER_RATES`` (22.05, 44.1 or 48 kHz, rotating over the va
 brought to the features' 22.05 kHz by the core's resampler, the one ``load_audio`` applies to a user's file: the
 models see the spectrum that audio recorded or rendered at those rates has after resampling.
 
+Each piece has six variants: the four-part chorale (texture ``full``) at a slow, a moderate and a fast tempo, and
+one sparse texture of it at the same three tempi and transpositions (each at another of the three rates than the
+full variant of its tempo): ``outer`` (soprano and bass only) or ``arpeggio`` (the chord sounding on each beat
+broken into notes spread evenly over the beat, lowest first, softly, velocity ``ARPEGGIO_VELOCITY``); which sparse
+texture a piece gets is fixed by a hash of its name, so each is heard on about half the pieces.
+
 PROXY labels (no listener rated these pieces):
 - valence: the sign of the mode music21's key analysis (Krumhansl-Schmuckler) finds, major positive and minor
   negative, times the analysis' correlation coefficient (clipped to [0.1, 1]);
 - arousal: the mean of a tempo term, log2(bpm / 100) / log2(1.7), and a note-density term,
-  log2(onsets per second / 2.5) / 1.3, each clipped to [-1, 1].
+  log2(onsets per second / 2.5) / 1.3, each clipped to [-1, 1]; the onsets are the distinct note-on times of the
+  variant's own MIDI file (what is rendered: soprano and bass alone play fewer, an arpeggio more).
 
 Per model:
 - EmotionRecognizer: the variant's features (the plugin's ``FeatureExtractor``: 128 log-mel bands averaged over
   the clip) -> emotion embedding of the proxy (valence, arousal);
 - MelodyTransformer: proxy emotion -> pitch histogram of the soprano (the chorale melody) in each 16 s window of
-  the clip, scaled so its commonest pitch is 1 (the Lakh definition, on the melody line);
+  the clip of the ``full`` variants, scaled so its commonest pitch is 1 (the Lakh definition, on the melody line),
+  key-relative: every soprano is moved down by its variant's tonic pitch class (0-11 semitones) so that its tonic
+  is a C, and pitch 60 + k is the k-th semitone above the tonic (63 the minor third, 64 the major third);
 - HarmonyPredictor: [proxy emotion, features[0:64]] -> distribution of the chords (music21 ``chordify``, one chord
   per beat, named in the 64-chord vocabulary) sounding in the clip.
 
 Pieces are split train / validation / test by a hash of the piece name, so no piece (in any variant) is in two
-splits. Everything lands under ``cache_dir("kelly")/corpus-v2``; preparing again reuses what is there.
+splits. Everything lands under ``cache_dir("kelly")/corpus-v3``; preparing again reuses what is there.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ from mlrun_music.fileio import atomic_path, write_json
 
 from .common import Pairs, emotion_embedding
 
-VERSION = "corpus-v2"
+VERSION = "corpus-v3"
 SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 CLIP_SECONDS = 30.0
 #: Tempo bands (bpm) of the variants of each piece: slow, moderate, fast (the exact bpm is drawn per piece).
@@ -52,6 +61,9 @@ TRANSPOSE = range(-5, 7)
 #: Sample rates the variants are rendered at before resampling to the features' rate: the rates user audio comes at.
 RENDER_RATES = (22050, 44100, 48000)
 MELODY_WINDOW_SECONDS = 16.0
+#: Textures of the variants: the four-part chorale, and the two sparse ones (one of them per piece).
+TEXTURES = ("full", "outer", "arpeggio")
+ARPEGGIO_VELOCITY = 50
 DEFAULT_MAX_PIECES = 300
 MODELS_SERVED = ("EmotionRecognizer", "MelodyTransformer", "HarmonyPredictor")
 
@@ -59,7 +71,7 @@ _QUALITY = {"major": "", "minor": "m", "diminished": "dim", "augmented": "aug"}
 
 
 def corpus_dir(override: str = "") -> Path:
-    """``override`` when given, else ``<kelly cache>/corpus-v2``."""
+    """``override`` when given, else ``<kelly cache>/corpus-v3``."""
     from mlrun_music.cache import cache_dir
 
     return Path(override) if override else cache_dir("kelly") / VERSION
@@ -112,19 +124,65 @@ def chorale_paths() -> list[Path]:
     return sorted(by_stem.values(), key=lambda p: p.stem)
 
 
-def _variant_plan(piece: str) -> list[tuple[float, int, int]]:
-    """``(bpm, transposition, render rate)`` per variant; the rates rotate by piece, so each tempo band is heard at
-    every rate across the corpus and no rate goes with a tempo."""
+def sparse_texture(piece: str) -> str:
+    """The sparse texture (``outer`` or ``arpeggio``) a piece is rendered in besides the full one."""
+    return TEXTURES[1 + zlib.crc32(piece.encode() + b"texture") % 2]
+
+
+def _variant_plan(piece: str) -> list[tuple[float, int, int, str]]:
+    """``(bpm, transposition, render rate, texture)`` per variant: the full texture at the three tempo bands, then
+    the piece's sparse texture at the same tempi and transpositions. The rates rotate by piece, so each tempo band
+    is heard at every rate across the corpus and no rate goes with a tempo; the sparse variant of a tempo is
+    rendered at the next rate after its full variant's."""
     rng = np.random.default_rng(zlib.crc32(piece.encode()))
     plan = [(float(round(rng.uniform(lo, hi))), int(rng.choice(list(TRANSPOSE)))) for lo, hi in TEMPO_BANDS]
     turn = zlib.crc32(piece.encode()[::-1]) % len(RENDER_RATES)
-    return [(bpm, shift, RENDER_RATES[(k + turn) % len(RENDER_RATES)]) for k, (bpm, shift) in enumerate(plan)]
+    sparse = sparse_texture(piece)
+    return ([(bpm, shift, RENDER_RATES[(k + turn) % len(RENDER_RATES)], "full") for k, (bpm, shift) in enumerate(plan)]
+            + [(bpm, shift, RENDER_RATES[(k + turn + 1) % len(RENDER_RATES)], sparse)
+               for k, (bpm, shift) in enumerate(plan)])
+
+
+def _write_arpeggio(path: Path, beat_pitches: list[list[int]]) -> None:
+    """A one-track MIDI file (480 ticks a beat, no tempo): per beat, the chord's pitches lowest first, spread
+    evenly over the beat, each held to the end of the beat, at ``ARPEGGIO_VELOCITY``."""
+    import mido
+
+    events: list[tuple[int, int, int]] = []  # (tick, note, velocity; 0 = off)
+    for beat, pitches in enumerate(beat_pitches):
+        if not pitches:
+            continue
+        step = 480 // len(pitches)
+        for k, p in enumerate(pitches):
+            events += [(beat * 480 + k * step, p, ARPEGGIO_VELOCITY), (beat * 480 + 470, p, 0)]
+    events.sort(key=lambda e: (e[0], e[2] > 0))
+    track, now = mido.MidiTrack([mido.Message("program_change", program=0, time=0)]), 0
+    for tick, note, vel in events:
+        track.append(mido.Message("note_on", note=note, velocity=vel, time=tick - now))
+        now = tick
+    with atomic_path(path, suffix=".mid") as tmp:
+        mido.MidiFile(ticks_per_beat=480, tracks=[track]).save(str(tmp))
+
+
+def midi_onsets(path: Path) -> list[float]:
+    """Distinct note-on times (quarter notes) of a MIDI file."""
+    import mido
+
+    mid = mido.MidiFile(str(path))
+    times: set[int] = set()
+    for track in mid.tracks:
+        now = 0
+        for msg in track:
+            now += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                times.add(now)
+    return sorted(t / mid.ticks_per_beat for t in times)
 
 
 def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]]:
     """Parse and analyse one chorale once, then render each variant (tempo and transposition applied to the MIDI
     events with mido); returns the variants' records (features included)."""
-    from music21 import converter, instrument, tempo
+    from music21 import converter, instrument, stream, tempo
 
     from mlrun_music.audio.io import resample
     from mlrun_music.audio.render import render_midi
@@ -138,10 +196,14 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
     key = score.analyze("key")
     piece = path.stem
     beat_chords = []  # (quarter offset, name or None) of the chord sounding at each beat
+    sonorities = []  # (quarter offset, end, sorted distinct MIDI pitches) of every chordify chord
     for c in score.chordify().flatten().getElementsByClass("Chord"):
         if float(c.offset) % 1.0 == 0.0:
             beat_chords.append((float(c.offset), chord_name(c)))
-    onsets = sorted({float(n.offset) for n in score.flatten().notes})
+        pitches = sorted({int(p.midi) for p in c.pitches})
+        sonorities.append((float(c.offset), float(c.offset + c.quarterLength), pitches))
+    beats = int(np.ceil(max((end for _, end, _ in sonorities), default=0.0)))
+    beat_pitches = [next((ps for start, end, ps in sonorities if start <= b < end), []) for b in range(beats)]
     soprano = [(float(n.offset), int(p.midi)) for n in score.parts[0].flatten().notes for p in n.pitches]
     for mm in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
         mm.activeSite.remove(mm)
@@ -149,18 +211,25 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
         for inst in list(part.recurse().getElementsByClass(instrument.Instrument)):
             inst.activeSite.remove(inst)
         part.insert(0, instrument.Piano())
-    base = out / "midi" / f"{piece}.mid"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    score.write("midi", fp=str(base))
+    bases = {"full": out / "midi" / f"{piece}.mid", "outer": out / "midi" / f"{piece}_outer.mid",
+             "arpeggio": out / "midi" / f"{piece}_arpeggio.mid"}
+    bases["full"].parent.mkdir(parents=True, exist_ok=True)
+    score.write("midi", fp=str(bases["full"]))
+    sparse = sparse_texture(piece)
+    if sparse == "outer":
+        stream.Score([score.parts[0], score.parts[-1]]).write("midi", fp=str(bases["outer"]))
+    else:
+        _write_arpeggio(bases["arpeggio"], beat_pitches)
+    tonic = int(key.tonic.pitchClass)
     records = []
-    for variant, (bpm, shift, rate) in enumerate(_variant_plan(piece)):
+    for variant, (bpm, shift, rate, texture) in enumerate(_variant_plan(piece)):
         limit = CLIP_SECONDS * bpm / 60.0  # quarter notes that fit the clip
         midi_path = out / "midi" / f"{piece}_v{variant}.mid"
-        _write_variant(base, midi_path, bpm, shift, limit)
+        _write_variant(bases[texture], midi_path, bpm, shift, limit)
         audio = resample(render_midi(midi_path, SOUNDFONT, sample_rate=rate), rate, SAMPLE_RATE)
         features = extractor.from_audio(audio)
         seconds = min(CLIP_SECONDS, len(audio) / SAMPLE_RATE)
-        ops = sum(1 for o in onsets if o < limit) / max(seconds, 1e-3)
+        ops = sum(1 for o in midi_onsets(midi_path) if o < limit) / max(seconds, 1e-3)
         chords = []
         for offset, name in beat_chords:
             if offset >= limit:
@@ -174,8 +243,9 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
         melody = [(o * 60.0 / bpm, m + shift) for o, m in soprano if o < limit]
         records.append({
             "piece": piece, "variant": variant, "bpm": bpm, "transpose": shift, "render_rate": rate,
-            "split": split_of(piece),
-            "key": str(key), "mode": key.mode, "key_correlation": round(float(key.correlationCoefficient), 4),
+            "texture": texture, "split": split_of(piece),
+            "key": str(key), "mode": key.mode, "tonic_pitch_class": (tonic + shift) % 12,
+            "key_correlation": round(float(key.correlationCoefficient), 4),
             "onsets_per_second": round(ops, 4), "seconds": round(seconds, 3),
             "valence": round(proxy_valence(key.mode, key.correlationCoefficient), 4),
             "arousal": round(proxy_arousal(bpm, ops), 4),
@@ -258,7 +328,7 @@ def prepare(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES, log: loggi
     write_json(out / "prepared.json", {
         "version": VERSION, "max_pieces": max_pieces, "pieces": len({r["piece"] for r in read_records(out)}),
         "failed": len(failed), "soundfont": SOUNDFONT, "clip_seconds": CLIP_SECONDS, "tempo_bands": TEMPO_BANDS,
-        "render_rates": RENDER_RATES})
+        "render_rates": RENDER_RATES, "textures": TEXTURES})
     return out
 
 
@@ -287,7 +357,8 @@ def is_prepared(override: str = "", max_pieces: int = DEFAULT_MAX_PIECES) -> boo
 def fingerprint(records: list[dict[str, Any]]) -> str:
     h = hashlib.sha256()
     for r in records:
-        h.update(f"{r['piece']}/{r['variant']}/{r['bpm']}/{r['transpose']}/{r.get('render_rate', 22050)}".encode())
+        h.update(f"{r['piece']}/{r['variant']}/{r['bpm']}/{r['transpose']}/{r.get('render_rate', 22050)}/"
+                 f"{r.get('texture', 'full')}".encode())
     return h.hexdigest()[:16]
 
 
@@ -303,7 +374,10 @@ def samples(model: str, records: list[dict[str, Any]]) -> tuple[np.ndarray, np.n
             xs.append(np.asarray(r["features"], np.float32))
             ys.append(emotion)
         elif model == "MelodyTransformer":
-            pitches, times = np.asarray(r["soprano"]), np.asarray(r["soprano_seconds"])
+            if r.get("texture", "full") != "full":
+                continue
+            pitches = np.asarray(r["soprano"]) - int(r.get("tonic_pitch_class", 0))
+            times = np.asarray(r["soprano_seconds"])
             for start in np.arange(0.0, r["seconds"], MELODY_WINDOW_SECONDS):
                 sel = pitches[(times >= start) & (times < start + MELODY_WINDOW_SECONDS)]
                 if len(sel):
@@ -345,6 +419,8 @@ def splits(model: str, config: Any, log: logging.Logger | None = None
         raise UserError(f"the corpus dataset at {folder} holds no pieces (see {folder / 'failed.json'})")
     parts, report = {}, {"location": str(folder), "fingerprint": fingerprint(records),
                          "labels": "proxy: valence from mode (key analysis), arousal from tempo and note density"}
+    if model == "MelodyTransformer":
+        report["target"] = "key-relative soprano pitch histogram (tonic moved to C; 63 = minor third, 64 = major)"
     for name in ("train", "val", "test"):
         chosen = [r for r in records if r["split"] == name]
         report[f"{name}_pieces"] = len({r["piece"] for r in chosen})
