@@ -125,6 +125,41 @@ def test_a_prepared_corpus_is_used_when_the_real_dataset_is_absent(fx, tmp_path)
     assert load_checkpoint(out / "kelly" / "default" / "checkpoints" / "emotionrecognizer_final.pt")["kelly_folded"]
 
 
+def test_corpus_textures_full_trains_and_scores_on_the_four_part_variants_alone(fx, tmp_path):
+    """Ten pieces, each with three four-part and three sparse variants: ``--corpus-textures full`` leaves the sparse
+    ones out of training and of the held-out figures, ``all`` (the default) keeps them."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    pieces = [p.stem for p in corpus.chorale_paths()[:10]]
+    with open(folder / "records.jsonl", "w", encoding="utf-8") as fh:
+        for i, piece in enumerate(pieces):
+            for texture in ("full", "outer"):
+                for bpm in (56, 100, 160):
+                    fh.write(json.dumps(_record(piece, corpus.split_of(piece), "major" if i % 2 else "minor", bpm,
+                                                ["C", "G"], texture=texture)) + "\n")
+    (folder / "prepared.json").write_text(json.dumps({"max_pieces": 10}))
+    counts = {}
+    for textures in ("full", "all"):
+        out = tmp_path / textures
+        code, text = fx.run_cli("train", "kelly", "--model", "EmotionRecognizer", "--corpus-dir", folder,
+                                "--corpus-pieces", "10", "--corpus-textures", textures, "--output", out, "--epochs",
+                                "1", "--no-onnx", "--no-plots", "--no-rtneural")
+        assert code == 0, text
+        report = json.loads((out / "kelly" / "default" / "data" / "emotionrecognizer_report.json").read_text())
+        counts[textures] = report["train_samples"] + report["val_samples"] + report["test_samples"]
+        checkpoint = out / "kelly" / "default" / "checkpoints" / "emotionrecognizer_final.pt"
+        code, text = fx.run_cli("evaluate", "kelly", checkpoint, "--output", tmp_path / f"ev-{textures}")
+        assert code == 0, text
+        metrics = json.loads((tmp_path / f"ev-{textures}" / "metrics.json").read_text())["metrics"]
+        test_pieces = sum(corpus.split_of(p) == "test" for p in pieces)
+        assert test_pieces >= 1  # the evaluation's tempo pairs: 3 per test piece and texture
+        assert metrics["tempo_pairs"] == 3 * test_pieces * (1 if textures == "full" else 2), metrics
+    assert counts == {"full": 30, "all": 60}
+    code, text = fx.run_cli("train", "kelly", "--model", "EmotionRecognizer", "--corpus-dir", folder,
+                            "--corpus-textures", "sparse", "--output", tmp_path / "bad", "--epochs", "1")
+    assert code != 0 and "--corpus-textures" in text and "Traceback" not in text
+
+
 def test_without_a_prepared_corpus_the_fallback_is_synthetic_and_names_the_command(fx, tmp_path):
     code, text = fx.run_cli("train", "kelly", "--model", "HarmonyPredictor", "--corpus-dir", tmp_path / "none",
                             "--output", tmp_path / "out", "--epochs", "1", "--synthetic-samples", "32",

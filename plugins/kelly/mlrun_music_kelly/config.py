@@ -84,6 +84,9 @@ class KellyConfig(TrainConfig):
                                 models=CORPUS_MODELS, unless=_REAL)
     corpus_dir: str = option("", "Folder of the prepared corpus dataset (default: the kelly cache folder).",
                              models=CORPUS_MODELS, unless=_REAL)
+    corpus_textures: str = option("all", "Corpus variants a model trains and is scored on: all (the four-part chorales and "
+                                         "their sparse textures) or full (the four-part chorales only).",
+                                  choices=("all", "full"), models=CORPUS_MODELS, unless=_REAL)
     max_files: int = option(0, "Read at most this many files per real dataset (0 = all).", min=0,
                             models=("EmotionRecognizer", "MelodyTransformer", "DynamicsEngine", "GroovePredictor"),
                             unless=_REAL)

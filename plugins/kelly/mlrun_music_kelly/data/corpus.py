@@ -417,6 +417,7 @@ def splits(model: str, config: Any, log: logging.Logger | None = None
         records = read_records(folder, max_pieces)
     if not records:
         raise UserError(f"the corpus dataset at {folder} holds no pieces (see {folder / 'failed.json'})")
+    records = with_textures(records, getattr(config, "corpus_textures", "all"))
     parts, report = {}, {"location": str(folder), "fingerprint": fingerprint(records),
                          "labels": "proxy: valence from mode (key analysis), arousal from tempo and note density"}
     if model == "MelodyTransformer":
@@ -436,8 +437,14 @@ def splits(model: str, config: Any, log: logging.Logger | None = None
     return parts["train"], parts["val"], parts["test"], report
 
 
+def with_textures(records: list[dict[str, Any]], textures: str) -> list[dict[str, Any]]:
+    """``records`` of the ``textures`` a model uses: ``all``, or ``full`` (the four-part variants only)."""
+    return records if textures == "all" else [r for r in records if r.get("texture", "full") == "full"]
+
+
 def test_records(config: Any = None) -> list[dict[str, Any]]:
-    """The held-out (test-split) records, as prepared."""
+    """The held-out (test-split) records of the textures ``config`` uses, as prepared."""
     override = getattr(config, "corpus_dir", "") if config is not None else ""
     max_pieces = getattr(config, "corpus_pieces", DEFAULT_MAX_PIECES) if config is not None else DEFAULT_MAX_PIECES
-    return [r for r in read_records(corpus_dir(override), max_pieces) if r["split"] == "test"]
+    records = [r for r in read_records(corpus_dir(override), max_pieces) if r["split"] == "test"]
+    return with_textures(records, getattr(config, "corpus_textures", "all") if config is not None else "all")
