@@ -31,7 +31,7 @@ from mlrun_music.audio.io import resample
 from mlrun_music.audio.render import render_midi
 from mlrun_music.fileio import atomic_path
 from mlrun_music_kelly.commands import shipped_files
-from mlrun_music_kelly.data.corpus import SOUNDFONT, _write_variant
+from mlrun_music_kelly.data.corpus import SOUNDFONT, _write_variant, as_piano
 from mlrun_music_kelly.data.features import SAMPLE_RATE, FeatureExtractor
 from mlrun_music_kelly.models.specs import MODELS
 from mlrun_music_kelly.rtneural.runner import JsonModel
@@ -83,7 +83,7 @@ def generated(folder: Path) -> list[tuple[str, str, Path]]:
 
 
 def from_music21(folder: Path, folk: int) -> list[tuple[str, str, Path]]:
-    from music21 import corpus, instrument, tempo
+    from music21 import corpus
 
     paths = [*corpus.getComposer("mozart"), *corpus.getComposer("haydn"), *corpus.getComposer("ryansMammoth")[:folk]]
     pieces = []
@@ -91,12 +91,7 @@ def from_music21(folder: Path, folk: int) -> list[tuple[str, str, Path]]:
         try:
             score = corpus.parse(str(path))
             key = score.analyze("key")
-            for mark in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
-                mark.activeSite.remove(mark)
-            for part in score.parts:
-                for inst in list(part.recurse().getElementsByClass(instrument.Instrument)):
-                    inst.activeSite.remove(inst)
-                part.insert(0, instrument.Piano())
+            as_piano(score)
             base = folder / f"m21_{k}_base.mid"
             score.write("midi", fp=str(base))
         except Exception as exc:  # music21 raises many types on scores it cannot expand or write: counted, skipped

@@ -179,10 +179,23 @@ def midi_onsets(path: Path) -> list[float]:
     return sorted(t / mid.ticks_per_beat for t in times)
 
 
+def as_piano(score: Any) -> None:
+    """Strip a music21 score's tempo marks and instruments and give every part a piano, in place: the variant's
+    tempo is applied to the MIDI file afterwards, and every piece is heard on the corpus SoundFont's piano."""
+    from music21 import instrument, tempo
+
+    for mark in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
+        mark.activeSite.remove(mark)
+    for part in score.parts:
+        for inst in list(part.recurse().getElementsByClass(instrument.Instrument)):
+            inst.activeSite.remove(inst)
+        part.insert(0, instrument.Piano())
+
+
 def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]]:
     """Parse and analyse one chorale once, then render each variant (tempo and transposition applied to the MIDI
     events with mido); returns the variants' records (features included)."""
-    from music21 import converter, instrument, stream, tempo
+    from music21 import converter, stream
 
     from mlrun_music.audio.io import resample
     from mlrun_music.audio.render import render_midi
@@ -205,12 +218,7 @@ def _prepare_piece(path: Path, out: Path, extractor: Any) -> list[dict[str, Any]
     beats = int(np.ceil(max((end for _, end, _ in sonorities), default=0.0)))
     beat_pitches = [next((ps for start, end, ps in sonorities if start <= b < end), []) for b in range(beats)]
     soprano = [(float(n.offset), int(p.midi)) for n in score.parts[0].flatten().notes for p in n.pitches]
-    for mm in list(score.recurse().getElementsByClass(tempo.MetronomeMark)):
-        mm.activeSite.remove(mm)
-    for part in score.parts:
-        for inst in list(part.recurse().getElementsByClass(instrument.Instrument)):
-            inst.activeSite.remove(inst)
-        part.insert(0, instrument.Piano())
+    as_piano(score)
     bases = {"full": out / "midi" / f"{piece}.mid", "outer": out / "midi" / f"{piece}_outer.mid",
              "arpeggio": out / "midi" / f"{piece}_arpeggio.mid"}
     bases["full"].parent.mkdir(parents=True, exist_ok=True)
